@@ -113,13 +113,14 @@ class ModelConfig:
         h, p, d = self.htsat, self.projection, self.decoder
         if h.final_dim != h.out_dim:
             raise ConfigError(f"htsat.out_dim ({h.out_dim}) must equal the encoder's final width "
-                              f"embed_dim * 2**(stages-1) ({h.final_dim}): the latent is prepended to c2l's output")
+                              f"embed_dim * 2**(stages-1) ({h.final_dim})")
         if len(h.depths) != len(h.num_heads):
             raise ConfigError("htsat.depths and htsat.num_heads must have one entry per stage")
         if p.in_dim != h.out_dim:
             raise ConfigError(f"projection.in_dim ({p.in_dim}) must equal htsat.out_dim ({h.out_dim})")
         if p.out_dim != d.hidden_size:
-            raise ConfigError(f"projection.out_dim ({p.out_dim}) must equal decoder.hidden_size ({d.hidden_size})")
+            raise ConfigError(f"projection.out_dim ({p.out_dim}) must equal decoder.hidden_size "
+                              f"({d.hidden_size})")
         frames = h.spec_size * h.freq_ratio
         if frames % p.downsample:
             raise ConfigError(f"projection.downsample ({p.downsample}) must divide {frames} frames")

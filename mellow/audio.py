@@ -1,0 +1,299 @@
+"""Audio front end (SPEC.md section 2): read a file, downmix, resample to 32 kHz, cut a 10 s window.
+
+No Qt here. Every failure a user can cause is an :class:`~mellow.errors.AudioError` with a one-line message.
+
+Deliberate difference from the reference: multi-channel files are downmixed by *averaging* the channels (the
+reference flattens them end to end, left channel then right). For mono files both agree.
+
+Long files are never read whole: :func:`load_window` reads only the segment the 10 s window needs (plus a
+margin wider than the resampling filter) and resamples that, aligned so that the polyphase resampler sees the
+same phases as when the whole file is resampled. The result equals resampling the whole file and then cutting.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import math
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+
+from mellow.config import AudioConfig
+from mellow.errors import AudioError
+
+#: Sample rate the encoder expects.
+TARGET_RATE = 32000
+#: Samples in one 10 s window at :data:`TARGET_RATE`.
+WINDOW_SAMPLES = 320000
+#: torchaudio's default resampler parameters (the reference uses ``transforms.Resample`` defaults).
+LOWPASS_FILTER_WIDTH = 6
+ROLLOFF = 0.99
+#: Extra resampler blocks read on each side of a window segment, beyond the filter's own reach.
+_MARGIN_BLOCKS = 2
+_HASH_CHUNK = 1 << 20
+_HASH_MEMO_SIZE = 4096
+
+PathLike = str | os.PathLike
+
+
+@dataclass(frozen=True)
+class Clip:
+    """A 10 s window of an audio file.
+
+    ``start`` is in seconds: the window begins at sample ``round(start * 32000)`` of the clip resampled to
+    32 kHz (clamped so that the window fits; clips shorter than 10 s are tiled and ignore ``start``).
+    """
+
+    path: Path | str
+    start: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not math.isfinite(float(self.start)):
+            raise AudioError(f"clip start must be a finite number of seconds, got {self.start!r}")
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What :func:`audio_info` reports about a file."""
+
+    path: str
+    duration: float  # seconds
+    sample_rate: int
+    channels: int
+    frames: int
+    subtype: str
+    format: str
+
+
+# --------------------------------------------------------------------------------------------- file checks
+def _check_path(path: PathLike) -> Path:
+    """Raise a one-line :class:`AudioError` unless ``path`` is a readable, non-empty regular file."""
+    p = Path(path)
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        raise AudioError(f"audio file not found: {p}") from None
+    except PermissionError:
+        raise AudioError(f"cannot read {p}: permission denied") from None
+    except OSError as exc:
+        raise AudioError(f"cannot read {p}: {exc.strerror or exc}") from None
+    if p.is_dir():
+        raise AudioError(f"{p} is a directory, not an audio file")
+    if not p.is_file():
+        raise AudioError(f"{p} is not a regular file")
+    if not os.access(p, os.R_OK):
+        raise AudioError(f"cannot read {p}: permission denied")
+    if st.st_size == 0:
+        raise AudioError(f"{p} is empty (0 bytes)")
+    return p
+
+
+def _open(p: Path) -> sf.SoundFile:
+    """Open ``p`` with soundfile, turning every library error into an :class:`AudioError`."""
+    try:
+        return sf.SoundFile(str(p))
+    except PermissionError:
+        raise AudioError(f"cannot read {p}: permission denied") from None
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        raise AudioError(f"{p} is not a readable audio file ({detail})") from None
+    except OSError as exc:
+        raise AudioError(f"cannot read {p}: {exc.strerror or exc}") from None
+
+
+def _read_frames(f: sf.SoundFile, p: Path, start: int, count: int) -> np.ndarray:
+    """Read ``count`` frames from ``start`` as float32 (frames, channels), checked: non-empty, finite."""
+    try:
+        if start:
+            f.seek(start)
+        data = f.read(count, dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
+        raise AudioError(f"{p} could not be decoded ({' '.join(str(exc).split())})") from None
+    if data.shape[0] == 0:
+        raise AudioError(f"{p} contains no audio samples")
+    if not np.isfinite(data).all():
+        raise AudioError(f"{p} contains NaN or infinite samples")
+    return data
+
+
+def read_audio(path: PathLike) -> tuple[np.ndarray, int]:
+    """Read a whole audio file.
+
+    Returns:
+        ``(samples, sample_rate)`` with ``samples`` float32 of shape (frames, channels), integer formats
+        scaled to [-1, 1) (int16 divided by 32768, as torchaudio does).
+    """
+    p = _check_path(path)
+    with _open(p) as f:
+        if f.samplerate <= 0:
+            raise AudioError(f"{p} has an invalid sample rate ({f.samplerate})")
+        rate = int(f.samplerate)
+        data = _read_frames(f, p, 0, -1)
+    return data, rate
+
+
+def audio_info(path: PathLike) -> AudioInfo:
+    """Duration, rate, channels, frames and subtype of a file, without decoding it."""
+    p = _check_path(path)
+    try:
+        info = sf.info(str(p))
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
+        raise AudioError(f"{p} is not a readable audio file ({' '.join(str(exc).split())})") from None
+    rate = int(info.samplerate)
+    return AudioInfo(path=str(p), duration=info.frames / rate if rate > 0 else 0.0, sample_rate=rate,
+                     channels=int(info.channels), frames=int(info.frames), subtype=str(info.subtype),
+                     format=str(info.format))
+
+
+# --------------------------------------------------------------------------------------------- signal steps
+def to_mono(samples: np.ndarray) -> np.ndarray:
+    """(frames, channels) or (frames,) float32 -> (frames,) float32, averaging the channels."""
+    if samples.ndim == 1:
+        return samples
+    if samples.shape[1] == 1:
+        return samples[:, 0]
+    return samples.mean(axis=1, dtype=np.float32)
+
+
+@functools.lru_cache(maxsize=16)
+def _resampler(orig_rate: int, new_rate: int) -> torch.nn.Module:
+    """torchaudio's default windowed-sinc resampler, as the reference builds it.
+
+    ``transforms.Resample`` computes its kernel in float64 and rounds it to float32 once, whereas
+    ``functional.resample`` on a float32 signal computes the kernel in float32; the transform matches the
+    reference bit for bit.
+    """
+    import torchaudio
+
+    return torchaudio.transforms.Resample(orig_rate, new_rate, resampling_method="sinc_interp_hann",
+                                          lowpass_filter_width=LOWPASS_FILTER_WIDTH, rolloff=ROLLOFF)
+
+
+def resample(wave: np.ndarray | torch.Tensor, orig_rate: int, new_rate: int = TARGET_RATE) -> torch.Tensor:
+    """(n,) -> (ceil(n * new_rate / orig_rate),) float32; unchanged (as a tensor) when the rates agree."""
+    x = torch.as_tensor(wave, dtype=torch.float32)
+    if int(orig_rate) == int(new_rate):
+        return x
+    with torch.no_grad():  # not inference_mode: callers may feed the result to autograd-recording code
+        return _resampler(int(orig_rate), int(new_rate))(x[None])[0].clone()
+
+
+def resample_to_32k(wave: np.ndarray | torch.Tensor, orig_rate: int) -> torch.Tensor:
+    """(n,) at ``orig_rate`` -> (m,) float32 at 32 kHz (SPEC.md 2.2)."""
+    return resample(wave, orig_rate, TARGET_RATE)
+
+
+def resampled_length(frames: int, orig_rate: int, new_rate: int = TARGET_RATE) -> int:
+    """Number of output samples torchaudio produces for ``frames`` input samples."""
+    g = math.gcd(orig_rate, new_rate)
+    return -(-frames * (new_rate // g) // (orig_rate // g))
+
+
+def fit_window(wave: torch.Tensor | np.ndarray, start_sample: int = 0,
+               length: int = WINDOW_SAMPLES) -> torch.Tensor:
+    """Cut a (length,) window from a (n,) 32 kHz waveform (SPEC.md 2.3).
+
+    Shorter than ``length``: the whole clip is tiled ceil(length / n) times and cut (``start_sample`` is
+    ignored). Longer: ``wave[start : start + length]`` with ``start`` clamped to [0, n - length].
+    """
+    x = torch.as_tensor(wave, dtype=torch.float32)
+    n = int(x.shape[0])
+    if n == 0:
+        raise AudioError("the audio contains no samples")
+    if n <= length:
+        return x.repeat(-(-length // n))[:length]
+    start = min(max(0, int(start_sample)), n - length)
+    return x[start:start + length]
+
+
+def _segment_plan(frames: int, orig_rate: int, new_rate: int, out_start: int,
+                  out_len: int) -> tuple[int, int, int]:
+    """Input range to read for output samples [out_start, out_start + out_len) of the whole-file resampling.
+
+    torchaudio reduces the rates by their gcd to (o, m) and computes output block k (samples k*m ... k*m+m-1)
+    from input samples [k*o - width, k*o + o + width). Starting the segment at a block boundary (a multiple
+    of o input samples) keeps the phases; a margin of whole blocks beyond ``width`` keeps every sample used.
+
+    Returns:
+        ``(read_start, read_stop, offset)``: read input frames [read_start, read_stop) and, after resampling
+        that segment, take ``out_len`` samples from ``offset``.
+    """
+    g = math.gcd(orig_rate, new_rate)
+    o, m = orig_rate // g, new_rate // g
+    base = min(o, m) * ROLLOFF
+    width = math.ceil(LOWPASS_FILTER_WIDTH * o / base)
+    margin_blocks = -(-width // o) + _MARGIN_BLOCKS
+    first_block = out_start // m
+    last_block = (out_start + out_len - 1) // m
+    block0 = max(0, first_block - margin_blocks)
+    read_start = block0 * o
+    read_stop = min(frames, (last_block + 1 + margin_blocks) * o + width)
+    return read_start, read_stop, out_start - block0 * m
+
+
+def load_window(clip: Clip | PathLike, audio_cfg: AudioConfig | None = None) -> torch.Tensor:
+    """The preprocessed 10 s window of a clip: (clip_samples,) float32 at the config's rate (320000 @ 32 kHz).
+
+    Reads only the part of a long file that the window needs, so memory stays bounded for hours-long files.
+    """
+    if not isinstance(clip, Clip):
+        clip = Clip(clip)
+    cfg = audio_cfg or AudioConfig()
+    rate_out, n_win = cfg.sample_rate, cfg.clip_samples
+    p = _check_path(clip.path)
+    with _open(p) as f:
+        if f.samplerate <= 0:
+            raise AudioError(f"{p} has an invalid sample rate ({f.samplerate})")
+        rate_in, frames = int(f.samplerate), int(f.frames)
+        if frames <= 0:
+            raise AudioError(f"{p} contains no audio samples")
+        n_out = resampled_length(frames, rate_in, rate_out)
+        if n_out <= n_win or not f.seekable():
+            wave = resample(to_mono(_read_frames(f, p, 0, -1)), rate_in, rate_out)
+            return fit_window(wave, round(clip.start * rate_out), n_win).contiguous()
+        start = min(max(0, round(clip.start * rate_out)), n_out - n_win)
+        if rate_in == rate_out:
+            return torch.from_numpy(to_mono(_read_frames(f, p, start, n_win)).copy())
+        read_start, read_stop, offset = _segment_plan(frames, rate_in, rate_out, start, n_win)
+        segment = to_mono(_read_frames(f, p, read_start, read_stop - read_start))
+    wave = resample(segment, rate_in, rate_out)
+    if wave.shape[0] < offset + n_win:
+        raise AudioError(f"{p} is shorter than its header says")
+    return wave[offset:offset + n_win].clone()
+
+
+# --------------------------------------------------------------------------------------------- content hash
+_hash_cache: dict[tuple[str, int, int], str] = {}
+_hash_lock = threading.Lock()
+
+
+def clip_content_hash(path: PathLike) -> str:
+    """Hex blake2b digest of the file's bytes, read in chunks; memoised on (path, size, mtime_ns)."""
+    p = _check_path(path)
+    st = p.stat()
+    key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
+    with _hash_lock:
+        cached = _hash_cache.get(key)
+    if cached is not None:
+        return cached
+    h = hashlib.blake2b(digest_size=20)
+    try:
+        with open(p, "rb") as fh:
+            while chunk := fh.read(_HASH_CHUNK):
+                h.update(chunk)
+    except PermissionError:
+        raise AudioError(f"cannot read {p}: permission denied") from None
+    except OSError as exc:
+        raise AudioError(f"cannot read {p}: {exc.strerror or exc}") from None
+    digest = h.hexdigest()
+    with _hash_lock:
+        if len(_hash_cache) >= _HASH_MEMO_SIZE:
+            _hash_cache.clear()
+        _hash_cache[key] = digest
+    return digest

@@ -1,0 +1,60 @@
+"""Shared pytest fixtures.
+
+Models are session-scoped and shared between tests: treat them as read-only (no weight edits, no ``.to()``,
+no ``.train()``); build your own model if a test must change one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
+REFERENCE_DIR = FIXTURES_DIR / "reference"
+
+# The test machine has two cores shared by everyone.
+torch.set_num_threads(2)
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> Path:
+    """tests/fixtures."""
+    return FIXTURES_DIR
+
+
+@pytest.fixture(scope="session")
+def reference_dir() -> Path:
+    """tests/fixtures/reference: the published model's reference data (see its RECIPE.md)."""
+    return REFERENCE_DIR
+
+
+@pytest.fixture(scope="session")
+def expected() -> dict[str, np.ndarray]:
+    """Arrays of tests/fixtures/reference/expected.npz (clip_wave, clip_embedding, clip_proj, prefix, ...)."""
+    with np.load(REFERENCE_DIR / "expected.npz") as data:
+        return {k: data[k] for k in data.files}
+
+
+def _recipe_model(name: str):
+    from mellow.config import load_config
+    from mellow.model import MellowModel
+    from mellow.recipe import apply_recipe
+
+    model = MellowModel(load_config(name))
+    apply_recipe(model)
+    return model.eval()
+
+
+@pytest.fixture(scope="session")
+def v0_recipe_model():
+    """Full-size v0 MellowModel, float32 CPU, eval mode, recipe-v1 weights (built once per session, ~1 GB)."""
+    return _recipe_model("v0")
+
+
+@pytest.fixture(scope="session")
+def tiny_model():
+    """The tiny-config MellowModel, float32 CPU, eval mode, recipe-v1 weights."""
+    return _recipe_model("tiny")
