@@ -58,3 +58,7 @@ def v0_recipe_model():
 def tiny_model():
     """The tiny-config MellowModel, float32 CPU, eval mode, recipe-v1 weights."""
     return _recipe_model("tiny")
+
+
+# Audio-stack fixtures (PulseAudio null sink; skip locally, fail in CI) and an isolated app data dir.
+from tests.audio_stack import mellow_data_dir, pulse_audio  # noqa: E402,F401

@@ -1,0 +1,7 @@
+"""``python -m mellow``: the same as the ``mellow`` command."""
+
+import sys
+
+from mellow.cli import main
+
+sys.exit(main())
