@@ -1,0 +1,158 @@
+"""Audio devices through ``sounddevice`` (PortAudio), with readable reasons when audio is unavailable.
+
+``sounddevice`` raises ``OSError`` at import when the PortAudio library (Debian: ``libportaudio2``) is
+missing; this module catches that once and turns it into a reason string, so the GUI can disable Record/Play
+with an explanation while everything else keeps working. No Qt here.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from types import ModuleType
+
+PORTAUDIO_HINT = "install the PortAudio library (Debian/Ubuntu: apt install libportaudio2)"
+
+
+class AudioUnavailable(RuntimeError):
+    """Recording or playback cannot run; ``str(exc)`` is a one-line reason for the user."""
+
+
+@dataclass(frozen=True)
+class AudioDevice:
+    """One PortAudio device as the settings dialog shows it."""
+
+    index: int
+    name: str
+    hostapi: str
+    max_input_channels: int
+    max_output_channels: int
+    default_samplerate: float
+    is_default_input: bool = False
+    is_default_output: bool = False
+
+    @property
+    def label(self) -> str:
+        """``name (host API)``, with "default" noted."""
+        mark = " — default" if self.is_default_input or self.is_default_output else ""
+        return f"{self.name} ({self.hostapi}){mark}"
+
+
+@functools.lru_cache(maxsize=1)
+def _import() -> tuple[ModuleType | None, str | None]:
+    try:
+        import sounddevice
+    except OSError as exc:  # PortAudio shared library not found
+        return None, f"audio is unavailable: {' '.join(str(exc).split())}; {PORTAUDIO_HINT}"
+    except ImportError as exc:
+        return None, f"audio is unavailable: the sounddevice package is missing ({exc.name or exc})"
+    return sounddevice, None
+
+
+def sounddevice_module() -> ModuleType:
+    """The imported ``sounddevice`` module, or raise :class:`AudioUnavailable` with the reason."""
+    sd, reason = _import()
+    if sd is None:
+        raise AudioUnavailable(reason or "audio is unavailable")
+    return sd
+
+
+def portaudio_problem() -> str | None:
+    """Why PortAudio cannot be used at all, or None when it loads."""
+    return _import()[1]
+
+
+def _defaults(sd: ModuleType) -> tuple[int, int]:
+    try:
+        default_in, default_out = sd.default.device
+    except (TypeError, ValueError):
+        default_in = default_out = -1
+    default_in = -1 if default_in is None else default_in
+    default_out = -1 if default_out is None else default_out
+    return int(default_in), int(default_out)
+
+
+def list_devices() -> list[AudioDevice]:
+    """Every PortAudio device (empty when PortAudio is unavailable)."""
+    sd, _ = _import()
+    if sd is None:
+        return []
+    try:
+        raw = sd.query_devices()
+        hostapis = sd.query_hostapis()
+    except Exception:  # noqa: BLE001 - PortAudio errors surface as sd.PortAudioError or OSError
+        return []
+    default_in, default_out = _defaults(sd)
+    devices = []
+    for i, d in enumerate(raw):
+        devices.append(
+            AudioDevice(
+                index=i,
+                name=str(d["name"]),
+                hostapi=str(hostapis[d["hostapi"]]["name"]),
+                max_input_channels=int(d["max_input_channels"]),
+                max_output_channels=int(d["max_output_channels"]),
+                default_samplerate=float(d["default_samplerate"]),
+                is_default_input=i == default_in,
+                is_default_output=i == default_out,
+            )
+        )
+    return devices
+
+
+def list_input_devices() -> list[AudioDevice]:
+    """Devices that can record."""
+    return [d for d in list_devices() if d.max_input_channels > 0]
+
+
+def list_output_devices() -> list[AudioDevice]:
+    """Devices that can play."""
+    return [d for d in list_devices() if d.max_output_channels > 0]
+
+
+def resolve_device(device: int | str | None, kind: str) -> AudioDevice:
+    """Find a device by index, exact name, or name substring (None = the system default).
+
+    ``kind`` is "input" or "output". Raises :class:`AudioUnavailable` with a reason when none fits.
+    """
+    if kind not in ("input", "output"):
+        raise ValueError("kind must be 'input' or 'output'")
+    sounddevice_module()
+    candidates = list_input_devices() if kind == "input" else list_output_devices()
+    if not candidates:
+        raise AudioUnavailable(f"no audio {kind} device found")
+    if device is None:
+        for d in candidates:
+            if (d.is_default_input if kind == "input" else d.is_default_output):
+                return d
+        return candidates[0]
+    if isinstance(device, int):
+        for d in candidates:
+            if d.index == device:
+                return d
+        raise AudioUnavailable(f"audio {kind} device #{device} is not available")
+    for d in candidates:
+        if d.name == device:
+            return d
+    for d in candidates:
+        if device.lower() in d.name.lower():
+            return d
+    raise AudioUnavailable(f"audio {kind} device '{device}' is not available")
+
+
+def recording_unavailable_reason(device: int | str | None = None) -> str | None:
+    """None when recording can start on ``device``; else the reason to show by a disabled Record button."""
+    try:
+        resolve_device(device, "input")
+    except AudioUnavailable as exc:
+        return str(exc)
+    return None
+
+
+def playback_unavailable_reason(device: int | str | None = None) -> str | None:
+    """None when playback can start on ``device``; else the reason to show."""
+    try:
+        resolve_device(device, "output")
+    except AudioUnavailable as exc:
+        return str(exc)
+    return None

@@ -1,0 +1,129 @@
+"""The player: played through the real null sink and recorded back from its monitor."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from mellow.errors import AudioError
+from mellow.measurements import measure_file
+from mellow_desktop.audio_io.player import Player, PlayerStatus
+from mellow_desktop.audio_io.recorder import Recorder
+from tests.audio_stack import PulseStack, tone
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def play_to_end(player: Player, timeout: float) -> list[PlayerStatus]:
+    seen = [player.poll()]
+    deadline = time.monotonic() + timeout
+    while seen[-1].state == "playing":
+        assert time.monotonic() < deadline, f"still playing: {seen[-1]}"
+        time.sleep(0.05)
+        seen.append(player.poll())
+    return seen
+
+
+def start_recording(pulse: PulseStack, folder: Path) -> Recorder:
+    recorder = Recorder(folder, device=pulse.device)
+    recorder.start()
+    deadline = time.monotonic() + 10
+    while recorder.poll().elapsed_s < 0.3:
+        assert time.monotonic() < deadline, "the monitor delivers no audio"
+        time.sleep(0.05)
+    return recorder
+
+
+@pytest.mark.audio
+def test_played_array_comes_back_from_the_monitor(pulse_audio: PulseStack, tmp_path: Path) -> None:
+    recorder = start_recording(pulse_audio, tmp_path)
+    player = Player(device=pulse_audio.device)
+    try:
+        player.load(tone(660.0, 1.5, 44100, 0.4), 44100)
+        assert player.poll() == PlayerStatus("stopped", 0.0, 1.5, None, None)
+        player.play()
+        seen = play_to_end(player, 10)
+        time.sleep(0.3)
+        path = recorder.stop()
+    finally:
+        recorder.close()
+        player.close()
+    positions = [s.position_s for s in seen]
+    assert seen[-1].state == "finished" and seen[-1].position_s == pytest.approx(1.5)
+    assert all(b >= a for a, b in zip(positions, positions[1:], strict=False)), "the playhead went backwards"
+    assert len({round(p, 2) for p in positions}) >= 5, "the playhead did not move smoothly"
+    m = measure_file(path)
+    assert abs(m.dominant_hz - 660.0) < 1.0
+    assert m.peak_dbfs == pytest.approx(20 * np.log10(0.4), abs=1.5)
+
+
+@pytest.mark.audio
+def test_played_file_streams_from_the_window_start(pulse_audio: PulseStack, tmp_path: Path) -> None:
+    """A stereo 48 kHz file played from 2 s: 1 s of 880 Hz follows 2 s of 330 Hz in the file."""
+    clip = tmp_path / "clip.wav"
+    signal = np.concatenate([tone(330.0, 2.0, 48000, 0.4), tone(880.0, 1.0, 48000, 0.4)])
+    sf.write(clip, np.stack([signal, signal], axis=1), 48000, subtype="PCM_16")
+    recorder = start_recording(pulse_audio, tmp_path / "rec")
+    player = Player(device=pulse_audio.device)
+    try:
+        player.play(clip, start_s=2.0)
+        first = player.poll()
+        seen = play_to_end(player, 10)
+        time.sleep(0.3)
+        path = recorder.stop()
+    finally:
+        recorder.close()
+        player.close()
+    assert first.path == clip and first.state == "playing" and first.position_s >= 1.85
+    assert seen[-1].state == "finished" and seen[-1].position_s == pytest.approx(3.0)
+    assert abs(measure_file(path).dominant_hz - 880.0) < 1.0
+
+
+@pytest.mark.audio
+def test_pause_resume_seek_and_stop(pulse_audio: PulseStack, tmp_path: Path) -> None:
+    player = Player(device=pulse_audio.device)
+    clip = tmp_path / "long.wav"
+    sf.write(clip, tone(500.0, 6.0, 22050), 22050)
+    try:
+        player.play(clip)
+        time.sleep(0.6)
+        player.pause()
+        paused = player.poll()
+        time.sleep(0.3)
+        assert player.poll() == paused and paused.state == "paused" and 0.2 < paused.position_s < 1.2
+        player.seek(4.0)
+        assert player.poll().position_s == pytest.approx(4.0)
+        player.resume()
+        time.sleep(0.5)
+        moving = player.poll()
+        assert moving.state == "playing" and 4.0 < moving.position_s < 5.0
+        player.seek(5.5)  # while playing
+        assert play_to_end(player, 5)[-1].state == "finished"
+        player.play()  # after the end: from the start again
+        assert player.poll().position_s < 0.5
+        player.stop()
+        assert player.poll().state == "stopped" and player.position_s == 0.0
+    finally:
+        player.close()
+
+
+def test_transport_without_a_device(tmp_path: Path) -> None:
+    player = Player()
+    assert player.poll().state == "empty"
+    with pytest.raises(RuntimeError):
+        player.play()
+    player.load(np.zeros((8000, 2)), 8000)
+    player.seek(0.25)
+    assert player.position_s == 0.25 and player.duration_s == 1.0
+    player.seek(99)
+    assert player.position_s == 1.0
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"RIFF....WAVEjunk")
+    with pytest.raises(AudioError) as info:
+        player.load_file(bad)
+    assert "bad.wav" in str(info.value)
+    assert player.duration_s == 1.0, "a failed load keeps the previous clip"
