@@ -1,0 +1,324 @@
+"""The generation engine: reference tokens end to end, streaming, caches, cancelling, sampling, devices."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+import torch
+
+from mellow.audio import Clip, load_window
+from mellow.config import load_config
+from mellow.errors import DeviceError, MellowError
+from mellow.generation import Engine, GenerationOptions, _TextStream, resolve_device
+from mellow.tokenizer import PromptTokenizer, find_offline_gguf
+
+PROMPTS = ["caption the audio.", "explain the difference between the two audios in detail.",
+           "is there a cat in the audio? answer yes or no"]
+
+
+@pytest.fixture(scope="module")
+def tok() -> PromptTokenizer:
+    path = find_offline_gguf()
+    assert path is not None
+    return PromptTokenizer.load(path)
+
+
+@pytest.fixture(scope="module")
+def clips(reference_dir: Path) -> tuple[Path, Path]:
+    return reference_dir / "a.wav", reference_dir / "b.wav"
+
+
+@pytest.fixture(scope="module")
+def reference_rows(reference_dir: Path) -> list[dict]:
+    return json.loads((reference_dir / "expected.json").read_text())["rows"]
+
+
+def _lively_tiny_model(seed: int = 0):
+    """A tiny-config model whose decoder has large random weights, so greedy answers vary token to token."""
+    from mellow.model import MellowModel
+    from mellow.recipe import apply_recipe
+
+    model = apply_recipe(MellowModel(load_config("tiny"))).eval()
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.caption_decoder.lm.named_parameters():
+            noise = torch.randn(p.shape, generator=gen)
+            p.copy_(1 + 0.1 * noise if name.endswith("norm.weight") else 0.3 * noise)
+    return model
+
+
+@pytest.fixture(scope="module")
+def tiny_engine(tok: PromptTokenizer) -> Engine:
+    return Engine(_lively_tiny_model(), tok, device="cpu")
+
+
+# ------------------------------------------------------------------------------------------------ full size
+@pytest.fixture(scope="module")
+def v0_engine(v0_recipe_model, tok: PromptTokenizer) -> Engine:
+    return Engine(v0_recipe_model, tok, device="cpu")
+
+
+@pytest.mark.slow
+def test_v0_stream_gives_reference_text_and_reuses_audio(v0_engine: Engine, clips, reference_rows,
+                                                          expected) -> None:
+    a, b = clips
+    v0_engine.clear_caches()
+    opts = GenerationOptions(max_len=24)
+    for i, prompt in enumerate(PROMPTS):
+        pieces = list(v0_engine.stream(a, b, prompt, opts))
+        stats = v0_engine.last_stats
+        assert v0_engine.last_tokens == expected["tokens"][i].tolist()
+        assert "".join(pieces) == reference_rows[i]["reference_returned_text"]
+        assert stats.n_tokens == 24 and stats.stopped == "max_len"
+        assert stats.audio_cache_hit == (i > 0) and stats.encoder_cache_hit == (i > 0)
+        assert stats.first_token_s > 0 and stats.decode_tokens_per_s > 0
+
+
+@pytest.mark.slow
+def test_v0_follow_up_equals_cold_run(v0_engine: Engine, clips) -> None:
+    a, b = clips
+    opts = GenerationOptions(max_len=8, stop_token=None)
+    v0_engine.clear_caches()
+    first = v0_engine.answer(a, b, "what can you infer about the surroundings from the audio?", opts)
+    follow = v0_engine.answer(a, b, "is there a dog in the audio? answer yes or no", opts)
+    assert v0_engine.last_stats.audio_cache_hit and v0_engine.last_stats.encoder_cache_hit
+    v0_engine.clear_caches()
+    cold = v0_engine.answer(a, b, "is there a dog in the audio? answer yes or no", opts)
+    assert not v0_engine.last_stats.audio_cache_hit and not v0_engine.last_stats.encoder_cache_hit
+    assert follow == cold and first != follow
+    # Swapping the clips is another pair: the encoder outputs are reused, the audio K/V are not.
+    v0_engine.answer(b, a, "caption the audio.", opts)
+    assert v0_engine.last_stats.encoder_cache_hit and not v0_engine.last_stats.audio_cache_hit
+
+
+@pytest.mark.slow
+def test_v0_generate_batch_equals_reference(v0_engine: Engine, clips, reference_rows, expected) -> None:
+    a, b = clips
+    texts = v0_engine.generate([(a, b, p) for p in PROMPTS], GenerationOptions(max_len=24))
+    assert texts == [r["reference_returned_text"] for r in reference_rows]
+    assert v0_engine.last_tokens == expected["tokens"].tolist()
+    # A preprocessed waveform is an accepted clip and gives the same answer as the file.
+    wave_a = torch.from_numpy(expected["clip_wave"][0])
+    assert v0_engine.answer(wave_a, b, PROMPTS[0], GenerationOptions(max_len=24)) == texts[0]
+
+
+# ------------------------------------------------------------------------------------------------ tiny model
+def test_stop_token_cuts_stream_and_batch(tiny_engine: Engine, tok: PromptTokenizer, clips) -> None:
+    a, b = clips
+    free = tiny_engine.answer(a, b, "caption the audio.", GenerationOptions(max_len=12, stop_token=None))
+    ids = list(tiny_engine.last_tokens)
+    assert len(ids) == 12 and free == tok.decode(ids)
+    stop = next(t for t in ids[2:] if t not in ids[:2])  # a token that first appears after two others
+    cut = ids.index(stop)
+    opts = GenerationOptions(max_len=12, stop_token=stop)
+    assert tiny_engine.answer(a, b, "caption the audio.", opts) == tok.decode(ids[:cut])
+    assert tiny_engine.last_stats.stopped == "stop_token" and tiny_engine.last_stats.n_tokens == cut + 1
+    assert tiny_engine.last_tokens == ids[:cut + 1]
+
+
+def test_batch_equals_one_by_one(tiny_engine: Engine, clips) -> None:
+    a, b = clips
+    items = [(a, b, "caption the audio."), (b, a, "what is the primary sound event?"), (a, a, "yes or no")]
+    free = GenerationOptions(max_len=10, stop_token=None)
+    singles = [tiny_engine.answer(x, y, p, free) for x, y, p in items]
+    single_ids = []
+    for x, y, p in items:
+        tiny_engine.answer(x, y, p, free)
+        single_ids.append(list(tiny_engine.last_tokens))
+    assert tiny_engine.generate(items, free) == singles
+    assert tiny_engine.last_tokens == single_ids
+    # With a stop token, rows stop at different steps; the loop runs until every row has produced it.
+    stop = single_ids[0][4]
+    opts = GenerationOptions(max_len=10, stop_token=stop)
+    batch = tiny_engine.generate(items, opts)
+    assert batch == [tiny_engine.answer(x, y, p, opts) for x, y, p in items]
+
+
+def test_stream_pieces_and_cancel(tiny_engine: Engine, clips) -> None:
+    a, b = clips
+    opts = GenerationOptions(max_len=30, stop_token=None)
+    whole = tiny_engine.answer(a, b, "describe", opts)
+    cancel = threading.Event()
+    got = []
+    for piece in tiny_engine.stream(a, b, "describe", opts, cancel=cancel):
+        got.append(piece)
+        if len(got) == 3:
+            cancel.set()
+    assert len(got) == 3 and whole.startswith("".join(got))
+    assert tiny_engine.last_stats.stopped == "cancelled" and tiny_engine.last_stats.n_tokens < 30
+    cancel_early = threading.Event()
+    cancel_early.set()
+    assert list(tiny_engine.stream(a, b, "describe", opts, cancel=cancel_early)) == []
+    # An abandoned stream leaves the engine usable and the answer unchanged.
+    it = tiny_engine.stream(a, b, "describe", opts)
+    next(it)
+    assert tiny_engine.answer(a, b, "describe", opts) == whole
+    it.close()
+    assert tiny_engine.answer(a, b, "describe", opts) == whole
+
+
+def test_interleaved_streams_do_not_disturb_each_other(tiny_engine: Engine, clips) -> None:
+    a, b = clips
+    opts = GenerationOptions(max_len=12, stop_token=None)
+    want_ab = tiny_engine.answer(a, b, "caption the audio.", opts)
+    want_ba = tiny_engine.answer(b, a, "what is happening?", opts)
+    first = tiny_engine.stream(a, b, "caption the audio.", opts)
+    second = tiny_engine.stream(b, a, "what is happening?", opts)
+    got_ab, got_ba = [], []
+    for x, y in zip(first, second, strict=False):
+        got_ab.append(x)
+        got_ba.append(y)
+    got_ab += list(first)
+    got_ba += list(second)
+    assert "".join(got_ab) == want_ab and "".join(got_ba) == want_ba
+    assert tiny_engine.answer(a, b, "caption the audio.", opts) == want_ab
+
+
+def test_text_stream_never_splits_a_character(tok: PromptTokenizer) -> None:
+    text = "東京 🐱 café — naïve 🎵🎵 done"
+    ids = tok.encode(text)
+    assert len(ids) > len(text.split())  # multi-byte characters span several byte-level tokens
+    stream = _TextStream(tok.decode, stop_text=None)
+    pieces = [stream.push(i) for i in ids] + [stream.finish()]
+    assert all("\ufffd" not in p for p in pieces)
+    assert "".join(pieces) == text
+    cut = _TextStream(tok.decode, stop_text="<|endoftext|>")
+    out = "".join(cut.push(i) for i in tok.encode("ok<|endoftext|>more"))
+    assert out == "ok" and cut.stopped
+
+
+def test_sampling_is_seeded_and_greedy_ignores_temperature(tiny_engine: Engine, clips) -> None:
+    a, b = clips
+    base = GenerationOptions(max_len=10, stop_token=None)
+    greedy = tiny_engine.answer(a, b, "caption the audio.", base)
+    cold = GenerationOptions(max_len=10, stop_token=None, temperature=0.3, top_p=0.1)
+    assert tiny_engine.answer(a, b, "caption the audio.", cold) == greedy
+    hot = GenerationOptions(max_len=10, stop_token=None, sample=True, temperature=1.5, top_p=1.0, seed=7)
+    one = tiny_engine.answer(a, b, "caption the audio.", hot)
+    assert tiny_engine.answer(a, b, "caption the audio.", hot) == one
+    others = {tiny_engine.answer(a, b, "caption the audio.",
+                                 GenerationOptions(max_len=10, stop_token=None, sample=True, temperature=1.5,
+                                                   top_p=1.0, seed=s)) for s in range(4)}
+    assert len(others | {greedy}) > 1
+    # top_p tiny: only the most likely token survives, so sampling is greedy.
+    narrow = GenerationOptions(max_len=10, stop_token=None, sample=True, top_p=1e-6, seed=3)
+    assert tiny_engine.answer(a, b, "caption the audio.", narrow) == greedy
+    with pytest.raises(MellowError):
+        GenerationOptions(sample=True, temperature=0)
+    with pytest.raises(MellowError):
+        GenerationOptions(max_len=0)
+
+
+def test_clip_keys_and_encoder_cache(tiny_engine: Engine, clips) -> None:
+    a, b = clips
+    # a.wav is 4 s: it is tiled, so any start gives the same window and the same key.
+    assert tiny_engine.clip_key(Clip(a, 0.0)) == tiny_engine.clip_key(Clip(a, 3.0)) == tiny_engine.clip_key(a)
+    assert tiny_engine.clip_key(a) != tiny_engine.clip_key(b)
+    wave = load_window(b)
+    assert tiny_engine.clip_key(wave) == tiny_engine.clip_key(wave.clone())
+    tiny_engine.clear_caches()
+    _, first, hit = tiny_engine.encode_clip(b)
+    assert not hit
+    _, again, hit = tiny_engine.encode_clip(Clip(b, 0.0))
+    assert hit and again is first
+    _, from_wave, _ = tiny_engine.encode_clip(wave)
+    torch.testing.assert_close(from_wave, first, rtol=0, atol=1e-6)
+    with pytest.raises(MellowError, match="samples"):
+        tiny_engine.encode_clip(torch.zeros(100))
+
+
+# ------------------------------------------------------------------------------------------------ devices
+def test_resolve_device() -> None:
+    assert resolve_device("cpu") == (torch.device("cpu"), None)
+    auto, note = resolve_device("auto")
+    assert note is None and auto.type == ("cuda" if torch.cuda.is_available() else "cpu")
+    for spec in ("cuda", "cuda:0", 0):
+        dev, note = resolve_device(spec)
+        if torch.cuda.is_available():
+            assert dev.type == "cuda" and note is None
+        else:
+            assert dev == torch.device("cpu") and "not available" in note
+    for bad in ("tpu", "cuda:x", "gpu please"):
+        with pytest.raises(DeviceError):
+            resolve_device(bad)
+
+
+def test_out_of_memory_falls_back_to_cpu(tok: PromptTokenizer, clips) -> None:
+    """An OOM off the CPU moves the engine to the CPU and the answer continues without repeating text.
+
+    This machine has no GPU, so the engine is told it runs on "cuda" while its model stays on the CPU (inputs
+    follow the model's weights); the fault hook raises the error CUDA would raise.
+    """
+    a, b = clips
+    opts = GenerationOptions(max_len=16, stop_token=None)
+    engine = Engine(_lively_tiny_model(), tok, device="cpu")
+    want = engine.answer(a, b, "caption the audio.", opts)
+    steps = {"n": 0}
+
+    def hook(stage: str) -> None:
+        if stage == "step":
+            steps["n"] += 1
+            if steps["n"] == 5:
+                raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 MiB")
+
+    engine.clear_caches()
+    engine.fault_hook = hook
+    engine._device = torch.device("cuda")
+    pieces = list(engine.stream(a, b, "caption the audio.", opts))
+    assert "".join(pieces) == want
+    assert engine.device == torch.device("cpu") and "out of memory" in engine.device_note
+    assert steps["n"] > 5  # the request was run again after the fault
+
+    # Batch path, fault at the start of a request.
+    engine._device = torch.device("cuda")
+    engine.fault_hook = lambda stage: (_ for _ in ()).throw(RuntimeError("CUDA error: out of memory")) \
+        if engine.device.type == "cuda" else None
+    engine.clear_caches()
+    assert engine.generate([(a, b, "caption the audio.")], opts) == [want]
+    assert engine.device.type == "cpu"
+
+    # On the CPU there is nowhere to go: a one-line DeviceError.
+    engine.fault_hook = lambda stage: (_ for _ in ()).throw(RuntimeError("out of memory\nmore"))
+    engine.clear_caches()
+    with pytest.raises(DeviceError, match="out of memory") as exc:
+        engine.answer(a, b, "caption the audio.", opts)
+    assert "\n" not in str(exc.value)
+
+
+def test_engine_load_from_files(tmp_path: Path, tok: PromptTokenizer, tiny_engine: Engine, clips) -> None:
+    pytest.importorskip("mellow.checkpoint")
+    a, b = clips
+    ckpt = tmp_path / "tiny.ckpt"
+    torch.save({k: v.contiguous() for k, v in tiny_engine.model.state_dict().items()}, ckpt)
+    tok.save(tmp_path / "tok")
+    engine = Engine.load("tiny", model=ckpt, tokenizer=tmp_path / "tok", device="cpu")
+    opts = GenerationOptions(max_len=8, stop_token=None)
+    want = tiny_engine.answer(a, b, "caption the audio.", opts)
+    assert engine.answer(a, b, "caption the audio.", opts) == want
+    info = engine.model_info()
+    assert info["checkpoint"] == str(ckpt) and info["device"] == "cpu" and info["dtype"] == "float32"
+    assert info["parameters"] == sum(p.numel() for p in tiny_engine.model.parameters())
+
+
+def test_bfloat16_option_runs(tok: PromptTokenizer, clips) -> None:
+    a, b = clips
+    engine = Engine(_lively_tiny_model(), tok, device="cpu", dtype="bfloat16")
+    assert engine.lm.model.embed_tokens.weight.dtype == torch.bfloat16
+    text = engine.answer(a, b, "caption the audio.", GenerationOptions(max_len=6, stop_token=None))
+    assert len(engine.last_tokens) == 6 and isinstance(text, str)
+
+
+def test_long_prompt_missing_clip_and_empty_batch(tiny_engine: Engine, clips, tmp_path: Path) -> None:
+    from mellow.errors import AudioError
+
+    a, b = clips
+    long = " ".join(["loud"] * 300)
+    tiny_engine.answer(a, b, long, GenerationOptions(max_len=2))
+    assert tiny_engine.last_stats.prompt_truncated
+    assert tiny_engine.last_stats.prompt_tokens == tiny_engine.tokenizer.count_tokens(long) > 129
+    with pytest.raises(AudioError):
+        list(tiny_engine.stream(tmp_path / "nowhere.wav", b, "caption the audio."))
+    assert tiny_engine.generate([]) == []
