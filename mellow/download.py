@@ -296,13 +296,13 @@ def _fetch(repo: str, filename: str, target: Path, dest_dir: Path, *, revision: 
     The file lands in ``target`` only when complete (size checked; SHA-256 too for LFS files).
     """
     from filelock import FileLock, Timeout
+    from huggingface_hub import constants as hub_constants
     from huggingface_hub import get_hf_file_metadata, hf_hub_url
     from huggingface_hub.errors import RemoteEntryNotFoundError
     from huggingface_hub.file_download import http_get
-    from huggingface_hub import constants as hub_constants
     from huggingface_hub.utils import build_hf_headers
 
-    # huggingface_hub reads HF_HUB_OFFLINE once, at import; follow the variable as it is now, like the rest here.
+    # huggingface_hub reads HF_HUB_OFFLINE once, at import: follow the variable as it is now.
     hub_constants.HF_HUB_OFFLINE = is_offline()
     endpoint = hub_endpoint()
     url = hf_hub_url(repo, filename, revision=revision, endpoint=endpoint)

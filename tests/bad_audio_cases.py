@@ -129,7 +129,8 @@ def cases() -> list[AudioCase]:
                   tone_hz=TONE_HZ),
         AudioCase("FLAC", True, _write("tone.flac", tone(3.0, 44100), 44100, "PCM_16"), tone_hz=TONE_HZ),
         AudioCase("OGG Vorbis", True, _write("tone.ogg", tone(3.0, 44100), 44100, "VORBIS"), tone_hz=TONE_HZ),
-        AudioCase("MP3", True, _write("tone.mp3", tone(3.0, 44100), 44100, "MPEG_LAYER_III"), tone_hz=TONE_HZ),
+        AudioCase("MP3", True, _write("tone.mp3", tone(3.0, 44100), 44100, "MPEG_LAYER_III"),
+                  tone_hz=TONE_HZ),
     ]
     for subtype in ("PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE"):
         out.append(AudioCase(f"{subtype} WAV", True, _write(f"{subtype.lower()}.wav", tone(2.0, 16000), 16000,

@@ -1,0 +1,215 @@
+"""GUI responsiveness figures for Mellow Desktop (prints a small report; no asserts).
+
+1. Time to open and draw a 1-hour 48 kHz stereo 16-bit WAV (target <= 1.5 s): from ``open_file`` until the
+   waveform overview and the window's spectrogram are drawn, with the largest event-loop stall meanwhile.
+2. Memory (RSS) after opening that file, and after its whole-file measurements have arrived.
+3. The largest event-loop stall while the model generates an answer (target <= 50 ms), measured by a 5 ms
+   QTimer heartbeat. Model: the installed v0 checkpoint when there is one, else the full-size v0 architecture
+   with the deterministic recipe weights (same compute; ``--model tiny`` for the small test config).
+
+Run: ``python benchmarks/gui.py`` (offscreen unless a display is set). The WAV (660 MiB) is written once to
+``bench_out/`` and reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+if not os.environ.get("DISPLAY"):
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QElapsedTimer, QSettings, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+
+def make_hour_wav(path: Path, seconds: int = 3600, rate: int = 48000) -> Path:
+    """A 1-hour stereo 16-bit WAV of a slowly swelling tone plus noise (written once)."""
+    if path.is_file() and sf.info(str(path)).frames == seconds * rate:
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    with sf.SoundFile(str(path), "w", rate, 2, "PCM_16") as f:
+        for block in range(seconds // 10):
+            t = (np.arange(10 * rate) + block * 10 * rate) / rate
+            x = 0.3 * np.sin(2 * np.pi * 440 * t) * (0.5 + 0.5 * np.sin(2 * np.pi * t / 60))
+            x += 0.05 * rng.standard_normal(t.size)
+            f.write(np.stack([x, 0.8 * x], axis=1).astype(np.float32))
+    return path
+
+
+class Heartbeat:
+    """A 5 ms QTimer; records the largest gap between two ticks beyond the interval."""
+
+    def __init__(self, interval_ms: int = 5) -> None:
+        self.interval = interval_ms
+        self.clock = QElapsedTimer()
+        self.timer = QTimer()
+        self.timer.setInterval(interval_ms)
+        self.timer.timeout.connect(self._tick)
+        self.worst_ms = 0.0
+        self._last = 0
+
+    def _tick(self) -> None:
+        now = self.clock.nsecsElapsed()
+        self.worst_ms = max(self.worst_ms, (now - self._last) / 1e6 - self.interval)
+        self._last = now
+
+    def start(self) -> None:
+        self.worst_ms = 0.0
+        self.clock.start()
+        self._last = self.clock.nsecsElapsed()
+        self.timer.start()
+
+    def stop(self) -> float:
+        self.timer.stop()
+        return self.worst_ms
+
+
+def wait(app: QApplication, condition, timeout_s: float) -> bool:  # noqa: ANN001
+    end = time.perf_counter() + timeout_s
+    while not condition():
+        if time.perf_counter() > end:
+            return False
+        app.processEvents()
+        time.sleep(0.001)
+    return True
+
+
+def rss_mib() -> float:
+    import psutil
+
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def build_engine(which: str):  # noqa: ANN201
+    """The engine used for the stall measurement (see the module docstring)."""
+    import torch
+
+    from mellow.config import load_config
+    from mellow.generation import Engine
+    from mellow.model import MellowModel
+    from mellow.recipe import apply_recipe
+    from mellow.tokenizer import PromptTokenizer, find_offline_gguf
+
+    torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
+    if which == "v0":
+        try:
+            from mellow.download import find_model_files
+
+            files = find_model_files()
+            return Engine.load(
+                config="v0", model=str(files.checkpoint), tokenizer=str(files.tokenizer), device="cpu"
+            ), "v0 checkpoint"
+        except Exception:  # noqa: BLE001 - not installed: same architecture with recipe weights
+            pass
+    model = MellowModel(load_config("v0" if which == "v0" else "tiny"))
+    apply_recipe(model)
+    return Engine(
+        model.eval(), PromptTokenizer.load(find_offline_gguf()), device="cpu"
+    ), f"{which} recipe weights"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--wav", type=Path, default=ROOT / "bench_out" / "hour-48k-stereo.wav")
+    parser.add_argument("--model", choices=("v0", "tiny"), default="v0")
+    parser.add_argument("--tokens", type=int, default=48, help="answer length for the stall measurement")
+    args = parser.parse_args()
+
+    t = time.perf_counter()
+    wav = make_hour_wav(args.wav)
+    print(
+        f"test file: {wav} ({wav.stat().st_size / 2**20:.0f} MiB, "
+        f"prepared in {time.perf_counter() - t:.1f} s)"
+    )
+
+    tmp = Path(tempfile.mkdtemp(prefix="mellow-bench-"))
+    os.environ["MELLOW_DATA_DIR"] = str(tmp / "data")
+    app = QApplication.instance() or QApplication([])
+    from mellow_desktop.qt_compat import guard_refcount_bug
+
+    guard_refcount_bug()
+    from mellow_desktop.main_window import MainWindow
+    from mellow_desktop.theme import apply_theme
+
+    apply_theme(app, "light")
+    window = MainWindow(settings=QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat))
+    window.resize(1600, 1000)
+    window.show()
+    wait(app, lambda: False, 0.3)
+    import mellow.audio  # noqa: F401 - imported by the app at start; keep its import out of the timing
+
+    rss0 = rss_mib()
+    panel = window.panel_a
+    beat = Heartbeat()
+    beat.start()
+    t0 = time.perf_counter()
+    panel.open_file(wav)
+    ok = wait(app, lambda: panel.state() is not None and not panel.is_loading(), 30)
+    window.repaint()
+    app.processEvents()
+    open_s = time.perf_counter() - t0
+    open_stall = beat.stop()
+    rss_open = rss_mib()
+    wait(app, lambda: panel.state() is not None and panel.state().facts is not None, 120)
+    facts_s = time.perf_counter() - t0
+    rss_facts = rss_mib()
+    print(
+        f"open + draw 1 h 48 kHz stereo WAV: {open_s:.2f} s (target <= 1.5 s){'' if ok else ' TIMED OUT'}; "
+        f"largest stall meanwhile {open_stall:.0f} ms"
+    )
+    print(f"whole-file measurements ready after {facts_s:.1f} s (in the background)")
+    print(
+        f"memory: {rss0:.0f} MiB before, {rss_open:.0f} MiB after opening, "
+        f"{rss_facts:.0f} MiB after measuring"
+    )
+
+    t = time.perf_counter()
+    engine, label = build_engine(args.model)
+    print(f"model for the stall test: {label} (built in {time.perf_counter() - t:.1f} s)")
+    window.model.load_custom(lambda progress: engine, model_id=label)
+    wait(app, window.model.is_ready, 120)
+    samples = sorted((ROOT / "resources" / "samples").glob("*.flac"))
+    window.panel_a.open_file(samples[0])
+    window.panel_b.open_file(samples[1])
+    wait(
+        app,
+        lambda: all(
+            p.state() is not None and p.state().facts is not None for p in (window.panel_a, window.panel_b)
+        ),
+        60,
+    )
+    from dataclasses import replace
+
+    window.generation = replace(window.generation, max_len=args.tokens)
+    for attempt in ("first question (encodes both clips)", "second question (clips cached)"):
+        beat.start()
+        t = time.perf_counter()
+        window.prompt.set_text("explain the difference between the two audios in detail.")
+        window.prompt.send()
+        wait(app, lambda: not window.host.busy(), 600)
+        stall = beat.stop()
+        if not window.chat.entries():
+            print("the question was not asked:", window.chat.notices(), window.statusBar().currentMessage())
+            break
+        entry = window.chat.entries()[-1]
+        speed = entry.answer.tokens_per_s if entry.answer else None
+        print(
+            f"{attempt}: {time.perf_counter() - t:.1f} s, {len(entry.pieces)} pieces, "
+            f"{speed or 0:.1f} tokens/s; largest event-loop stall {stall:.0f} ms (target <= 50 ms)"
+        )
+    window.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+"""Start Mellow Desktop: ``python main.py [clip_a] [clip_b]``."""
+
+from mellow_desktop.app import main
+
+raise SystemExit(main())

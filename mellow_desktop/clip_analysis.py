@@ -1,0 +1,231 @@
+"""What the clip panels draw, computed without Qt so that it can run on a pool thread.
+
+* :func:`trace` — a waveform trace of frames ``[start, stop)``: the raw mono samples when they are few, else a
+  min/max envelope (union of all channels). PCM WAV files are memory-mapped, so the envelope of an hour of
+  48 kHz stereo takes a fraction of a second; other formats are streamed by ``mellow.measurements.envelope``.
+* :func:`analyse_window` — the 10 s window the model hears (``mellow.audio.load_window``: mono, 32 kHz, tiled
+  when short) and its log-mel spectrogram with the model's settings (n_fft 1024, hop 320, 64 Slaney mel bands,
+  50–14 000 Hz) plus a linear STFT in dB.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mellow.audio import TARGET_RATE, WINDOW_SAMPLES, AudioInfo, Clip, load_window
+from mellow.measurements import envelope as streamed_envelope
+
+N_FFT = 1024
+HOP = 320
+N_MELS = 64
+F_MIN, F_MAX = 50.0, 14000.0
+WINDOW_SECONDS = WINDOW_SAMPLES / TARGET_RATE
+#: Bins of the overview envelope of a whole file.
+OVERVIEW_BINS = 4000
+_MEMMAP_DTYPES = {
+    "PCM_16": ("<i2", 32768.0),
+    "PCM_32": ("<i4", 2147483648.0),
+    "FLOAT": ("<f4", 1.0),
+    "DOUBLE": ("<f8", 1.0),
+}
+_CHUNK_SAMPLES = 1 << 23
+
+
+@dataclass(frozen=True)
+class Trace:
+    """A drawable waveform over ``[t0, t1)`` seconds: ``lo``/``hi`` per point (equal when ``raw``)."""
+
+    t0: float
+    t1: float
+    lo: np.ndarray  # (n,) float32
+    hi: np.ndarray  # (n,) float32
+    raw: bool
+
+    @property
+    def times(self) -> np.ndarray:
+        """(n,) point times in seconds (bin starts for an envelope, sample times for raw samples)."""
+        n = self.lo.shape[0]
+        return self.t0 + (self.t1 - self.t0) * np.arange(n, dtype=np.float64) / max(n, 1)
+
+
+@dataclass(frozen=True)
+class WindowAnalysis:
+    """The 10 s the model hears, starting ``start_s`` into the file, and its spectrograms."""
+
+    start_s: float
+    mel_db: np.ndarray  # (1001, 64) float32, frames x mel bands
+    stft_db: np.ndarray  # (1001, 513) float32, frames x linear bins 0..16 kHz
+    repeats: float  # how many times a short clip is tiled to fill the window (1.0 when long enough)
+
+
+# ----------------------------------------------------------------------------------------------- waveform
+def _wav_data_offset(path: Path) -> int | None:
+    """Byte offset of the samples of a RIFF/WAVE file, or None if it is not one."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return None
+            while True:
+                chunk = fh.read(8)
+                if len(chunk) < 8:
+                    return None
+                size = int.from_bytes(chunk[4:], "little")
+                if chunk[:4] == b"data":
+                    return fh.tell()
+                fh.seek(size + (size & 1), 1)
+    except OSError:
+        return None
+
+
+def _memmap(info: AudioInfo) -> tuple[np.ndarray, float] | None:
+    """(frames, channels) view of a PCM/float WAV file and its full-scale value, or None."""
+    kind = _MEMMAP_DTYPES.get(info.subtype)
+    if info.format != "WAV" or kind is None:
+        return None
+    path = Path(info.path)
+    offset = _wav_data_offset(path)
+    if offset is None:
+        return None
+    dtype = np.dtype(kind[0])
+    frame_bytes = dtype.itemsize * info.channels
+    frames = min(info.frames, (path.stat().st_size - offset) // frame_bytes)
+    if frames <= 0:
+        return None
+    data = np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=(frames, info.channels))
+    return data, kind[1]
+
+
+def _memmap_envelope(
+    data: np.ndarray, scale: float, start: int, stop: int, n_bins: int
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Min/max over all channels of ``n_bins`` equal bins of ``data[start:stop]``, read chunk by chunk.
+
+    Returns ``(lo, hi, frames_per_bin)``; the last ``(stop - start) % n_bins`` frames join the last bin.
+    """
+    spb = (stop - start) // n_bins
+    lo = np.empty(n_bins, np.float32)
+    hi = np.empty(n_bins, np.float32)
+    per_chunk = max(1, _CHUNK_SAMPLES // (spb * data.shape[1]))
+    is_float = data.dtype.kind == "f"
+    fmin, fmax = (np.nanmin, np.nanmax) if is_float else (np.min, np.max)
+    for b0 in range(0, n_bins, per_chunk):
+        b1 = min(n_bins, b0 + per_chunk)
+        last = stop if b1 == n_bins else start + b1 * spb
+        block = data[start + b0 * spb : last]
+        body = block[: (b1 - b0) * spb].reshape(b1 - b0, -1)
+        lo[b0:b1] = fmin(body, axis=1) / scale
+        hi[b0:b1] = fmax(body, axis=1) / scale
+        tail = block[(b1 - b0) * spb :]
+        if tail.size:
+            lo[b1 - 1] = min(lo[b1 - 1], float(fmin(tail)) / scale)
+            hi[b1 - 1] = max(hi[b1 - 1], float(fmax(tail)) / scale)
+    if is_float:
+        np.nan_to_num(lo, copy=False, nan=0.0, posinf=1.0, neginf=-1.0)
+        np.nan_to_num(hi, copy=False, nan=0.0, posinf=1.0, neginf=-1.0)
+    return lo, hi, spb
+
+
+def _raw_mono(info: AudioInfo, start: int, stop: int) -> np.ndarray:
+    import soundfile as sf
+
+    with sf.SoundFile(info.path) as f:
+        f.seek(start)
+        data = f.read(stop - start, dtype="float32", always_2d=True)
+    mono = data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0]
+    return np.nan_to_num(mono, nan=0.0, posinf=1.0, neginf=-1.0)
+
+
+def trace(info: AudioInfo, start: int = 0, stop: int | None = None, n_bins: int = OVERVIEW_BINS) -> Trace:
+    """Waveform of frames ``[start, stop)``: raw mono samples up to ``2 * n_bins`` frames, else envelope."""
+    stop = info.frames if stop is None else max(0, min(stop, info.frames))
+    start = max(0, min(start, stop))
+    rate = max(1, info.sample_rate)
+    n = stop - start
+    t0 = start / rate
+    if n <= 0:
+        z = np.zeros(1, np.float32)
+        return Trace(t0, t0, z, z, raw=True)
+    if n <= 2 * n_bins:
+        mono = _raw_mono(info, start, stop)
+        return Trace(t0, t0 + mono.shape[0] / rate, mono, mono, raw=True)
+    mapped = _memmap(info)
+    if mapped is not None:
+        data, scale = mapped
+        stop = min(stop, data.shape[0])
+        lo, hi, spb = _memmap_envelope(data, scale, start, stop, n_bins)
+        del data
+        return Trace(t0, (start + spb * n_bins) / rate, lo, hi, raw=False)
+    mins, maxs = streamed_envelope(info.path, n_bins, per_channel=True, start=start, stop=stop)
+    return Trace(t0, stop / rate, mins.min(axis=0), maxs.max(axis=0), raw=False)
+
+
+# ----------------------------------------------------------------------------------------------- spectrogram
+def _hz_to_mel(f: np.ndarray) -> np.ndarray:
+    """Slaney mel scale: linear below 1 kHz, logarithmic above."""
+    f = np.asarray(f, dtype=np.float64)
+    lin = f / (200.0 / 3)
+    log = 15.0 + np.log(np.maximum(f, 1e-9) / 1000.0) / (math.log(6.4) / 27.0)
+    return np.where(f >= 1000.0, log, lin)
+
+
+def _mel_to_hz(m: np.ndarray) -> np.ndarray:
+    m = np.asarray(m, dtype=np.float64)
+    lin = m * (200.0 / 3)
+    log = 1000.0 * np.exp((math.log(6.4) / 27.0) * (m - 15.0))
+    return np.where(m >= 15.0, log, lin)
+
+
+@functools.lru_cache(maxsize=1)
+def mel_filters() -> np.ndarray:
+    """(513, 64) Slaney-normalised triangular mel filters, 50–14 000 Hz at 32 kHz (librosa's default)."""
+    freqs = np.linspace(0, TARGET_RATE / 2, N_FFT // 2 + 1)
+    pts = _mel_to_hz(np.linspace(_hz_to_mel(np.array(F_MIN)), _hz_to_mel(np.array(F_MAX)), N_MELS + 2))
+    fb = np.zeros((freqs.size, N_MELS))
+    for i in range(N_MELS):
+        lower = (freqs - pts[i]) / (pts[i + 1] - pts[i])
+        upper = (pts[i + 2] - freqs) / (pts[i + 2] - pts[i + 1])
+        fb[:, i] = np.maximum(0.0, np.minimum(lower, upper)) * 2.0 / (pts[i + 2] - pts[i])
+    return fb.astype(np.float32)
+
+
+@functools.lru_cache(maxsize=1)
+def mel_centers_hz() -> np.ndarray:
+    """(64,) center frequency of each mel band in Hz (for axis labels and hover read-outs)."""
+    pts = _mel_to_hz(np.linspace(_hz_to_mel(np.array(F_MIN)), _hz_to_mel(np.array(F_MAX)), N_MELS + 2))
+    return pts[1:-1]
+
+
+def power_spectrogram(wave: np.ndarray) -> np.ndarray:
+    """(n,) float32 -> (1 + n // 320, 513) power: periodic Hann, n_fft 1024, centered with reflect padding."""
+    x = np.pad(np.asarray(wave, dtype=np.float32), N_FFT // 2, mode="reflect")
+    n_frames = 1 + (x.shape[0] - N_FFT) // HOP
+    frames = np.lib.stride_tricks.as_strided(x, shape=(n_frames, N_FFT), strides=(HOP * 4, 4))
+    window = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)).astype(np.float32)
+    spec = np.fft.rfft(frames * window, axis=1)
+    return (spec.real**2 + spec.imag**2).astype(np.float32)
+
+
+def analyse_window(info: AudioInfo, start_s: float) -> WindowAnalysis:
+    """Load the model's 10 s window at ``start_s`` (clamped) and compute its spectrograms."""
+    wave = load_window(Clip(info.path, start_s)).numpy()
+    power = power_spectrogram(wave)
+    mel = 10.0 * np.log10(np.maximum(power @ mel_filters(), 1e-10))
+    stft = 10.0 * np.log10(np.maximum(power, 1e-10))
+    repeats = WINDOW_SECONDS / info.duration if 0 < info.duration < WINDOW_SECONDS else 1.0
+    return WindowAnalysis(
+        start_s=clamp_start(info, start_s),
+        mel_db=mel.astype(np.float32),
+        stft_db=stft.astype(np.float32),
+        repeats=repeats,
+    )
+
+
+def clamp_start(info: AudioInfo, start_s: float) -> float:
+    """The window start the engine will use: within [0, duration - 10 s], 0 for short clips."""
+    return float(min(max(0.0, start_s), max(0.0, info.duration - WINDOW_SECONDS)))

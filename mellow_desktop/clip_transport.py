@@ -1,0 +1,199 @@
+"""Recording and playback for one clip panel, on the Qt-free cores of :mod:`mellow_desktop.audio_io`.
+
+One QTimer polls the recorder or player at display rate, and runs only while something records or plays. The
+audio callbacks themselves never touch Qt: they only copy samples (see ``audio_io``). Playback reads at most
+:data:`PLAY_SECONDS` from the window start on the thread pool, so a long file never blocks the GUI.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from mellow_desktop.clip_loader import ClipJobs, PlaybackSegment
+
+log = logging.getLogger(__name__)
+POLL_MS = 33
+PLAY_SECONDS = 600.0
+
+
+class ClipTransport(QObject):
+    """Record into a new WAV under the data dir; play a clip from its window start with a playhead."""
+
+    recorded = Signal(object)  # Path of a finished recording (not emitted while shutting down)
+    recording_started = Signal(object)  # Path being written
+    error = Signal(str)  # one-line message for the panel's banner
+    changed = Signal()  # recording/playing state changed
+    level = Signal(float, float)  # live input level (dBFS) and elapsed seconds while recording
+    playhead = Signal(object)  # seconds in the file, or None to hide it
+
+    def __init__(self, jobs: ClipJobs, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.input_device: int | str | None = None
+        self.output_device: int | str | None = None
+        self._jobs = jobs
+        self._jobs.segment.done.connect(self._on_segment)
+        self._jobs.segment.failed.connect(self._on_segment_failed)
+        self._ticket = 0
+        self._recorder: Any = None
+        self._player: Any = None
+        self._source: tuple[Path, float] | None = None  # what the player holds: (file, window start)
+        self._offset = 0.0
+        self._shutting_down = False
+        self._timer = QTimer(self)
+        self._timer.setInterval(POLL_MS)
+        self._timer.timeout.connect(self._tick)
+
+    # ------------------------------------------------------------------------------------------- state
+    def is_recording(self) -> bool:
+        return self._recorder is not None
+
+    def is_playing(self) -> bool:
+        return self._player is not None and self._player.poll().state == "playing"
+
+    def has_player(self) -> bool:
+        return self._player is not None and self._player.poll().state in ("playing", "paused")
+
+    # ------------------------------------------------------------------------------------------- recording
+    def toggle_recording(self) -> None:
+        """Start recording, or stop and emit :attr:`recorded`."""
+        if self._recorder is not None:
+            self.finish_recording()
+            return
+        from mellow_desktop.audio_io.devices import AudioUnavailable
+        from mellow_desktop.audio_io.recorder import Recorder
+
+        self.stop_playback()
+        recorder = Recorder(device=self.input_device)
+        try:
+            path = recorder.start()
+        except (AudioUnavailable, OSError) as exc:
+            self.error.emit(f"Cannot record: {exc}")
+            return
+        self._recorder = recorder
+        self.recording_started.emit(path)
+        self._timer.start()
+        self.changed.emit()
+
+    def finish_recording(self) -> Path | None:
+        """Stop recording; the file is complete on disk (also after a device error)."""
+        rec, self._recorder = self._recorder, None
+        if rec is None:
+            return None
+        try:
+            path = rec.stop()
+        except Exception as exc:  # keep going: the file on disk is what counts
+            log.exception("stopping the recorder failed")
+            self.error.emit(f"Recording stopped with an error: {exc}")
+            path = rec.path
+        finally:
+            rec.close()
+        self._stop_timer_if_idle()
+        self.changed.emit()
+        if path is not None and Path(path).exists() and not self._shutting_down:
+            self.recorded.emit(Path(path))
+        return path
+
+    # ------------------------------------------------------------------------------------------- playback
+    def toggle_playback(self, path: Path, start_s: float) -> None:
+        """Play ``path`` from ``start_s``, pause, or resume."""
+        if self._recorder is not None:
+            return
+        state = self._player.poll().state if self._player is not None else "empty"
+        if state == "playing":
+            self._player.pause()
+            self._tick()
+        elif state == "paused" and self._source == (path, start_s):
+            self._start_player()
+        else:
+            self._source = (path, start_s)
+            self._ticket += 1
+            self._jobs.read_segment(self._ticket, path, start_s, PLAY_SECONDS)
+        self.changed.emit()
+
+    def _on_segment(self, ticket: int, segment: PlaybackSegment) -> None:
+        if ticket != self._ticket or self._recorder is not None or self._shutting_down:
+            return
+        from mellow_desktop.audio_io.devices import AudioUnavailable
+
+        try:
+            if self._player is None:
+                from mellow_desktop.audio_io.player import Player
+
+                self._player = Player(device=self.output_device)
+            self._player.load(segment.data, segment.sample_rate)
+        except (AudioUnavailable, ValueError) as exc:
+            self.error.emit(f"Cannot play: {exc}")
+            return
+        self._offset = segment.start_s
+        self._start_player()
+
+    def _on_segment_failed(self, ticket: int, message: str) -> None:
+        if ticket == self._ticket:
+            self.error.emit(message)
+
+    def _start_player(self) -> None:
+        from mellow_desktop.audio_io.devices import AudioUnavailable
+
+        try:
+            self._player.play()
+        except (AudioUnavailable, RuntimeError) as exc:
+            self.error.emit(f"Cannot play: {exc}")
+            return
+        self._timer.start()
+        self.changed.emit()
+
+    def stop_playback(self) -> None:
+        """Stop and rewind; hides the playhead."""
+        self._ticket += 1  # a segment still being read must not start playing
+        if self._player is not None:
+            self._player.stop()
+        self.playhead.emit(None)
+        self._stop_timer_if_idle()
+        self.changed.emit()
+
+    def stop(self) -> None:
+        """Stop playback and any recording (a recording is finished and kept)."""
+        if self._recorder is not None:
+            self.finish_recording()
+        self.stop_playback()
+
+    def shutdown(self) -> None:
+        """Window closing: finish a recording (kept on disk, not reopened), release the output device."""
+        self._shutting_down = True
+        self.stop()
+        if self._player is not None:
+            self._player.close()
+            self._player = None
+        self._timer.stop()
+
+    # ------------------------------------------------------------------------------------------- polling
+    def _stop_timer_if_idle(self) -> None:
+        if self._recorder is None and not self.is_playing():
+            self._timer.stop()
+
+    def _tick(self) -> None:
+        if self._recorder is not None:
+            st = self._recorder.poll()
+            self.level.emit(st.level_dbfs, st.elapsed_s)
+            if st.state == "failed":
+                self.error.emit(st.error or "recording failed")
+                self.finish_recording()
+            return
+        if self._player is None:
+            self._timer.stop()
+            return
+        st = self._player.poll()
+        if st.state in ("playing", "paused"):
+            self.playhead.emit(self._offset + st.position_s)
+            if st.state == "paused":
+                self._timer.stop()
+        else:
+            self.playhead.emit(None)
+            if st.error:
+                self.error.emit(st.error)
+            self._timer.stop()
+            self.changed.emit()

@@ -1,0 +1,176 @@
+"""The searchable history list over :class:`~mellow_desktop.history_store.HistoryStore`.
+
+Double-click (or "Use prompt") puts an old prompt back into the prompt box; "Reload clips" opens the clips of
+an entry again when the files still exist; entries can be deleted and exported as Markdown or JSON.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mellow_desktop.history_store import HistoryError, HistoryRecord, HistoryStore
+
+_STATUS_MARK = {"finished": "", "cancelled": " (stopped)", "failed": " (failed)"}
+
+
+def item_text(r: HistoryRecord) -> str:
+    """Two lines: the prompt, then time · clips · first words of the answer."""
+    when = time.strftime("%d %b %H:%M", time.localtime(r.created))
+    clips = " + ".join(dict.fromkeys(Path(p).name for p in (r.clip_a, r.clip_b) if p))
+    answer = " ".join(r.answer.split())
+    answer = answer[:60] + "…" if len(answer) > 60 else answer
+    return f"{r.prompt}{_STATUS_MARK.get(r.status, '')}\n{when} · {clips} · {answer}"
+
+
+class HistoryView(QWidget):
+    """History list with search, reuse, reload, delete and export."""
+
+    reuse_prompt = Signal(object)  # HistoryRecord
+    reload_clips = Signal(object)  # HistoryRecord
+    message = Signal(str)
+
+    def __init__(self, store: HistoryStore, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.last_export_folder = ""
+        title = QLabel("History", self)
+        title.setStyleSheet("font-weight: 600;")
+        self.search = QLineEdit(self)
+        self.search.setPlaceholderText("Search prompts and answers…")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(lambda: self._search_timer.start())
+        self.list = QListWidget(self)
+        self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.list.setWordWrap(True)
+        self.list.setAlternatingRowColors(True)
+        self.list.setToolTip("Double-click to ask this again")
+        self.list.itemDoubleClicked.connect(lambda it: self._emit_for(it, self.reuse_prompt))
+        self.list.itemSelectionChanged.connect(self._update_buttons)
+        self.reuse_button = QPushButton("Use prompt", self)
+        self.reuse_button.setToolTip("Put this prompt into the prompt box")
+        self.reuse_button.clicked.connect(lambda: self._emit_for(self.list.currentItem(), self.reuse_prompt))
+        self.reload_button = QPushButton("Reload clips", self)
+        self.reload_button.setToolTip(
+            "Open this entry's clips and windows again (when the files still exist)"
+        )
+        self.reload_button.clicked.connect(lambda: self._emit_for(self.list.currentItem(), self.reload_clips))
+        self.delete_button = QPushButton("Delete", self)
+        self.delete_button.setToolTip("Delete the selected entries")
+        self.delete_button.clicked.connect(self.delete_selected)
+        self.export_button = QToolButton(self)
+        self.export_button.setText("Export")
+        self.export_button.setToolTip("Save the selected entries (or all shown) as Markdown or JSON")
+        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self)
+        menu.addAction("Markdown…", lambda: self.export_dialog("md"))
+        menu.addAction("JSON…", lambda: self.export_dialog("json"))
+        self.export_button.setMenu(menu)
+        buttons = QHBoxLayout()
+        for b in (self.reuse_button, self.reload_button, self.delete_button, self.export_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(4)
+        lay.addWidget(title)
+        lay.addWidget(self.search)
+        lay.addWidget(self.list, 1)
+        lay.addLayout(buttons)
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(150)
+        self._search_timer.timeout.connect(self.refresh)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Reload the list from the store (newest first, filtered by the search text)."""
+        try:
+            records = self.store.search(self.search.text())
+        except HistoryError as exc:
+            self.message.emit(str(exc))
+            records = []
+        self.list.clear()
+        for r in records:
+            item = QListWidgetItem(item_text(r))
+            item.setData(Qt.ItemDataRole.UserRole, r.id)
+            item.setToolTip(f"{r.prompt}\n\n{r.answer}")
+            self.list.addItem(item)
+        self._update_buttons()
+
+    def records_shown(self) -> list[int]:
+        return [int(self.list.item(i).data(Qt.ItemDataRole.UserRole)) for i in range(self.list.count())]
+
+    def _record(self, item: QListWidgetItem | None) -> HistoryRecord | None:
+        return self.store.get(int(item.data(Qt.ItemDataRole.UserRole))) if item is not None else None
+
+    def _emit_for(self, item: QListWidgetItem | None, signal: Signal) -> None:
+        record = self._record(item)
+        if record is not None:
+            signal.emit(record)
+
+    def _selected_ids(self) -> list[int]:
+        return [int(it.data(Qt.ItemDataRole.UserRole)) for it in self.list.selectedItems()]
+
+    def _update_buttons(self) -> None:
+        one = self.list.currentItem() is not None and bool(self.list.selectedItems())
+        self.reuse_button.setEnabled(one)
+        self.reload_button.setEnabled(one)
+        self.delete_button.setEnabled(bool(self.list.selectedItems()))
+        self.export_button.setEnabled(self.list.count() > 0)
+
+    def delete_selected(self, confirm: bool = True) -> None:
+        ids = self._selected_ids()
+        if not ids:
+            return
+        if (
+            confirm
+            and QMessageBox.question(
+                self, "Delete history entries", f"Delete {len(ids)} entr{'y' if len(ids) == 1 else 'ies'}?"
+            )
+            != QMessageBox.StandardButton.Yes
+        ):
+            return
+        try:
+            for i in ids:
+                self.store.delete(i)
+        except HistoryError as exc:
+            self.message.emit(str(exc))
+        self.refresh()
+
+    def export_dialog(self, kind: str) -> None:
+        name = "mellow-history." + kind
+        folder = self.last_export_folder or str(Path.home())
+        flt = "Markdown (*.md)" if kind == "md" else "JSON (*.json)"
+        path, _ = QFileDialog.getSaveFileName(self, "Export history", str(Path(folder) / name), flt)
+        if path:
+            self.export(kind, Path(path))
+
+    def export(self, kind: str, path: Path) -> Path | None:
+        """Write the selected entries (or all shown) to ``path``; returns it, or None after a message."""
+        ids = self._selected_ids() or self.records_shown()
+        try:
+            out = (self.store.export_markdown if kind == "md" else self.store.export_json)(ids, path)
+        except (HistoryError, OSError) as exc:
+            self.message.emit(f"Export failed: {exc}")
+            return None
+        self.last_export_folder = str(path.parent)
+        self.message.emit(f"Exported {len(ids)} entries to {out}")
+        return out

@@ -1,0 +1,115 @@
+"""Questions and answers as plain data (no Qt): what was asked, about which clips and windows, the outcome."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mellow_desktop.presets import needs_two_clips
+
+_ids = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class ClipRef:
+    """One clip as sent to the model: file, window start (s), content hash, and a label for the chat entry."""
+
+    path: Path
+    start_s: float
+    content_hash: str | None
+    window_text: str
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    """What the user chose in Settings ▸ Generation (stored in QSettings)."""
+
+    max_len: int = 300
+    sample: bool = False  # False = as published (greedy)
+    temperature: float = 1.0
+    top_p: float = 0.8
+    seed: int | None = None
+    device: str = "auto"  # "auto", "cpu" or "cuda"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "max_len": self.max_len,
+            "sample": self.sample,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "seed": self.seed,
+            "device": self.device,
+        }
+
+    def describe(self) -> str:
+        """``greedy, max 300`` / ``sampling T=0.7 top-p 0.9 seed 3, max 300``."""
+        if not self.sample:
+            return f"as published (greedy), max {self.max_len} tokens"
+        seed = f" seed {self.seed}" if self.seed is not None else ""
+        return f"sampling T={self.temperature:g} top-p {self.top_p:g}{seed}, max {self.max_len} tokens"
+
+
+@dataclass
+class Question:
+    """A prompt about two clips (the same clip twice when ``single_clip``)."""
+
+    prompt: str
+    clip_a: ClipRef
+    clip_b: ClipRef
+    single_clip: bool
+    settings: GenerationSettings
+    id: int = field(default_factory=lambda: next(_ids))
+    created: float = field(default_factory=time.time)
+    cancel: threading.Event = field(default_factory=threading.Event, repr=False)
+
+
+@dataclass
+class Answer:
+    """The outcome of a question. ``status``: "finished", "cancelled" or "failed"."""
+
+    question: Question
+    text: str
+    status: str
+    n_tokens: int | None = None
+    tokens_per_s: float | None = None
+    error: str | None = None
+    model_id: str = ""
+    pieces: int = 0
+    hash_a: str | None = None
+    hash_b: str | None = None
+
+
+class QuestionProblem(ValueError):
+    """The question cannot be asked as it is; ``str(exc)`` tells the user what to do."""
+
+
+def build_question(
+    prompt: str, a: ClipRef | None, b: ClipRef | None, settings: GenerationSettings
+) -> Question:
+    """Make a question from the loaded clips; a single clip is sent in both slots.
+
+    Raises QuestionProblem when there is no prompt, no clip, or a comparison question with only one clip.
+    """
+    prompt = prompt.strip()
+    if not prompt:
+        raise QuestionProblem("Type a question first (or pick one from Presets).")
+    if a is None and b is None:
+        raise QuestionProblem("Load a clip first: Open…, drop a file on Clip A, or Record.")
+    if (a is None or b is None) and needs_two_clips(prompt):
+        raise QuestionProblem(
+            "This question compares two clips: load a second clip into "
+            f"Clip {'A' if a is None else 'B'} first."
+        )
+    single = a is None or b is None
+    first = a if a is not None else b
+    second = b if b is not None else a
+    assert first is not None and second is not None
+    return Question(prompt=prompt, clip_a=first, clip_b=second, single_clip=single, settings=settings)

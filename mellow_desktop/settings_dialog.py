@@ -1,0 +1,170 @@
+"""Settings ▸ Generation and audio devices, stored in QSettings groups "generation" and "audio"."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QRadioButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mellow_desktop.question import GenerationSettings
+
+DEVICES = (("auto", "Automatic (CUDA when available)"), ("cpu", "CPU"), ("cuda", "CUDA GPU"))
+
+
+def _bool(value: object) -> bool:
+    return value in (True, "true", "True", "1", 1)
+
+
+def load_generation_settings(qs: QSettings) -> GenerationSettings:
+    """Read the generation settings (defaults where missing or malformed)."""
+    d = GenerationSettings()
+    qs.beginGroup("generation")
+    try:
+        seed = qs.value("seed", None)
+        return GenerationSettings(
+            max_len=max(1, min(1024, int(qs.value("max_len", d.max_len)))),
+            sample=_bool(qs.value("sample", d.sample)),
+            temperature=float(qs.value("temperature", d.temperature)),
+            top_p=float(qs.value("top_p", d.top_p)),
+            seed=int(seed) if seed not in (None, "", "None") else None,
+            device=str(qs.value("device", d.device))
+            if str(qs.value("device", d.device)) in dict(DEVICES)
+            else "auto",
+        )
+    except (TypeError, ValueError):
+        return d
+    finally:
+        qs.endGroup()
+
+
+def save_generation_settings(qs: QSettings, s: GenerationSettings) -> None:
+    qs.beginGroup("generation")
+    for key, value in s.to_dict().items():
+        qs.setValue(key, "" if value is None else value)
+    qs.endGroup()
+
+
+class SettingsDialog(QDialog):
+    """Generation (length, greedy vs sampling, device) and audio input/output devices."""
+
+    def __init__(
+        self,
+        settings: GenerationSettings,
+        input_device: str = "",
+        output_device: str = "",
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.max_len = QSpinBox(self)
+        self.max_len.setRange(1, 1024)
+        self.max_len.setValue(settings.max_len)
+        self.max_len.setSuffix(" tokens")
+        self.max_len.setToolTip("The answer stops after this many tokens (or earlier at the end token)")
+        self.greedy = QRadioButton("As published (greedy)", self)
+        self.greedy.setToolTip("Always the most likely next token: the published model's behaviour")
+        self.sampling = QRadioButton("Sampling (differs from the published behaviour)", self)
+        group = QButtonGroup(self)
+        group.addButton(self.greedy)
+        group.addButton(self.sampling)
+        (self.sampling if settings.sample else self.greedy).setChecked(True)
+        self.temperature = QDoubleSpinBox(self)
+        self.temperature.setRange(0.05, 5.0)
+        self.temperature.setSingleStep(0.1)
+        self.temperature.setValue(settings.temperature)
+        self.top_p = QDoubleSpinBox(self)
+        self.top_p.setRange(0.01, 1.0)
+        self.top_p.setSingleStep(0.05)
+        self.top_p.setValue(settings.top_p)
+        self.fixed_seed = QCheckBox("Fixed seed", self)
+        self.seed = QSpinBox(self)
+        self.seed.setRange(0, 2**31 - 1)
+        self.fixed_seed.setChecked(settings.seed is not None)
+        self.seed.setValue(settings.seed or 0)
+        self.device = QComboBox(self)
+        for key, label in DEVICES:
+            self.device.addItem(label, key)
+        self.device.setCurrentIndex(max(0, self.device.findData(settings.device)))
+        self.device.setToolTip("Takes effect when the model is loaded next (Model ▸ Reload)")
+
+        gen = QGroupBox("Generation", self)
+        form = QFormLayout(gen)
+        form.addRow("Maximum length:", self.max_len)
+        form.addRow(self.greedy)
+        form.addRow(self.sampling)
+        form.addRow("Temperature:", self.temperature)
+        form.addRow("Top-p:", self.top_p)
+        form.addRow(self.fixed_seed, self.seed)
+        form.addRow("Device:", self.device)
+
+        audio = QGroupBox("Audio", self)
+        aform = QFormLayout(audio)
+        self.input_device = QComboBox(self)
+        self.output_device = QComboBox(self)
+        self._fill_devices(input_device, output_device)
+        aform.addRow("Record from:", self.input_device)
+        aform.addRow("Play to:", self.output_device)
+        self.audio_note = QLabel("", self)
+        self.audio_note.setWordWrap(True)
+        aform.addRow(self.audio_note)
+
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addWidget(gen)
+        lay.addWidget(audio)
+        lay.addWidget(buttons)
+        self.sampling.toggled.connect(self._update_enabled)
+        self.fixed_seed.toggled.connect(self._update_enabled)
+        self._update_enabled()
+
+    def _fill_devices(self, input_device: str, output_device: str) -> None:
+        from mellow_desktop.audio_io.devices import AudioUnavailable, list_input_devices, list_output_devices
+
+        for combo, current, lister in (
+            (self.input_device, input_device, list_input_devices),
+            (self.output_device, output_device, list_output_devices),
+        ):
+            combo.addItem("System default", "")
+            try:
+                for dev in lister():
+                    combo.addItem(dev.label, dev.name)
+            except (AudioUnavailable, OSError) as exc:
+                combo.setToolTip(str(exc))
+            combo.setCurrentIndex(max(0, combo.findData(current)))
+
+    def _update_enabled(self) -> None:
+        on = self.sampling.isChecked()
+        for w in (self.temperature, self.top_p, self.fixed_seed):
+            w.setEnabled(on)
+        self.seed.setEnabled(on and self.fixed_seed.isChecked())
+
+    def generation_settings(self) -> GenerationSettings:
+        return GenerationSettings(
+            max_len=self.max_len.value(),
+            sample=self.sampling.isChecked(),
+            temperature=self.temperature.value(),
+            top_p=self.top_p.value(),
+            seed=self.seed.value() if self.fixed_seed.isChecked() else None,
+            device=str(self.device.currentData()),
+        )
+
+    def devices(self) -> tuple[str, str]:
+        """Chosen (input, output) device names; "" is the system default."""
+        return str(self.input_device.currentData()), str(self.output_device.currentData())

@@ -1,0 +1,202 @@
+"""The model's thread: a QObject living in a QThread that owns the engine for as long as the app runs.
+
+The GUI never touches the model. It asks :class:`EngineHost` to ``load`` an engine (a factory called on the
+worker thread) or to ``ask`` a :class:`~mellow_desktop.question.Question`; the worker iterates the engine's
+streaming generator and reports through signals: ``piece(question_id, text)`` for every decoded piece,
+``finished(Answer)`` at the end (also for cancelled and failed answers). Stop sets the question's
+``threading.Event``, which the engine checks between tokens. :meth:`EngineHost.shutdown` cancels, quits the
+thread's event loop and joins it, so closing the window mid-answer exits cleanly.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from mellow.errors import MellowError
+from mellow_desktop.question import Answer, Question
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EngineReady:
+    """A loaded engine as the status bar describes it."""
+
+    model_id: str
+    device: str  # "CPU" or "CUDA:0"
+    note: str = ""  # e.g. "CUDA is not available: using the CPU"
+
+
+@dataclass(frozen=True)
+class LoadRequest:
+    """``factory(progress)`` builds the engine on the worker thread; ``model_id`` labels its answers."""
+
+    factory: Callable[[Callable[[str], None]], Any]
+    model_id: str
+
+
+def device_text(engine: Any) -> str:
+    """``CPU`` / ``CUDA:0`` for an engine's torch device."""
+    dev = getattr(engine, "device", "cpu")
+    kind, index = getattr(dev, "type", str(dev)), getattr(dev, "index", None)
+    if kind == "cuda":
+        return f"CUDA:{index or 0}"
+    return kind.upper()
+
+
+def generation_options(settings: Any) -> Any:
+    """The engine's GenerationOptions for the user's settings."""
+    from mellow.generation import GenerationOptions
+
+    return GenerationOptions(
+        max_len=settings.max_len,
+        sample=settings.sample,
+        temperature=settings.temperature,
+        top_p=settings.top_p,
+        seed=settings.seed,
+    )
+
+
+class EngineWorker(QObject):
+    """Runs in the engine thread. Use it through :class:`EngineHost`."""
+
+    load_progress = Signal(str)
+    loaded = Signal(object)  # EngineReady
+    load_failed = Signal(str)
+    piece = Signal(int, str)  # question id, text piece
+    finished = Signal(object)  # Answer
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.engine: Any = None
+        self.model_id = ""
+
+    @Slot(object)
+    def load(self, request: LoadRequest) -> None:
+        """Build the engine (replacing any previous one)."""
+        self.load_progress.emit("loading…")
+        try:
+            engine = request.factory(self.load_progress.emit)
+        except MellowError as exc:
+            self.load_failed.emit(str(exc))
+            return
+        except MemoryError:
+            self.load_failed.emit("not enough memory to load the model")
+            return
+        except Exception as exc:
+            log.exception("loading the model failed")
+            self.load_failed.emit(f"loading the model failed ({type(exc).__name__}: {exc})")
+            return
+        self.engine, self.model_id = engine, request.model_id
+        self.loaded.emit(
+            EngineReady(
+                model_id=request.model_id,
+                device=device_text(engine),
+                note=getattr(engine, "device_note", "") or "",
+            )
+        )
+
+    @Slot(object)
+    def ask(self, q: Question) -> None:
+        """Stream an answer to ``q``; always ends with :attr:`finished`."""
+        from mellow.audio import Clip, clip_content_hash
+
+        parts: list[str] = []
+        answer = Answer(question=q, text="", status="finished", model_id=self.model_id)
+        t0 = time.perf_counter()
+        try:
+            if self.engine is None:
+                raise MellowError("no model is loaded")
+            answer.hash_a = q.clip_a.content_hash or clip_content_hash(q.clip_a.path)
+            answer.hash_b = q.clip_b.content_hash or clip_content_hash(q.clip_b.path)
+            stream = self.engine.stream(
+                Clip(q.clip_a.path, q.clip_a.start_s),
+                Clip(q.clip_b.path, q.clip_b.start_s),
+                q.prompt,
+                options=generation_options(q.settings),
+                cancel=q.cancel,
+            )
+            for piece in stream:
+                if piece:
+                    parts.append(piece)
+                    self.piece.emit(q.id, piece)
+            answer.status = "cancelled" if q.cancel.is_set() else "finished"
+        except MellowError as exc:
+            answer.status, answer.error = "failed", str(exc)
+        except MemoryError:
+            answer.status, answer.error = "failed", "not enough memory to generate an answer"
+        except Exception as exc:
+            log.exception("generation failed")
+            answer.status, answer.error = "failed", f"generation failed ({type(exc).__name__}: {exc})"
+        answer.text = "".join(parts)
+        answer.pieces = len(parts)
+        stats = getattr(self.engine, "last_stats", None)
+        if stats is not None and answer.status != "failed":
+            answer.n_tokens = getattr(stats, "n_tokens", None)
+            answer.tokens_per_s = getattr(stats, "decode_tokens_per_s", None)
+        if answer.tokens_per_s is None and answer.n_tokens:
+            answer.tokens_per_s = answer.n_tokens / max(time.perf_counter() - t0, 1e-6)
+        self.finished.emit(answer)
+
+
+class EngineHost(QObject):
+    """Owns the engine thread and its worker; the GUI's only door to the model."""
+
+    _load = Signal(object)
+    _ask = Signal(object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.thread = QThread()
+        self.thread.setObjectName("mellow-engine")
+        self.worker = EngineWorker()
+        self.worker.moveToThread(self.thread)
+        self._load.connect(self.worker.load)
+        self._ask.connect(self.worker.ask)
+        self.worker.finished.connect(self._on_finished)
+        self.current: Question | None = None
+        self.loading = False
+        self.worker.loaded.connect(self._done_loading)
+        self.worker.load_failed.connect(self._done_loading)
+        self.thread.start()
+
+    def _done_loading(self, *_: object) -> None:
+        self.loading = False
+
+    def load(self, factory: Callable[[Callable[[str], None]], Any], model_id: str) -> None:
+        """Build an engine with ``factory(progress)`` on the worker thread."""
+        self.loading = True
+        self._load.emit(LoadRequest(factory=factory, model_id=model_id))
+
+    def ask(self, q: Question) -> None:
+        """Start answering ``q`` (one question at a time)."""
+        if self.current is not None:
+            raise RuntimeError("already answering a question")
+        self.current = q
+        self._ask.emit(q)
+
+    def busy(self) -> bool:
+        return self.current is not None
+
+    def cancel(self) -> None:
+        """Stop the current answer between two tokens (no-op when idle)."""
+        if self.current is not None:
+            self.current.cancel.set()
+
+    def _on_finished(self, answer: Answer) -> None:
+        if self.current is not None and answer.question.id == self.current.id:
+            self.current = None
+
+    def shutdown(self) -> None:
+        """Cancel any answer, stop the thread's event loop and join it."""
+        self.cancel()
+        if self.thread.isRunning():
+            self.thread.quit()
+            self.thread.wait()
+        self.worker.engine = None

@@ -1,0 +1,98 @@
+"""Record and play through the clip panel on the real audio stack (PulseAudio null sink, PortAudio)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mellow.measurements import measure_file
+from tests.audio_stack import PulseStack, play_file, pulse_audio, stop_process  # noqa: F401 - fixture
+from tests.desktop.helpers import wait_loaded, write_tone
+
+pytestmark = pytest.mark.audio
+
+
+def test_record_button_records_the_input_into_the_clip(
+    qtbot,
+    window,
+    pulse_audio: PulseStack,  # noqa: F811
+    tmp_path: Path,
+    isolated_data_dir: Path,
+) -> None:
+    panel = window.panel_a
+    panel.input_device = pulse_audio.device
+    panel.set_recording_unavailable(None)
+    tone = write_tone(tmp_path / "tone440.wav", 6.0, 44100, freq=440.0)
+    player = play_file(tone, sink=pulse_audio.sink)
+    try:
+        qtbot.wait(300)
+        panel.record_button.click()
+        assert panel.is_recording() and panel.meter.isVisible()
+        qtbot.waitUntil(lambda: panel.meter.level_db() > -20.0, timeout=5000)
+        qtbot.waitUntil(
+            lambda: "0:0" in panel.elapsed_label.text() or "1." in panel.elapsed_label.text(), timeout=5000
+        )
+        qtbot.wait(1500)
+        panel.record_button.click()
+    finally:
+        stop_process(player)
+    assert not panel.is_recording()
+    wait_loaded(qtbot, panel, facts=True)
+    state = panel.state()
+    assert state.path.parent == isolated_data_dir / "recordings"
+    assert state.info.duration > 1.0
+    assert abs(state.facts.measurements.dominant_hz - 440.0) < 5.0
+
+
+def test_play_button_plays_the_window_with_a_moving_playhead(
+    qtbot,
+    window,
+    pulse_audio: PulseStack,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    from mellow_desktop.audio_io.recorder import Recorder
+
+    clip = write_tone(tmp_path / "tone1k.wav", 2.0, 48000, freq=1000.0)
+    panel = window.panel_b
+    panel.output_device = pulse_audio.device
+    panel.open_file(clip)
+    wait_loaded(qtbot, panel, clip, facts=False)
+    recorder = Recorder(tmp_path / "monitor", device=pulse_audio.device)
+    recorder.start()
+    try:
+        panel.play_button.click()
+        qtbot.waitUntil(
+            lambda: panel.waveform.playhead.isVisible() and panel.waveform.playhead.value() > 0.3,
+            timeout=5000,
+        )
+        assert panel.play_button.text() == "Pause"
+        qtbot.waitUntil(lambda: not panel.waveform.playhead.isVisible(), timeout=8000)  # played to the end
+    finally:
+        recorded = recorder.stop()
+        recorder.close()
+    assert panel.play_button.text() == "Play"
+    assert abs(measure_file(recorded).dominant_hz - 1000.0) < 5.0
+
+
+def test_closing_the_window_while_recording_keeps_a_complete_file(
+    qtbot,
+    make_window,
+    pulse_audio: PulseStack,  # noqa: F811
+    isolated_data_dir: Path,
+) -> None:
+    import soundfile as sf
+
+    window = make_window()
+    panel = window.panel_b
+    panel.input_device = pulse_audio.device
+    panel.set_recording_unavailable(None)
+    panel.record_button.click()
+    assert panel.is_recording()
+    qtbot.wait(800)
+    window.close()
+    recordings = sorted((isolated_data_dir / "recordings").glob("*.wav"))
+    assert len(recordings) == 1
+    info = sf.info(str(recordings[0]))
+    assert info.frames > 0 and info.duration > 0.3
+    assert not list((isolated_data_dir / "recordings").glob("*.recording"))  # finished, not "unfinished"

@@ -1,0 +1,52 @@
+"""Model ▸ Download Mellow v0… against a local Hub look-alike (real HTTP on 127.0.0.1), then loading it."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from mellow.download import MODEL_REPO, TOKENIZER_REPO
+from tests.hub_server import HubServer
+
+
+@pytest.fixture
+def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_tokenizer):
+    """A hub serving a v0.ckpt that is not a real checkpoint, and the real SmolLM2 tokenizer.json."""
+    tokenizer_json = tiny_tokenizer.save(tmp_path / "tok").read_bytes()
+    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HUB_CACHE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,127.0.0.2,localhost")
+    with HubServer() as server:
+        server.add(MODEL_REPO, "v0.ckpt", random.Random(3).randbytes(400_000))
+        server.add(TOKENIZER_REPO, "tokenizer.json", tokenizer_json)
+        monkeypatch.setenv("HF_ENDPOINT", server.url)
+        yield server
+
+
+def test_download_shows_progress_then_reports_a_bad_checkpoint(
+    qtbot, window, hub: HubServer, isolated_data_dir: Path
+) -> None:
+    manager = window.model
+    manager.download()
+    thread = manager.download_thread
+    assert thread is not None and thread.isRunning() or thread.isFinished()
+    qtbot.waitUntil(lambda: manager.download_thread is None, timeout=30000)
+    ckpt = isolated_data_dir / "models" / "v0" / "v0.ckpt"
+    assert ckpt.read_bytes() == hub.state.files[MODEL_REPO]["v0.ckpt"].data
+    # The download is loaded at once; random bytes are refused with a one-line reason, clips still work.
+    qtbot.waitUntil(lambda: manager.state == "failed", timeout=30000)
+    assert manager.description.startswith("Model: not loaded — ")
+    assert "\n" not in manager.description and "v0.ckpt" in manager.description
+    assert window.model_label.text() == manager.description
+    assert window.panel_a.open_button.isEnabled()
+
+
+def test_cancelled_download_keeps_the_app_usable(qtbot, window, hub: HubServer) -> None:
+    manager = window.model
+    manager.download()
+    manager.download_thread.cancel.set()
+    qtbot.waitUntil(lambda: manager.download_thread is None, timeout=30000)
+    assert manager.state in ("not installed", "loading", "failed")
