@@ -77,8 +77,8 @@ def _one_line(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _torch_load(path: Path, kind: str) -> object:
-    """``torch.load`` restricted to tensors and plain containers; every failure becomes a CheckpointError."""
+def _load_weights_only(path: Path, kind: str) -> object:
+    """Read with ``torch.load(weights_only=True)``; every failure becomes a CheckpointError."""
     try:
         return torch.load(path, map_location="cpu", weights_only=True, mmap=(kind == "zip"))
     except pickle.UnpicklingError as exc:
@@ -194,7 +194,7 @@ def read_state_dict(path: str | os.PathLike[str], *, prefer_safetensors: bool = 
         log.info("reading %s (converted from %s)", sibling, path.name)
         path = sibling
     kind = _sniff(path)
-    obj = _read_safetensors(path) if kind == "safetensors" else _torch_load(path, kind)
+    obj = _read_safetensors(path) if kind == "safetensors" else _load_weights_only(path, kind)
     return normalize_state_dict(obj, path)
 
 
