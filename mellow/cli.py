@@ -256,8 +256,11 @@ def finished_keys(out_path: Path) -> set[str]:
 
 
 def _append_line(f: Any, record: dict[str, Any]) -> None:
-    f.write((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
-    f.flush()
+    """Append one JSON line to an unbuffered file and fsync it (a failed write leaves no buffer behind)."""
+    line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+    done = 0
+    while done < len(line):
+        done += f.write(line[done:])
     os.fsync(f.fileno())
 
 
@@ -276,8 +279,9 @@ def cmd_batch(args: argparse.Namespace, out: TextIO) -> int:
     options = _options(args)
     engine = _open_engine(args)
     failures = 0
-    with out_path.open("ab") as f, tqdm(total=len(rows), initial=len(rows) - len(todo), unit="row",
-                                         file=sys.stderr, desc="mellow batch") as bar:
+    bar_args = {"total": len(rows), "initial": len(rows) - len(todo), "unit": "row", "file": sys.stderr,
+                "desc": "mellow batch"}
+    with out_path.open("ab", buffering=0) as f, tqdm(**bar_args) as bar:
         for row in todo:
             record: dict[str, Any] = {"row": row.index, "key": row.key, "a": row.a, "b": row.b,
                                       "prompt": row.prompt, "start_a": row.start_a, "start_b": row.start_b}
@@ -288,7 +292,11 @@ def cmd_batch(args: argparse.Namespace, out: TextIO) -> int:
             except AudioError as exc:  # one bad file should not stop a long batch
                 failures += 1
                 record.update(answer=None, error=str(exc))
-            _append_line(f, record)
+            try:
+                _append_line(f, record)
+            except OSError as exc:
+                raise UsageError(f"cannot write {out_path}: {exc.strerror or exc}; the {bar.n} finished rows "
+                                 "are kept, run the same command again to continue") from None
             bar.update(1)
     if failures:
         print(f"error: {failures} of {len(todo)} rows failed (see the \"error\" field in {out_path}); "

@@ -366,6 +366,8 @@ class MainWindow(QMainWindow):
     def _on_answer(self, answer: Answer) -> None:
         self.chat.finish(answer)
         self.prompt.set_busy(False)
+        if answer.device_note:
+            self.chat.add_notice(answer.device_note)
         try:
             self.store.add(history_record(answer))
         except (HistoryError, ValueError) as exc:

@@ -85,6 +85,7 @@ class Answer:
     pieces: int = 0
     hash_a: str | None = None
     hash_b: str | None = None
+    device_note: str = ""  # set when the engine changed device during the answer (e.g. CUDA out of memory)
 
 
 class QuestionProblem(ValueError):

@@ -109,6 +109,7 @@ class EngineWorker(QObject):
 
         parts: list[str] = []
         answer = Answer(question=q, text="", status="finished", model_id=self.model_id)
+        device_before = device_text(self.engine) if self.engine is not None else ""
         t0 = time.perf_counter()
         try:
             if self.engine is None:
@@ -142,6 +143,11 @@ class EngineWorker(QObject):
             answer.tokens_per_s = getattr(stats, "decode_tokens_per_s", None)
         if answer.tokens_per_s is None and answer.n_tokens:
             answer.tokens_per_s = answer.n_tokens / max(time.perf_counter() - t0, 1e-6)
+        if self.engine is not None and device_text(self.engine) != device_before:
+            # The engine moved itself (CUDA out of memory -> CPU): announce it so the window says so.
+            answer.device_note = getattr(self.engine, "device_note", "") or ""
+            self.loaded.emit(EngineReady(model_id=self.model_id, device=device_text(self.engine),
+                                         note=answer.device_note))
         self.finished.emit(answer)
 
 
