@@ -10,7 +10,7 @@ import re
 import time
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QGuiApplication, QPalette
+from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -42,6 +42,21 @@ def clips_text(q: Question) -> str:
     return f"A: {a.name} ({a.window_text}) · B: {b.name} ({b.window_text})"
 
 
+ERROR_COLOR = "#d9534f"
+#: One style sheet for all entries and notices (palette() colours follow the light/dark theme).
+PANEL_STYLE = (
+    "#chatEntry { background: palette(alternate-base); border: 1px solid palette(mid); border-radius: 6px; }"
+    " #chatNotice { border-left: 3px solid #d9822b; padding: 4px 8px; }"
+)
+
+
+def _small_font(widget: QWidget) -> QFont:
+    """The widget's font at 8.5 pt (secondary text)."""
+    font = widget.font()
+    font.setPointSizeF(8.5)
+    return font
+
+
 class ChatEntry(QFrame):
     """A question and its (growing) answer."""
 
@@ -50,20 +65,17 @@ class ChatEntry(QFrame):
         self.question = q
         self.pieces: list[str] = []
         self.answer: Answer | None = None
-        self.setObjectName("chatEntry")
-        pal = self.palette()
-        self.setStyleSheet(
-            f"#chatEntry {{ background: {pal.color(QPalette.ColorRole.AlternateBase).name()};"
-            f" border: 1px solid {pal.color(QPalette.ColorRole.Mid).name()}; border-radius: 6px; }}"
-        )
+        self.setObjectName("chatEntry")  # styled by PANEL_STYLE on the ChatPanel
         when = time.strftime("%H:%M", time.localtime(q.created))
         meta = QLabel(f"{when} · {clips_text(q)}", self)
         meta.setWordWrap(True)
         meta.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-        meta.setStyleSheet("font-size: 8.5pt;")
+        meta.setFont(_small_font(meta))
         self.prompt_label = QLabel(q.prompt, self)
         self.prompt_label.setWordWrap(True)
-        self.prompt_label.setStyleSheet("font-weight: 600;")
+        bold = self.prompt_label.font()
+        bold.setWeight(QFont.Weight.DemiBold)
+        self.prompt_label.setFont(bold)
         self.prompt_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.answer_label = QLabel("…", self)
         self.answer_label.setWordWrap(True)
@@ -71,7 +83,7 @@ class ChatEntry(QFrame):
         self.answer_label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
         self.status_label = QLabel("answering…", self)
         self.status_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-        self.status_label.setStyleSheet("font-size: 8.5pt;")
+        self.status_label.setFont(_small_font(self.status_label))
         self.copy_button = QToolButton(self)
         self.copy_button.setText("Copy")
         self.copy_button.setAutoRaise(True)
@@ -112,7 +124,10 @@ class ChatEntry(QFrame):
         if answer.status == "failed":
             self.answer_label.setText(wrappable(shown) or "(no answer)")
             self.status_label.setText(f"⚠ {answer.error}")
-            self.status_label.setStyleSheet("font-size: 8.5pt; color: #d9534f;")
+            pal = self.status_label.palette()
+            pal.setColor(QPalette.ColorRole.WindowText, QColor(ERROR_COLOR))
+            self.status_label.setPalette(pal)
+            self.status_label.setForegroundRole(QPalette.ColorRole.WindowText)
         elif answer.status == "cancelled":
             self.answer_label.setText(wrappable(shown) + " …" if shown else "(stopped before the first word)")
             self.status_label.setText(f"stopped · {speed}" if speed else "stopped")
@@ -132,6 +147,7 @@ class ChatPanel(QScrollArea):
         super().__init__(parent)
         self.setWidgetResizable(True)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setStyleSheet(PANEL_STYLE)
         inner = QWidget(self)
         inner.setBackgroundRole(QPalette.ColorRole.Base)
         inner.setAutoFillBackground(True)
@@ -177,7 +193,6 @@ class ChatPanel(QScrollArea):
         label.setTextFormat(Qt.TextFormat.RichText)
         label.setOpenExternalLinks(False)
         label.setObjectName("chatNotice")
-        label.setStyleSheet("#chatNotice { border-left: 3px solid #d9822b; padding: 4px 8px; }")
         self._insert(label)
         return label
 
