@@ -1,0 +1,1 @@
+"""Robustness tests: bad input, crashes of real processes, load, missing hardware (issue 4)."""
