@@ -244,6 +244,18 @@ def _generator(opts: GenerationOptions, device: torch.device) -> torch.Generator
     return gen
 
 
+def _record_step(stats: GenerationStats, step: int, t0: float, t_first: float) -> float:
+    """Update the timing figures after token ``step`` (0-based) was chosen; returns the first token's time."""
+    now = time.perf_counter()
+    stats.n_tokens = step + 1
+    if step == 0:
+        stats.first_token_s = now - t0
+        return now
+    if now > t_first:
+        stats.decode_tokens_per_s = step / (now - t_first)
+    return t_first
+
+
 def _choose(logits: torch.Tensor, opts: GenerationOptions, gen: torch.Generator | None) -> torch.Tensor:
     """Next tokens (B,) from logits (B, vocab): argmax, or a temperature/top-p sample."""
     if not opts.sample:
@@ -518,13 +530,7 @@ class Engine:
                 tok = _choose(logits, opts, gen)
             token = int(tok[0])
             produced.append(token)
-            stats.n_tokens = step + 1
-            now = time.perf_counter()
-            if step == 0:
-                t_first = now
-                stats.first_token_s = now - t0
-            elif now > t_first:
-                stats.decode_tokens_per_s = step / (now - t_first)
+            t_first = _record_step(stats, step, t0, t_first)
             if opts.stop_token is not None and token == opts.stop_token:
                 stats.stopped = "stop_token"
                 break
@@ -620,13 +626,7 @@ class Engine:
             with torch.inference_mode():
                 tok = _choose(logits, opts, gen)
             tokens.append(tok)
-            stats.n_tokens = step + 1
-            now = time.perf_counter()
-            if step == 0:
-                t_first = now
-                stats.first_token_s = now - t0
-            elif now > t_first:
-                stats.decode_tokens_per_s = step / (now - t_first)
+            t_first = _record_step(stats, step, t0, t_first)
             if opts.stop_token is not None:
                 done |= tok == opts.stop_token
                 if bool(done.all()):
