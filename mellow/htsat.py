@@ -75,6 +75,14 @@ def _slaney_mel_to_hz(mel: np.ndarray) -> np.ndarray:
     return hz
 
 
+def slaney_mel_edges_hz(n_mels: int, f_min: float, f_max: float) -> np.ndarray:
+    """(n_mels + 2,) float64 band edges in Hz, equally spaced on the Slaney mel scale; band i is centred on
+    edge i + 1."""
+    edges_mel = np.linspace(_hz_to_slaney_mel(np.array([f_min], dtype=np.float64))[0],
+                            _hz_to_slaney_mel(np.array([f_max], dtype=np.float64))[0], n_mels + 2)
+    return _slaney_mel_to_hz(edges_mel)
+
+
 def slaney_mel_matrix(sample_rate: int, n_fft: int, n_mels: int, f_min: float, f_max: float) -> torch.Tensor:
     """Slaney-scale, area-normalised triangular filters (librosa's default ``filters.mel``).
 
@@ -82,9 +90,7 @@ def slaney_mel_matrix(sample_rate: int, n_fft: int, n_mels: int, f_min: float, f
         float32 (n_fft // 2 + 1, n_mels): multiply a power spectrum (..., n_bins) by it to get mel power.
     """
     fft_hz = np.fft.rfftfreq(n=n_fft, d=1.0 / sample_rate)
-    edges_mel = np.linspace(_hz_to_slaney_mel(np.array([f_min], dtype=np.float64))[0],
-                            _hz_to_slaney_mel(np.array([f_max], dtype=np.float64))[0], n_mels + 2)
-    edges_hz = _slaney_mel_to_hz(edges_mel)
+    edges_hz = slaney_mel_edges_hz(n_mels, f_min, f_max)
     spacing = np.diff(edges_hz)
     offsets = np.subtract.outer(edges_hz, fft_hz)  # (n_mels + 2, n_bins)
     weights = np.zeros((n_mels, fft_hz.shape[0]), dtype=np.float32)

@@ -11,13 +11,13 @@
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from mellow.audio import TARGET_RATE, WINDOW_SAMPLES, AudioInfo, Clip, load_window
+from mellow.htsat import periodic_hann, slaney_mel_edges_hz, slaney_mel_matrix
 from mellow.measurements import envelope as streamed_envelope
 
 N_FFT = 1024
@@ -166,39 +166,16 @@ def trace(info: AudioInfo, start: int = 0, stop: int | None = None, n_bins: int 
 
 
 # ----------------------------------------------------------------------------------------------- spectrogram
-def _hz_to_mel(f: np.ndarray) -> np.ndarray:
-    """Slaney mel scale: linear below 1 kHz, logarithmic above."""
-    f = np.asarray(f, dtype=np.float64)
-    lin = f / (200.0 / 3)
-    log = 15.0 + np.log(np.maximum(f, 1e-9) / 1000.0) / (math.log(6.4) / 27.0)
-    return np.where(f >= 1000.0, log, lin)
-
-
-def _mel_to_hz(m: np.ndarray) -> np.ndarray:
-    m = np.asarray(m, dtype=np.float64)
-    lin = m * (200.0 / 3)
-    log = 1000.0 * np.exp((math.log(6.4) / 27.0) * (m - 15.0))
-    return np.where(m >= 15.0, log, lin)
-
-
 @functools.lru_cache(maxsize=1)
 def mel_filters() -> np.ndarray:
-    """(513, 64) Slaney-normalised triangular mel filters, 50–14 000 Hz at 32 kHz (librosa's default)."""
-    freqs = np.linspace(0, TARGET_RATE / 2, N_FFT // 2 + 1)
-    pts = _mel_to_hz(np.linspace(_hz_to_mel(np.array(F_MIN)), _hz_to_mel(np.array(F_MAX)), N_MELS + 2))
-    fb = np.zeros((freqs.size, N_MELS))
-    for i in range(N_MELS):
-        lower = (freqs - pts[i]) / (pts[i + 1] - pts[i])
-        upper = (pts[i + 2] - freqs) / (pts[i + 2] - pts[i + 1])
-        fb[:, i] = np.maximum(0.0, np.minimum(lower, upper)) * 2.0 / (pts[i + 2] - pts[i])
-    return fb.astype(np.float32)
+    """(513, 64) the model's own Slaney mel filters (50–14 000 Hz at 32 kHz)."""
+    return slaney_mel_matrix(TARGET_RATE, N_FFT, N_MELS, F_MIN, F_MAX).numpy()
 
 
 @functools.lru_cache(maxsize=1)
 def mel_centers_hz() -> np.ndarray:
     """(64,) center frequency of each mel band in Hz (for axis labels and hover read-outs)."""
-    pts = _mel_to_hz(np.linspace(_hz_to_mel(np.array(F_MIN)), _hz_to_mel(np.array(F_MAX)), N_MELS + 2))
-    return pts[1:-1]
+    return slaney_mel_edges_hz(N_MELS, F_MIN, F_MAX)[1:-1]
 
 
 def power_spectrogram(wave: np.ndarray) -> np.ndarray:
@@ -206,7 +183,7 @@ def power_spectrogram(wave: np.ndarray) -> np.ndarray:
     x = np.pad(np.asarray(wave, dtype=np.float32), N_FFT // 2, mode="reflect")
     n_frames = 1 + (x.shape[0] - N_FFT) // HOP
     frames = np.lib.stride_tricks.as_strided(x, shape=(n_frames, N_FFT), strides=(HOP * 4, 4))
-    window = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)).astype(np.float32)
+    window = periodic_hann(N_FFT).astype(np.float32)
     spec = np.fft.rfft(frames * window, axis=1)
     return (spec.real**2 + spec.imag**2).astype(np.float32)
 
