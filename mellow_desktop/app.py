@@ -13,7 +13,7 @@ from types import TracebackType
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from mellow_desktop import paths
+from mellow_desktop.core import paths
 from mellow_desktop.qt_compat import guard_refcount_bug
 from mellow_desktop.theme import THEMES, apply_theme, follow_system_scheme
 

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mellow_desktop.question import Answer, Question
+from mellow_desktop.core.question import Answer, Question
 
 _LONG_RUN = re.compile(r"\S{40,}")
 

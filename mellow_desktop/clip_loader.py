@@ -18,7 +18,7 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from mellow.audio import AudioInfo, audio_info, clip_content_hash
 from mellow.errors import MellowError
 from mellow.measurements import Measurements, measure_file
-from mellow_desktop.clip_analysis import Trace, WindowAnalysis, analyse_window, trace
+from mellow_desktop.core.clip_analysis import Trace, WindowAnalysis, analyse_window, trace
 
 log = logging.getLogger(__name__)
 

@@ -3,8 +3,8 @@
 Files are read on the thread pool (:mod:`mellow_desktop.clip_loader`); the panel keeps showing its previous
 clip until the new one has been read successfully, and shows an error banner (keeping the previous clip)
 when not.
-Recording and playback use the Qt-free cores in :mod:`mellow_desktop.audio_io`, polled by one timer that runs
-only while something is recording or playing.
+Recording and playback use the Qt-free cores in :mod:`mellow_desktop.core.audio_io`, polled by one timer that
+runs only while something is recording or playing.
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ from PySide6.QtWidgets import (
 
 from mellow.audio import AudioInfo
 from mellow.measurements import format_seconds
-from mellow_desktop.clip_analysis import WINDOW_SECONDS, Trace, WindowAnalysis, clamp_start
 from mellow_desktop.clip_loader import ClipFacts, ClipJobs, OpenedClip
 from mellow_desktop.clip_transport import ClipTransport
+from mellow_desktop.core.clip_analysis import WINDOW_SECONDS, Trace, WindowAnalysis, clamp_start
 from mellow_desktop.icons import transport_icon
 from mellow_desktop.level_meter import LevelMeter
 from mellow_desktop.spectrogram_view import SpectrogramView

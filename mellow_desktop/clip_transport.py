@@ -1,4 +1,4 @@
-"""Recording and playback for one clip panel, on the Qt-free cores of :mod:`mellow_desktop.audio_io`.
+"""Recording and playback for one clip panel, on the Qt-free cores of :mod:`mellow_desktop.core.audio_io`.
 
 One QTimer polls the recorder or player at display rate, and runs only while something records or plays. The
 audio callbacks themselves never touch Qt: they only copy samples (see ``audio_io``). Playback reads at most
@@ -63,8 +63,8 @@ class ClipTransport(QObject):
         if self._recorder is not None:
             self.finish_recording()
             return
-        from mellow_desktop.audio_io.devices import AudioUnavailable
-        from mellow_desktop.audio_io.recorder import Recorder
+        from mellow_desktop.core.audio_io.devices import AudioUnavailable
+        from mellow_desktop.core.audio_io.recorder import Recorder
 
         self.stop_playback()
         recorder = Recorder(device=self.input_device)
@@ -117,11 +117,11 @@ class ClipTransport(QObject):
     def _on_segment(self, ticket: int, segment: PlaybackSegment) -> None:
         if ticket != self._ticket or self._recorder is not None or self._shutting_down:
             return
-        from mellow_desktop.audio_io.devices import AudioUnavailable
+        from mellow_desktop.core.audio_io.devices import AudioUnavailable
 
         try:
             if self._player is None:
-                from mellow_desktop.audio_io.player import Player
+                from mellow_desktop.core.audio_io.player import Player
 
                 self._player = Player(device=self.output_device)
             self._player.load(segment.data, segment.sample_rate)
@@ -136,7 +136,7 @@ class ClipTransport(QObject):
             self.error.emit(message)
 
     def _start_player(self) -> None:
-        from mellow_desktop.audio_io.devices import AudioUnavailable
+        from mellow_desktop.core.audio_io.devices import AudioUnavailable
 
         try:
             self._player.play()

@@ -1,4 +1,4 @@
-"""The searchable history list over :class:`~mellow_desktop.history_store.HistoryStore`.
+"""The searchable history list over :class:`~mellow_desktop.core.history_store.HistoryStore`.
 
 Double-click (or "Use prompt") puts an old prompt back into the prompt box; "Reload clips" opens the clips of
 an entry again when the files still exist; entries can be deleted and exported as Markdown or JSON.
@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mellow_desktop.history_store import HistoryError, HistoryRecord, HistoryStore
+from mellow_desktop.core.history_store import HistoryError, HistoryRecord, HistoryStore
 
 _STATUS_MARK = {"finished": "", "cancelled": " (stopped)", "failed": " (failed)"}
 

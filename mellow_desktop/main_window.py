@@ -25,16 +25,16 @@ from PySide6.QtWidgets import (
 )
 
 from mellow.errors import MellowError
-from mellow_desktop import paths
 from mellow_desktop.chat_panel import ChatPanel
 from mellow_desktop.clip_loader import wait_for_jobs
 from mellow_desktop.clip_panel import ClipPanel, ClipState, panel_of
 from mellow_desktop.comparison_table import ComparisonTable
-from mellow_desktop.history_store import HistoryError, HistoryRecord, HistoryStore
+from mellow_desktop.core import paths
+from mellow_desktop.core.history_store import HistoryError, HistoryRecord, HistoryStore
+from mellow_desktop.core.question import Answer, ClipRef, QuestionProblem, build_question
 from mellow_desktop.history_view import HistoryView
 from mellow_desktop.model_menu import INSTALL_HINT, ModelManager
 from mellow_desktop.prompt_box import PromptBox
-from mellow_desktop.question import Answer, ClipRef, QuestionProblem, build_question
 from mellow_desktop.settings_dialog import SettingsDialog, load_generation_settings, save_generation_settings
 from mellow_desktop.spectrogram_view import COLORMAPS, MODES
 from mellow_desktop.window_menus import build_menus, build_shortcuts
@@ -220,7 +220,7 @@ class MainWindow(QMainWindow):
 
     def recover_recordings(self) -> list[Path]:
         """Repair recordings left unfinished by a crash and offer them in the conversation."""
-        from mellow_desktop.audio_io.wav_writer import find_unfinished_recordings, repair_wav
+        from mellow_desktop.core.audio_io.wav_writer import find_unfinished_recordings, repair_wav
 
         recovered = []
         for path in find_unfinished_recordings(paths.recordings_dir()):
@@ -315,7 +315,7 @@ class MainWindow(QMainWindow):
 
     def check_audio(self) -> None:
         """Disable Record (with the reason) when there is no PortAudio or no input device."""
-        from mellow_desktop.audio_io.devices import recording_unavailable_reason
+        from mellow_desktop.core.audio_io.devices import recording_unavailable_reason
 
         try:
             reason = recording_unavailable_reason(self.input_device or None)

@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mellow_desktop.core.presets import Preset, load_presets
 from mellow_desktop.icons import transport_icon
-from mellow_desktop.presets import Preset, load_presets
 
 PROMPT_LIMIT = 129
 

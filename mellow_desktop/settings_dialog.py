@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mellow_desktop.question import GenerationSettings
+from mellow_desktop.core.question import GenerationSettings
 
 DEVICES = (("auto", "Automatic (CUDA when available)"), ("cpu", "CPU"), ("cuda", "CUDA GPU"))
 
@@ -135,7 +135,11 @@ class SettingsDialog(QDialog):
         self._update_enabled()
 
     def _fill_devices(self, input_device: str, output_device: str) -> None:
-        from mellow_desktop.audio_io.devices import AudioUnavailable, list_input_devices, list_output_devices
+        from mellow_desktop.core.audio_io.devices import (
+            AudioUnavailable,
+            list_input_devices,
+            list_output_devices,
+        )
 
         for combo, current, lister in (
             (self.input_device, input_device, list_input_devices),

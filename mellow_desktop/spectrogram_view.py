@@ -13,7 +13,7 @@ from PySide6.QtCore import QEvent, QPointF, Qt, Signal
 from PySide6.QtWidgets import QWidget
 
 from mellow.audio import TARGET_RATE
-from mellow_desktop.clip_analysis import HOP, N_MELS, WINDOW_SECONDS, WindowAnalysis, mel_centers_hz
+from mellow_desktop.core.clip_analysis import HOP, N_MELS, WINDOW_SECONDS, WindowAnalysis, mel_centers_hz
 from mellow_desktop.theme import plot_colors
 
 MODES = {"mel": "Log-mel (what the model sees)", "stft": "STFT (linear frequency)"}

@@ -1,9 +1,9 @@
 """The model's thread: a QObject living in a QThread that owns the engine for as long as the app runs.
 
 The GUI never touches the model. It asks :class:`EngineHost` to ``load`` an engine (a factory called on the
-worker thread) or to ``ask`` a :class:`~mellow_desktop.question.Question`; the worker iterates the engine's
-streaming generator and reports through signals: ``piece(question_id, text)`` for every decoded piece,
-``finished(Answer)`` at the end (also for cancelled and failed answers). Stop sets the question's
+worker thread) or to ``ask`` a :class:`~mellow_desktop.core.question.Question`; the worker iterates the
+engine's streaming generator and reports through signals: ``piece(question_id, text)`` for every decoded
+piece, ``finished(Answer)`` at the end (also for cancelled and failed answers). Stop sets the question's
 ``threading.Event``, which the engine checks between tokens. :meth:`EngineHost.shutdown` cancels, quits the
 thread's event loop and joins it, so closing the window mid-answer exits cleanly.
 """
@@ -19,7 +19,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from mellow.errors import MellowError
-from mellow_desktop.question import Answer, Question
+from mellow_desktop.core.question import Answer, Question
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from PySide6.QtCore import QSettings, QThread, QThreadPool, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 from shiboken6 import isValid  # noqa: E402
 
-from mellow_desktop.history_store import HistoryStore  # noqa: E402
+from mellow_desktop.core.history_store import HistoryStore  # noqa: E402
 from mellow_desktop.qt_compat import guard_refcount_bug  # noqa: E402
 from tests.desktop.helpers import write_tone  # noqa: E402
 

@@ -92,7 +92,7 @@ def test_history_survives_a_restart(
     w.close()
     store.close()
 
-    from mellow_desktop.history_store import HistoryStore
+    from mellow_desktop.core.history_store import HistoryStore
 
     reopened = HistoryStore.open(tmp_path / "history.sqlite3")
     try:

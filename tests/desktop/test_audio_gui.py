@@ -51,7 +51,7 @@ def test_play_button_plays_the_window_with_a_moving_playhead(
     pulse_audio: PulseStack,  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    from mellow_desktop.audio_io.recorder import Recorder
+    from mellow_desktop.core.audio_io.recorder import Recorder
 
     clip = write_tone(tmp_path / "tone1k.wav", 2.0, 48000, freq=1000.0)
     panel = window.panel_b

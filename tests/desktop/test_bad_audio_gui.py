@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mellow_desktop.clip_analysis import mel_centers_hz
+from mellow_desktop.core.clip_analysis import mel_centers_hz
 from tests.bad_audio_cases import AudioCase, cases
 from tests.desktop.helpers import wait_loaded
 

@@ -10,7 +10,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
-from mellow_desktop.clip_analysis import mel_centers_hz
+from mellow_desktop.core.clip_analysis import mel_centers_hz
 from tests.desktop.helpers import wait_loaded
 
 

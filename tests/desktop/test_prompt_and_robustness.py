@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
-from mellow_desktop.presets import load_presets, needs_two_clips
+from mellow_desktop.core.presets import load_presets, needs_two_clips
 from mellow_desktop.prompt_box import PromptBox
 
 
@@ -59,7 +59,7 @@ def test_preset_menu_fills_blanks_and_token_count_warns(qtbot, tokenizer) -> Non
 
 
 def test_damaged_history_database_is_kept_aside(qtbot, isolated_data_dir: Path, settings: QSettings) -> None:
-    from mellow_desktop import paths
+    from mellow_desktop.core import paths
     from mellow_desktop.main_window import MainWindow
 
     db = paths.history_db_path()
@@ -89,7 +89,7 @@ def test_recording_disabled_with_the_reason(qtbot, window) -> None:
 
 
 def test_settings_dialog_round_trip(qtbot) -> None:
-    from mellow_desktop.question import GenerationSettings
+    from mellow_desktop.core.question import GenerationSettings
     from mellow_desktop.settings_dialog import SettingsDialog
 
     dialog = SettingsDialog(GenerationSettings(max_len=120))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from mellow_desktop.history_store import HistoryError, HistoryRecord, HistoryStore
+from mellow_desktop.core.history_store import HistoryError, HistoryRecord, HistoryStore
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -163,7 +163,7 @@ def test_corrupt_database_is_moved_aside_and_replaced(tmp_path: Path, damage: st
 
 WRITER = """
 import sys
-from mellow_desktop.history_store import HistoryRecord, HistoryStore
+from mellow_desktop.core.history_store import HistoryRecord, HistoryStore
 store = HistoryStore.open(sys.argv[1])
 i = 0
 while True:
@@ -205,7 +205,7 @@ def test_sigkill_while_writing_keeps_every_committed_record(tmp_path: Path) -> N
 
 DISK_FULL_EXPORT = """
 import resource, signal, sys
-from mellow_desktop.history_store import HistoryError, HistoryStore
+from mellow_desktop.core.history_store import HistoryError, HistoryStore
 store = HistoryStore.open(sys.argv[1])
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 resource.setrlimit(resource.RLIMIT_FSIZE, (20000, 20000))
@@ -239,7 +239,7 @@ def test_disk_full_during_export_keeps_the_old_export(tmp_path: Path) -> None:
 
 DISK_FULL_ADD = """
 import resource, signal, sys
-from mellow_desktop.history_store import HistoryError, HistoryRecord, HistoryStore
+from mellow_desktop.core.history_store import HistoryError, HistoryRecord, HistoryStore
 store = HistoryStore.open(sys.argv[1])
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 resource.setrlimit(resource.RLIMIT_FSIZE, (2_000_000, 2_000_000))

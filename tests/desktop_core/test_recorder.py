@@ -15,9 +15,9 @@ import pytest
 import soundfile as sf
 
 from mellow.measurements import measure_file
-from mellow_desktop.audio_io.devices import AudioUnavailable, recording_unavailable_reason
-from mellow_desktop.audio_io.recorder import Recorder, RecorderStatus
-from mellow_desktop.audio_io.wav_writer import marker_path
+from mellow_desktop.core.audio_io.devices import AudioUnavailable, recording_unavailable_reason
+from mellow_desktop.core.audio_io.recorder import Recorder, RecorderStatus
+from mellow_desktop.core.audio_io.wav_writer import marker_path
 from tests.audio_stack import PulseStack, play_file, private_pulse, stop_process, write_tone
 
 REPO = Path(__file__).resolve().parents[2]
@@ -116,8 +116,8 @@ import ctypes.util
 real = ctypes.util.find_library
 ctypes.util.find_library = lambda name: None if "portaudio" in name else real(name)  # libportaudio2 "missing"
 import tempfile
-from mellow_desktop.audio_io import Player, Recorder, portaudio_problem, recording_unavailable_reason
-from mellow_desktop.audio_io import AudioUnavailable, list_input_devices, playback_unavailable_reason
+from mellow_desktop.core.audio_io import Player, Recorder, portaudio_problem, recording_unavailable_reason
+from mellow_desktop.core.audio_io import AudioUnavailable, list_input_devices, playback_unavailable_reason
 import numpy as np
 print("PROBLEM", portaudio_problem())
 print("RECORD", recording_unavailable_reason())

@@ -192,7 +192,7 @@ def run_close_rec(d: Driver) -> None:
     panel.toggle_recording()
     if not panel.is_recording():
         fail("not-recording", 4, error=panel.error_text())
-    from mellow_desktop import paths
+    from mellow_desktop.core import paths
 
     t0 = time.monotonic()
     pump(d.app, lambda: time.monotonic() - t0 > d.args.record_s, d.args.record_s + 10, "recording")
@@ -213,7 +213,7 @@ def run_load(d: Driver) -> None:
 
 
 def run_no_audio(d: Driver) -> None:
-    from mellow_desktop.audio_io import devices
+    from mellow_desktop.core.audio_io import devices
 
     w = d.window
     w.start_background_tasks()  # what main() does: includes the audio check
@@ -237,8 +237,8 @@ def run_load_core(args: argparse.Namespace) -> None:
     """The worker's calls without any window: engine.stream + HistoryStore.add, ``--questions`` times."""
     from mellow.audio import Clip
     from mellow.generation import GenerationOptions
-    from mellow_desktop import paths
-    from mellow_desktop.history_store import HistoryRecord, HistoryStore
+    from mellow_desktop.core import paths
+    from mellow_desktop.core.history_store import HistoryRecord, HistoryStore
 
     engine = tiny_factory(args.gguf, args.device)(lambda _msg: None)
     a, b = Clip(args.clip_a), Clip(args.clip_b)

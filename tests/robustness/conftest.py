@@ -61,7 +61,7 @@ def window(qtbot: Any, tmp_path: Path, data_dir: Path) -> Iterator[Any]:
     """A main window on its own settings file and history database; closed (threads joined) at the end."""
     from PySide6.QtCore import QSettings, QThreadPool
 
-    from mellow_desktop.history_store import HistoryStore
+    from mellow_desktop.core.history_store import HistoryStore
     from mellow_desktop.main_window import MainWindow
 
     store = HistoryStore.open(tmp_path / "history.sqlite3")

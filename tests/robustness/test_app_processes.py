@@ -85,7 +85,7 @@ def _check_history_after_kill(tmp_path: Path, stored: list[str], extra_ok: int) 
     assert [r[0] for r in rows[: len(stored)]] == stored, "a finished answer was lost or changed"
     assert all(r[1] == "finished" for r in rows)
 
-    from mellow_desktop.history_store import HistoryStore
+    from mellow_desktop.core.history_store import HistoryStore
 
     with HistoryStore.open(db) as store:  # the next start opens it as it is, without any repair
         assert store.recovery_message is None and len(store) == len(rows)
@@ -205,7 +205,7 @@ def test_closing_the_window_while_recording_keeps_a_complete_file(pulse_audio: A
     data, rate = sf.read(path, always_2d=True)
     assert len(data) / rate > 2.0  # everything recorded until the window closed
     assert np.sqrt(np.mean(data[rate:] ** 2)) > 0.01  # the tone was recorded, not silence
-    from mellow_desktop.audio_io.wav_writer import find_unfinished_recordings
+    from mellow_desktop.core.audio_io.wav_writer import find_unfinished_recordings
 
     assert find_unfinished_recordings(path.parent) == []
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mellow_desktop.presets import needs_two_clips
+from mellow_desktop.core.presets import needs_two_clips
 
 _ids = itertools.count(1)
 

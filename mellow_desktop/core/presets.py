@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-PRESETS_FILE = Path(__file__).resolve().parent.parent / "resources" / "prompt_presets.json"
+PRESETS_FILE = Path(__file__).resolve().parents[2] / "resources" / "prompt_presets.json"
 _BLANK = re.compile(r"\{([^{}]+)\}")
 #: Words that mark a question about the difference between the two clips.
 _COMPARE_WORDS = re.compile(

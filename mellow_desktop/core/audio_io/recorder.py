@@ -1,9 +1,9 @@
 """Recording to a WAV file while it runs, polled by a GUI timer. No Qt here.
 
 Data path: the PortAudio callback only copies each input block into a queue. A writer thread drains the
-queue into a :class:`~mellow_desktop.audio_io.wav_writer.WavWriter`, computes the level, and flushes the file
-(header sizes + fsync) every ``flush_interval_s`` (0.25 s by default), so a crash or SIGKILL loses well
-under 1 s; :func:`~mellow_desktop.audio_io.wav_writer.repair_wav` restores such a file.
+queue into a :class:`~mellow_desktop.core.audio_io.wav_writer.WavWriter`, computes the level, and flushes
+the file (header sizes + fsync) every ``flush_interval_s`` (0.25 s by default), so a crash or SIGKILL loses
+well under 1 s; :func:`~mellow_desktop.core.audio_io.wav_writer.repair_wav` restores such a file.
 
 Failures (device gone, stream error, disk full) stop the recording, keep what was written, and appear as
 ``RecorderStatus.error``; :meth:`Recorder.stop` still returns the finished file.
@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from mellow_desktop.audio_io.devices import AudioUnavailable, resolve_device, sounddevice_module
-from mellow_desktop.audio_io.wav_writer import WavWriteError, WavWriter
-from mellow_desktop.paths import recordings_dir
+from mellow_desktop.core.audio_io.devices import AudioUnavailable, resolve_device, sounddevice_module
+from mellow_desktop.core.audio_io.wav_writer import WavWriteError, WavWriter
+from mellow_desktop.core.paths import recordings_dir
 
 _NOTHING = np.zeros((0, 0), dtype=np.float32)  # "no block this time" (distinct from the None sentinel)
 

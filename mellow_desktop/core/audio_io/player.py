@@ -22,7 +22,7 @@ import numpy as np
 import soundfile as sf
 
 from mellow.errors import AudioError
-from mellow_desktop.audio_io.devices import AudioUnavailable, resolve_device, sounddevice_module
+from mellow_desktop.core.audio_io.devices import AudioUnavailable, resolve_device, sounddevice_module
 
 FEED_CHUNK = 8192
 """Frames per chunk read by the file feeder."""

@@ -1,0 +1,1 @@
+"""The Qt shell of the desktop app: windows, widgets, dialogs and background jobs over the core."""
