@@ -1,4 +1,4 @@
-"""Model configuration: frozen dataclasses read from ``configs/*.yaml``.
+"""Model configuration: frozen dataclasses read from the packaged ``mellow/configs/*.yaml``.
 
 The whole architecture, including the SmolLM2 decoder, lives in the config, so building a model
 never fetches anything from a hub.
@@ -7,6 +7,8 @@ never fetches anything from a hub.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,17 @@ import yaml
 
 from mellow.errors import ConfigError
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+CONFIG_PACKAGE_DIR = "configs"  # package data of ``mellow``: one ``<name>.yaml`` per named config
+
+
+def config_dir() -> Traversable:
+    """The packaged config folder (found through importlib.resources, so any install has it)."""
+    return resources.files("mellow") / CONFIG_PACKAGE_DIR
+
+
+def config_names() -> list[str]:
+    """Names of the packaged configs (``["tiny", "v0"]``)."""
+    return sorted(p.name[: -len(".yaml")] for p in config_dir().iterdir() if p.name.endswith(".yaml"))
 
 
 @dataclass(frozen=True)
@@ -160,18 +172,28 @@ def config_from_dict(data: dict[str, Any]) -> ModelConfig:
     return ModelConfig(name=str(data.get("name", "custom")), **parts)
 
 
-def load_config(name_or_path: str | Path = "v0") -> ModelConfig:
-    """Read a config by name (``"v0"`` -> ``configs/v0.yaml``) or from a YAML path."""
+def _config_source(name_or_path: str | Path) -> tuple[str, Traversable | Path]:
+    """(description, readable file) of a config name (``"v0"``) or a YAML path."""
     path = Path(name_or_path)
-    if path.suffix not in (".yaml", ".yml"):
-        path = CONFIG_DIR / f"{name_or_path}.yaml"
-    if not path.is_file():
-        names = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
-        raise ConfigError(f"no model config {str(name_or_path)!r} (known: {', '.join(names)})")
+    if path.suffix in (".yaml", ".yml"):
+        return str(path), path
+    name = str(name_or_path)
+    if name not in config_names():
+        raise ConfigError(f"no model config {name!r} (known: {', '.join(config_names())})")
+    return f"{name} (packaged)", config_dir() / f"{name}.yaml"
+
+
+def load_config(name_or_path: str | Path = "v0") -> ModelConfig:
+    """Read a packaged config by name (``"v0"`` -> ``mellow/configs/v0.yaml``) or from a YAML path."""
+    where, source = _config_source(name_or_path)
+    if not source.is_file():
+        raise ConfigError(f"no model config {str(name_or_path)!r} (known: {', '.join(config_names())})")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
-        raise ConfigError(f"config {path} is not valid YAML: {exc}") from None
+        raise ConfigError(f"config {where} is not valid YAML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {where}: {exc.strerror or exc}") from None
     if not isinstance(data, dict):
-        raise ConfigError(f"config {path} must be a mapping")
+        raise ConfigError(f"config {where} must be a mapping")
     return config_from_dict(data)
