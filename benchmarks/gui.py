@@ -179,7 +179,9 @@ def main() -> None:
     print(f"model for the stall test: {label} (built in {time.perf_counter() - t:.1f} s)")
     window.model.load_custom(lambda progress: engine, model_id=label)
     wait(app, window.model.is_ready, 120)
-    samples = sorted((ROOT / "resources" / "samples").glob("*.flac"))
+    from mellow_desktop.core.package_data import samples_dir
+
+    samples = sorted(samples_dir().glob("*.flac"))
     window.panel_a.open_file(samples[0])
     window.panel_b.open_file(samples[1])
     wait(

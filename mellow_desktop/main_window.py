@@ -31,6 +31,7 @@ from mellow_desktop.clip_panel import ClipPanel, ClipState, panel_of
 from mellow_desktop.comparison_table import ComparisonTable
 from mellow_desktop.core import paths
 from mellow_desktop.core.history_store import HistoryError, HistoryRecord, HistoryStore
+from mellow_desktop.core.package_data import samples_dir
 from mellow_desktop.core.question import Answer, ClipRef, QuestionProblem, build_question
 from mellow_desktop.history_view import HistoryView
 from mellow_desktop.model_menu import INSTALL_HINT, ModelManager
@@ -41,7 +42,7 @@ from mellow_desktop.window_menus import build_menus, build_shortcuts
 from mellow_desktop.worker import EngineHost
 
 log = logging.getLogger(__name__)
-SAMPLES_DIR = Path(__file__).resolve().parent.parent / "resources" / "samples"
+SAMPLES_DIR = samples_dir()
 TITLE = "Mellow Desktop"
 
 

@@ -1,4 +1,4 @@
-"""Synthesize the two sample clips shipped in resources/samples/ (run: ``python resources/make_samples.py``).
+"""Synthesize the two sample clips shipped as package data (run: ``python resources/make_samples.py``).
 
 Both are made from numpy noise and sines with a fixed seed, so re-running gives the same files:
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-OUT_DIR = Path(__file__).resolve().parent / "samples"
+OUT_DIR = Path(__file__).resolve().parents[1] / "mellow_desktop" / "core" / "data" / "samples"  # package data
 SECONDS = 8.0
 
 
@@ -64,7 +64,7 @@ def hum(rate: int = 16000, seed: int = 11) -> np.ndarray:
 
 
 def main() -> None:
-    """Write both samples into resources/samples/."""
+    """Write both samples into mellow_desktop/core/data/samples/."""
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     sf.write(OUT_DIR / "birdsong.flac", birdsong(), 22050, subtype="PCM_16")
     sf.write(OUT_DIR / "hum.flac", hum(), 16000, subtype="PCM_16")

@@ -1,4 +1,4 @@
-"""Prompt presets (resources/prompt_presets.json): the published prompt styles with blanks to fill in."""
+"""Prompt presets (package data ``core/data/prompt_presets.json``): published prompt styles with blanks."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-PRESETS_FILE = Path(__file__).resolve().parents[2] / "resources" / "prompt_presets.json"
+from mellow_desktop.core.package_data import presets_file
+
+PRESETS_FILE = presets_file()
 _BLANK = re.compile(r"\{([^{}]+)\}")
 #: Words that mark a question about the difference between the two clips.
 _COMPARE_WORDS = re.compile(

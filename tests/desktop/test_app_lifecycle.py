@@ -11,6 +11,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt
 
+from mellow_desktop.core.package_data import samples_dir
 from mellow_desktop.settings_dialog import load_generation_settings
 from tests.desktop.helpers import wait_loaded
 
@@ -25,7 +26,7 @@ def test_main_py_starts_opens_clips_and_exits_cleanly(tmp_path: Path) -> None:
         XDG_CONFIG_HOME=str(tmp_path / "config"),
         HF_HUB_OFFLINE="1",
     )
-    samples = sorted((ROOT / "resources" / "samples").glob("*.flac"))
+    samples = sorted(samples_dir().glob("*.flac"))
     proc = subprocess.run(
         [sys.executable, "main.py", *map(str, samples), "--quit-after", "3"],
         cwd=ROOT,

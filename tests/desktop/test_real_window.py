@@ -16,8 +16,10 @@ from pathlib import Path
 import pytest
 from PySide6.QtGui import QImage
 
+from mellow_desktop.core.package_data import samples_dir
+
 ROOT = Path(__file__).resolve().parents[2]
-SAMPLES = ROOT / "resources" / "samples"
+SAMPLES = samples_dir()
 
 
 def _require(tool: str) -> str:
