@@ -18,7 +18,7 @@ class Window:
     ``slot2_file``/``slot2_start_s`` when set (a fixed reference clip, or the paired recording's window),
     else the same window again.  ``end_s`` is where the window ends in the file (``start_s + 10`` or the
     file's end for files shorter than 10 s).  ``file_hash`` is the content hash of ``file``
-    (:func:`mellow.audio.clip_content_hash`), used for resume keys.
+    (:func:`mellow.audio.clip_content_hash`), used for resume keys; ``slot2_hash`` that of ``slot2_file``.
     """
 
     file: Path
@@ -27,6 +27,7 @@ class Window:
     file_hash: str = ""
     slot2_file: Path | None = None
     slot2_start_s: float = 0.0
+    slot2_hash: str = ""
 
 
 @dataclass
@@ -64,3 +65,4 @@ class Detection:
     end_s: float
     max_score: float
     n_windows: int
+    text: str = ""  # the answer of the highest-scoring window

@@ -70,11 +70,12 @@ def test_add_get_all_and_restart_persistence(tmp_path: Path) -> None:
 
 
 def test_search_is_case_insensitive_over_prompt_and_answer(tmp_path: Path) -> None:
+    clips = {"clip_a": "/data/a1.wav", "clip_b": "/data/b1.wav"}  # names that match none of the queries
     with HistoryStore.open(tmp_path / "h.db") as store:
-        store.add(sample(1, prompt="Is there a DOG?", answer="Yes."))
-        store.add(sample(2, prompt="Describe it.", answer="Rain on a tin roof."))
-        store.add(sample(3, prompt="Where is this?", answer="A STRASSE in Berlin, 100% busy_road"))
-        store.add(sample(4, prompt="Und hier?", answer="Eine Straße."))
+        store.add(sample(1, prompt="Is there a DOG?", answer="Yes.", **clips))
+        store.add(sample(2, prompt="Describe it.", answer="Rain on a tin roof.", **clips))
+        store.add(sample(3, prompt="Where is this?", answer="A STRASSE in Berlin, 100% busy_road", **clips))
+        store.add(sample(4, prompt="Und hier?", answer="Eine Straße.", **clips))
         assert [r.prompt for r in store.search("dog")] == ["Is there a DOG?"]
         assert [r.answer for r in store.search("TIN ROOF")] == ["Rain on a tin roof."]
         assert {r.created for r in store.search("straße")} == {1_700_000_003.0, 1_700_000_004.0}

@@ -1,0 +1,269 @@
+"""Window planning: which 10 s windows of which files a scan asks about (SPEC.md section 8).
+
+Planning reads file headers only (:func:`mellow.audio.audio_info`), never audio data.  Every position is
+computed on the engine's 32 kHz sample grid, exactly as :func:`mellow.audio.load_window` cuts a
+``Clip(path, start)``: a window of a file longer than 10 s starts at sample ``round(start * 32000)`` of the
+file resampled to 32 kHz (``resampled_length`` samples long); a file of at most 10 s is one window, tiled.
+
+Rules: windows start at ``from_s`` and step by ``hop_s``; when the range does not end on a window boundary,
+one more window is placed to end exactly at the range's end (a 65 s file with hop 10: 0, 10, ..., 50, 55).
+A range shorter than one window gives one window, starting at the range's start (moved back so that it fits
+in the file).  A file that cannot be used becomes a :class:`~mellow.scan.types.FileProblem`; the plan goes on.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mellow.audio import audio_info, clip_content_hash, resampled_length
+from mellow.config import AudioConfig
+from mellow.errors import MellowError, one_line
+from mellow.scan.types import FileProblem, Window
+
+#: The smallest hop a scan accepts (seconds).
+MIN_HOP_S = 1.0
+#: ``--to`` may pass the file's end by this much (seconds) and still count as the end.
+END_TOLERANCE_S = 0.001
+
+# Suffixes of the containers libsndfile reads, by its format name; a folder scan takes the files with these.
+_SUFFIXES_BY_FORMAT = {
+    "WAV": (".wav", ".wave"), "WAVEX": (".wav",), "RF64": (".rf64",), "W64": (".w64",), "FLAC": (".flac",),
+    "OGG": (".ogg", ".oga", ".opus"), "MP3": (".mp3",), "AIFF": (".aif", ".aiff", ".aifc"),
+    "AU": (".au", ".snd"), "CAF": (".caf",),
+}
+
+
+class ScanSetupError(MellowError):
+    """The scan cannot start as asked (bad hop or range, unreadable reference clip, nothing to scan)."""
+
+
+def audio_suffixes() -> frozenset[str]:
+    """Lower-case suffixes (with the dot) of the audio files a folder scan picks up."""
+    import soundfile as sf
+
+    available = sf.available_formats()
+    return frozenset(s for fmt, suffixes in _SUFFIXES_BY_FORMAT.items() if fmt in available for s in suffixes)
+
+
+def find_audio_files(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[FileProblem]]:
+    """Expand files and folders into absolute file paths, in input order; folders recursively, sorted by path.
+
+    A file named directly is taken whatever its suffix; inside folders only audio suffixes count, and
+    hidden files and folders (names starting with ".") are skipped.  A path that does not exist is a problem.
+    """
+    suffixes = audio_suffixes()
+    files: list[Path] = []
+    problems: list[FileProblem] = []
+    seen: set[Path] = set()
+    for raw in paths:
+        path = Path(raw).expanduser().absolute()
+        if path.is_dir():
+            found = sorted(p for p in _walk(path) if p.suffix.lower() in suffixes)
+            if not found:
+                problems.append(FileProblem(path, "the folder holds no audio files"))
+        elif path.exists() or path.is_symlink():
+            found = [path]
+        else:
+            problems.append(FileProblem(path, f"audio file not found: {path}"))
+            continue
+        for p in found:
+            if p not in seen:
+                seen.add(p)
+                files.append(p)
+    return files, problems
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    for root, dirs, names in os.walk(folder, followlinks=False):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in names:
+            if not name.startswith("."):
+                yield Path(root) / name
+
+
+@dataclass(frozen=True)
+class GridInfo:
+    """A file as the engine sees it: ``samples`` at 32 kHz after resampling, its content hash."""
+
+    path: Path
+    samples: int
+    file_hash: str
+    rate: int
+
+    @property
+    def duration_s(self) -> float:
+        return self.samples / self.rate
+
+
+def grid_info(path: Path, audio: AudioConfig) -> GridInfo:
+    """Header facts and content hash of ``path``; raises a one-line MellowError when it cannot be used."""
+    info = audio_info(path)
+    if info.sample_rate <= 0 or info.frames <= 0:
+        raise ScanSetupError(f"{path} contains no audio samples")
+    samples = resampled_length(info.frames, info.sample_rate, audio.sample_rate)
+    return GridInfo(path, samples, clip_content_hash(path), audio.sample_rate)
+
+
+@dataclass(frozen=True)
+class ScanRange:
+    """What to scan of each file: seconds from the start, ``to_s=None`` for the file's end, step ``hop_s``."""
+
+    from_s: float = 0.0
+    to_s: float | None = None
+    hop_s: float = 10.0
+
+    def __post_init__(self) -> None:
+        if not self.hop_s >= MIN_HOP_S or self.hop_s == float("inf"):
+            raise ScanSetupError(f"--hop must be at least {MIN_HOP_S:g} s, got {self.hop_s:g}")
+        if not 0 <= self.from_s < float("inf"):
+            raise ScanSetupError(f"--from must be zero or more seconds, got {self.from_s:g}")
+        if self.to_s is not None and not self.from_s < self.to_s < float("inf"):
+            raise ScanSetupError(f"--to ({self.to_s:g} s) must come after --from ({self.from_s:g} s)")
+
+
+@dataclass(frozen=True)
+class SlotTwo:
+    """What goes in slot 2: ``mode`` "same" (the window again), "against" (a fixed clip) or "pair"."""
+
+    mode: str = "same"
+    file: GridInfo | None = None
+    offset_s: float = 0.0  # against: the clip's start; pair: B's time minus A's time
+
+
+@dataclass(frozen=True)
+class ScanFile:
+    """One planned file: absolute path, length on the 32 kHz grid (seconds), content hash, its windows."""
+
+    path: Path
+    duration_s: float
+    file_hash: str
+    windows: tuple[Window, ...]
+
+
+@dataclass
+class ScanPlan:
+    """Every window of a scan, file by file in input order, and the files that could not be planned."""
+
+    files: list[ScanFile] = field(default_factory=list)
+    problems: list[FileProblem] = field(default_factory=list)
+    range_s: float = 0.0  # seconds of recording covered (for real-time factors)
+
+    @property
+    def windows(self) -> list[Window]:
+        return [w for f in self.files for w in f.windows]
+
+    @property
+    def n_windows(self) -> int:
+        return sum(len(f.windows) for f in self.files)
+
+
+def window_starts(samples: int, lo: int, hi: int, hop: int, win: int) -> list[int]:
+    """Window starts (samples) for the range [lo, hi) of a file ``samples`` long; windows ``win`` long.
+
+    Steps by ``hop`` from ``lo``; adds a last window ending exactly at ``hi`` unless one already does.
+    A range of at most one window gives one window at ``lo``, moved back to fit in the file.
+    """
+    if samples <= win:
+        return [0]
+    if hi - lo <= win:
+        return [max(0, min(lo, samples - win))]
+    starts = list(range(lo, hi - win + 1, hop))
+    if starts[-1] + win < hi:
+        starts.append(hi - win)
+    return starts
+
+
+def _range_samples(f: GridInfo, rng: ScanRange, slot2: SlotTwo, rate: int) -> tuple[int, int]:
+    """[lo, hi) of ``f`` to scan, in samples; raises ScanSetupError with the reason when it is empty."""
+    lo = round(rng.from_s * rate)
+    hi = f.samples if rng.to_s is None else round(rng.to_s * rate)
+    if rng.to_s is not None and rng.to_s > f.duration_s + END_TOLERANCE_S or lo >= f.samples:
+        asked = f"{format_clock(rng.from_s)}–{format_clock(rng.to_s) if rng.to_s is not None else 'end'}"
+        raise ScanSetupError(f"the range {asked} lies outside {f.path} ({format_clock(f.duration_s)} long)")
+    hi = min(hi, f.samples)
+    if slot2.mode == "pair" and slot2.file is not None:
+        off = round(slot2.offset_s * rate)
+        lo, hi = max(lo, -off), min(hi, slot2.file.samples - off)
+        if hi <= lo:
+            raise ScanSetupError(f"{f.path} and {slot2.file.path} do not overlap in the range asked "
+                                 f"(offset {slot2.offset_s:g} s)")
+    return lo, hi
+
+
+def plan_file(f: GridInfo, rng: ScanRange, slot2: SlotTwo, audio: AudioConfig | None = None) -> ScanFile:
+    """The windows of one file; raises ScanSetupError when the range lies outside it."""
+    audio = audio or AudioConfig()
+    rate, win = audio.sample_rate, audio.clip_samples
+    lo, hi = _range_samples(f, rng, slot2, rate)
+    hop = max(1, round(rng.hop_s * rate))
+    windows = []
+    for start in window_starts(f.samples, lo, hi, hop, win):
+        end = min(start + win, f.samples)
+        s2_file, s2_start = None, 0.0
+        if slot2.mode == "against" and slot2.file is not None:
+            s2_file, s2_start = slot2.file.path, slot2.offset_s
+        elif slot2.mode == "pair" and slot2.file is not None:
+            s2_file, s2_start = slot2.file.path, (start + round(slot2.offset_s * rate)) / rate
+        windows.append(Window(f.path, start / rate, end / rate, f.file_hash, s2_file, s2_start,
+                              slot2_hash=slot2.file.file_hash if slot2.file is not None else ""))
+    return ScanFile(f.path, f.duration_s, f.file_hash, tuple(windows))
+
+
+def slot_two(against: str | os.PathLike | None = None, against_start: float = 0.0,
+             pair: str | os.PathLike | None = None, pair_offset: float = 0.0,
+             audio: AudioConfig | None = None) -> SlotTwo:
+    """The slot-2 setting of a scan; raises ScanSetupError for both options or an unreadable file."""
+    audio = audio or AudioConfig()
+    if against is not None and pair is not None:
+        raise ScanSetupError("--against and --pair cannot be used together (slot 2 holds one of them)")
+    chosen, mode, offset = (against, "against", against_start) if against is not None else (pair, "pair",
+                                                                                          pair_offset)
+    if chosen is None:
+        return SlotTwo()
+    if mode == "against" and not 0 <= against_start < float("inf"):
+        raise ScanSetupError(f"--against-start must be zero or more seconds, got {against_start:g}")
+    if not abs(offset) < float("inf"):
+        raise ScanSetupError(f"--pair-offset must be a number of seconds, got {offset:g}")
+    path = Path(chosen).expanduser().absolute()
+    try:
+        info = grid_info(path, audio)
+    except MellowError as exc:
+        raise ScanSetupError(f"--{mode}: {one_line(exc)}") from None
+    return SlotTwo(mode, info, float(offset))
+
+
+def plan_scan(paths: Sequence[str | os.PathLike], rng: ScanRange | None = None, slot2: SlotTwo | None = None,
+              audio: AudioConfig | None = None) -> ScanPlan:
+    """Plan every window of ``paths`` (files or folders); unusable files become problems, the rest go on."""
+    rng, slot2, audio = rng or ScanRange(), slot2 or SlotTwo(), audio or AudioConfig()
+    files, problems = find_audio_files(paths)
+    plan = ScanPlan(problems=problems)
+    for path in files:
+        try:
+            scan_file = plan_file(grid_info(path, audio), rng, slot2, audio)
+        except MellowError as exc:
+            plan.problems.append(FileProblem(path, one_line(exc)))
+            continue
+        plan.files.append(scan_file)
+        plan.range_s += _covered_s(scan_file.windows)
+    return plan
+
+
+def _covered_s(windows: Sequence[Window]) -> float:
+    """Seconds of recording the windows cover (their union)."""
+    total, reach = 0.0, float("-inf")
+    for w in windows:
+        total += max(0.0, w.end_s - max(w.start_s, reach))
+        reach = max(reach, w.end_s)
+    return total
+
+
+def format_clock(seconds: float) -> str:
+    """Seconds for people: "42.5 s" under a minute, else h:mm:ss ("0:01:05", "2:00:00")."""
+    if abs(seconds) < 60:
+        return f"{seconds:.3g} s" if seconds != int(seconds) else f"{int(seconds)} s"
+    sign, s = ("-" if seconds < 0 else ""), int(round(abs(seconds)))
+    return f"{sign}{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"

@@ -1,0 +1,141 @@
+"""History export as Markdown or JSON, written atomically with the user's usual file permissions. No Qt."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import secrets
+from pathlib import Path
+
+from mellow.errors import one_line
+from mellow_desktop.core.history_record import HistoryError, HistoryRecord
+
+EXTENSIONS = {"md": ".md", "json": ".json"}
+"""The file-name extension of each export format."""
+
+JSON_FORMAT = "mellow-history"
+JSON_VERSION = 1
+
+
+def with_extension(path: str | os.PathLike[str], kind: str) -> Path:
+    """``path`` ending in the extension of format ``kind`` ("md" or "json"): ``hist`` → ``hist.json``.
+
+    A name that already ends in it (any case) is kept; any other gets it added (``a.txt`` → ``a.txt.md``).
+    """
+    p = Path(path)
+    ext = EXTENSIONS[kind]
+    return p if p.name.lower().endswith(ext) else p.with_name(p.name + ext)
+
+
+def window_text(start_s: float, duration_s: float | None) -> str:
+    """What the model heard of a clip: ``window 1.50–11.50 s`` or ``whole 9.15 s, repeated to fill 10 s``.
+
+    Times of a minute or more read ``m:ss.s`` / ``h:mm:ss.s`` (:func:`mellow.measurements.format_seconds`).
+    """
+    # Both import torch (through mellow.audio): only when exporting, not for every use of the history.
+    from mellow.measurements import format_seconds
+    from mellow_desktop.core.clip_analysis import WINDOW_SECONDS
+
+    if duration_s is not None and duration_s < WINDOW_SECONDS:
+        return f"whole {format_seconds(duration_s)}, repeated to fill {WINDOW_SECONDS:g} s"
+    end = start_s + WINDOW_SECONDS
+    if end < 60.0:
+        return f"window {start_s:.2f}–{end:.2f} s"
+    return f"window {format_seconds(start_s)}–{format_seconds(end)}"
+
+
+def _clip_line(label: str, path: str | None, start: float, duration: float | None) -> str:
+    if not path:
+        return f"- Clip {label}: (none)"
+    return f"- Clip {label}: `{path}` ({window_text(start, duration)})"
+
+
+def render_markdown(records: list[HistoryRecord]) -> str:
+    """The Markdown text of an export."""
+    out = ["# Mellow conversation", ""]
+    for r in records:
+        out.append(f"## {r.created_iso()} ({r.status})")
+        out.append("")
+        out.append(_clip_line("A", r.clip_a, r.start_a, r.duration_a))
+        out.append(_clip_line("B", r.clip_b, r.start_b, r.duration_b))
+        facts = []
+        if r.model_id:
+            facts.append(f"model `{r.model_id}`")
+        if r.n_tokens is not None:
+            facts.append(f"{r.n_tokens} tokens")
+        if r.tokens_per_s is not None:
+            facts.append(f"{r.tokens_per_s:.1f} tokens/s")
+        if facts:
+            out.append("- " + ", ".join(facts))
+        out.append("")
+        out.append("**Question**")
+        out.append("")
+        out.extend("> " + line if line else ">" for line in r.prompt.splitlines() or [""])
+        out.append("")
+        out.append("**Answer**" + ("" if r.status == "finished" else f" ({r.status})"))
+        out.append("")
+        out.append(r.answer)
+        out.append("")
+    return "\n".join(out)
+
+
+def render_json(records: list[HistoryRecord]) -> str:
+    """The JSON text of an export: ``{"format": "mellow-history", "version": 1, "records": [...]}``."""
+    doc = {"format": JSON_FORMAT, "version": JSON_VERSION, "records": [r.to_json_dict() for r in records]}
+    return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+
+
+def export_records(records: list[HistoryRecord], kind: str, path: str | os.PathLike[str]) -> Path:
+    """Write ``records`` as format ``kind`` ("md" or "json") to ``path`` (extension added when missing)."""
+    text = render_markdown(records) if kind == "md" else render_json(records)
+    return atomic_write_text(with_extension(path, kind), text)
+
+
+_NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+
+
+def _create_temp_beside(path: Path) -> tuple[int, Path]:
+    """A new, empty file next to ``path``, created as ``open()`` would (mode 0666 less the umask)."""
+    directory = path.parent if str(path.parent) else Path(".")
+    for _ in range(100):
+        tmp = directory / f".{path.name}.{secrets.token_hex(4)}.tmp"
+        try:
+            return os.open(tmp, _NEW_FILE_FLAGS, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "cannot pick a temporary file name", str(directory))
+
+
+def atomic_write_text(path: Path, text: str) -> Path:
+    """Write ``text`` to a temp file beside ``path``, fsync, then rename over it; returns ``path``.
+
+    A new file gets the usual permissions (0666 less the umask); a file it replaces keeps its own mode.
+    On any failure (disk full, file-size limit, permissions) the temp file is removed, an existing file at
+    ``path`` is untouched, and :class:`HistoryError` explains what happened.
+    """
+    data = text.encode("utf-8")
+    tmp: Path | None = None
+    try:
+        fd, tmp = _create_temp_beside(path)
+        with os.fdopen(fd, "wb") as fh:
+            with contextlib.suppress(FileNotFoundError):
+                os.fchmod(fh.fileno(), path.stat().st_mode & 0o7777)
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as exc:
+        reason = exc.strerror or one_line(exc)
+        if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+            reason = f"disk full or file too large ({reason})"
+        err = HistoryError(f"cannot export to {path}: {reason}; any existing file there was left unchanged")
+        err.errno = exc.errno
+        raise err from None
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+    return path
