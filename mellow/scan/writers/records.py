@@ -1,0 +1,96 @@
+"""The per-window row every export is made from, and its resume key.
+
+A :class:`ScanRow` is one :class:`~mellow.scan.types.WindowResult` flattened with the scan's prompt and
+model: the row of the ``.jsonl`` and ``.csv`` outputs (same fields, same names) and of the sidecar journal of
+label/Raven outputs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mellow.scan.types import Window, WindowResult
+
+#: Length of a resume key (hex characters).
+KEY_CHARS = 20
+#: Grid on which window starts are compared in keys (the engine's sample rate).
+KEY_RATE = 32000
+
+
+@dataclass
+class ScanRow:
+    """One answered window.
+
+    ``file`` is absolute; ``slot2_file`` is the reference clip (``--against``) or the paired recording
+    (``--pair``), None when slot 2 held the same window.  ``score``/``choices`` are None unless computed.
+    ``key`` identifies the question (see :func:`row_key`).
+    """
+
+    file: str
+    start_s: float
+    end_s: float
+    prompt: str
+    text: str
+    score: float | None = None
+    choices: dict[str, float] | None = None
+    model: str = ""
+    tokens: list[int] = field(default_factory=list)
+    slot2_file: str | None = None
+    slot2_start_s: float | None = None
+    file_hash: str = ""
+    key: str = ""
+
+    #: Field order of every table format.
+    FIELDS = ("file", "start_s", "end_s", "slot2_file", "slot2_start_s", "prompt", "text", "score",
+              "choices", "model", "tokens", "file_hash", "key")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.FIELDS}
+
+    @classmethod
+    def from_dict(cls, rec: dict[str, Any]) -> ScanRow:
+        """The row of a parsed record; raises KeyError/TypeError/ValueError when it is not one."""
+        score, s2_start = rec.get("score"), rec.get("slot2_start_s")
+        choices = rec.get("choices")
+        return cls(file=str(rec["file"]), start_s=float(rec["start_s"]), end_s=float(rec["end_s"]),
+                   prompt=str(rec["prompt"]), text=str(rec["text"]),
+                   score=None if score is None else float(score),
+                   choices=None if choices is None else {str(k): float(v) for k, v in dict(choices).items()},
+                   model=str(rec.get("model") or ""), tokens=[int(t) for t in rec.get("tokens") or []],
+                   slot2_file=None if rec.get("slot2_file") is None else str(rec["slot2_file"]),
+                   slot2_start_s=None if s2_start is None else float(s2_start),
+                   file_hash=str(rec.get("file_hash") or ""), key=str(rec["key"]))
+
+    @classmethod
+    def from_result(cls, result: WindowResult, prompt: str, model: str, key: str) -> ScanRow:
+        w = result.window
+        return cls(file=str(w.file), start_s=w.start_s, end_s=w.end_s, prompt=prompt, text=result.text,
+                   score=result.score, choices=result.choices, model=model, tokens=list(result.tokens),
+                   slot2_file=None if w.slot2_file is None else str(w.slot2_file),
+                   slot2_start_s=None if w.slot2_file is None else w.slot2_start_s, file_hash=w.file_hash,
+                   key=key)
+
+    def to_result(self) -> WindowResult:
+        window = Window(Path(self.file), self.start_s, self.end_s, self.file_hash,
+                        None if self.slot2_file is None else Path(self.slot2_file), self.slot2_start_s or 0.0)
+        return WindowResult(window, text=self.text, tokens=list(self.tokens), score=self.score,
+                            choices=self.choices)
+
+
+def row_key(window: Window, prompt: str, options: str, model: str) -> str:
+    """Resume key of a question: file path and content hash, window start (on the 32 kHz grid), slot 2
+    (path, hash, start), prompt, decoding/scoring options (a canonical text) and model id."""
+    parts = [str(window.file), window.file_hash, round(window.start_s * KEY_RATE),
+             None if window.slot2_file is None else str(window.slot2_file), window.slot2_hash,
+             round(window.slot2_start_s * KEY_RATE), prompt, options, model]
+    text = json.dumps(parts, ensure_ascii=True)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()[:KEY_CHARS]
+
+
+def is_key(text: object) -> bool:
+    """Whether ``text`` looks like a complete resume key (a torn row's key is shorter)."""
+    return isinstance(text, str) and len(text) == KEY_CHARS and all(c in "0123456789abcdef" for c in text)
