@@ -1,7 +1,9 @@
-"""Where Mellow Desktop keeps its data (history database, recordings).
+"""Where Mellow Desktop keeps its data: Mellow's one data folder, ``mellow.download.data_dir``.
 
-The location is the platform's per-user data directory (via ``platformdirs``); set the environment variable
-``MELLOW_DATA_DIR`` to use another folder (tests do this). No Qt here.
+That folder is the platform's per-user data directory for "Mellow" (``~/.local/share/Mellow`` on Linux) or
+``$MELLOW_DATA_DIR``; it holds the models (``models/``), the history database and the recordings. Versions
+before 0.2 kept the desktop's data in a separate ``mellow-desktop`` folder: see
+:mod:`mellow_desktop.core.data_migration`. No Qt here.
 """
 
 from __future__ import annotations
@@ -11,22 +13,33 @@ from pathlib import Path
 
 import platformdirs
 
-APP_NAME = "mellow-desktop"
+from mellow.download import data_dir as engine_data_dir
+
 ENV_VAR = "MELLOW_DATA_DIR"
+LEGACY_APP_NAME = "mellow-desktop"  # the desktop's own data folder before it moved into Mellow's
+HISTORY_DB_NAME = "history.sqlite3"
+RECORDINGS_DIR_NAME = "recordings"
 
 
 def data_dir(create: bool = True) -> Path:
-    """The app's data folder: ``$MELLOW_DATA_DIR`` if set, else the platform user data dir."""
-    override = os.environ.get(ENV_VAR)
-    path = Path(override).expanduser() if override else Path(platformdirs.user_data_dir(APP_NAME, False))
+    """Mellow's data folder (``$MELLOW_DATA_DIR`` or the platform user data dir), created when asked."""
+    path = engine_data_dir()
     if create:
         path.mkdir(parents=True, exist_ok=True)
     return path
 
 
+def legacy_data_dir() -> Path | None:
+    """The old ``mellow-desktop`` data folder, or None when ``$MELLOW_DATA_DIR`` is set (it then was, and is,
+    that folder for both)."""
+    if os.environ.get(ENV_VAR):
+        return None
+    return Path(platformdirs.user_data_dir(LEGACY_APP_NAME, False))
+
+
 def recordings_dir(create: bool = True) -> Path:
     """Folder for recordings made in the app (``<data dir>/recordings``)."""
-    path = data_dir(create) / "recordings"
+    path = data_dir(create) / RECORDINGS_DIR_NAME
     if create:
         path.mkdir(parents=True, exist_ok=True)
     return path
@@ -34,12 +47,4 @@ def recordings_dir(create: bool = True) -> Path:
 
 def history_db_path(create_dir: bool = True) -> Path:
     """The SQLite history database file (``<data dir>/history.sqlite3``)."""
-    return data_dir(create_dir) / "history.sqlite3"
-
-
-def exports_dir(create: bool = True) -> Path:
-    """Default folder offered for Markdown/JSON exports (``<data dir>/exports``)."""
-    path = data_dir(create) / "exports"
-    if create:
-        path.mkdir(parents=True, exist_ok=True)
-    return path
+    return data_dir(create_dir) / HISTORY_DB_NAME
