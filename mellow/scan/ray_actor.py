@@ -1,0 +1,160 @@
+"""The worker side of a Ray scan: one actor holds one engine and answers batches of window rows.
+
+Rows travel through Ray Data as plain columns (see :func:`window_rows`); each actor rebuilds the
+:class:`~mellow.scan.types.Window` objects, runs the ordinary :class:`~mellow.scan.runner.ScanRunner` on them
+(audio is read there, window by window) and sends every :class:`~mellow.scan.types.WindowResult` back as one
+JSON string.  Model files are read from the same path when the node has them; otherwise from a copy the
+driver put into the object store once (:class:`ShippedFile`).  Imported only by Ray scans.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import ray
+
+from mellow.config import ModelConfig
+from mellow.errors import CheckpointError
+from mellow.generation import GenerationOptions
+from mellow.scan.types import Window, WindowResult
+
+SHIPPED_DIR_NAME = "mellow-ray-files"
+
+
+# --------------------------------------------------------------------------------------------- model files
+@dataclass(frozen=True)
+class ShippedFile:
+    """A model file the driver put into the object store: its bytes (``ref``), SHA-256 and file name."""
+
+    ref: Any  # ray.ObjectRef of the file's bytes
+    sha256: str
+    name: str
+
+
+def ship_file(path: Path) -> ShippedFile:
+    """Put the bytes of ``path`` into the object store once (on the driver)."""
+    data = path.read_bytes()
+    return ShippedFile(ref=ray.put(data), sha256=hashlib.sha256(data).hexdigest(), name=path.name)
+
+
+def materialize(shipped: ShippedFile, cache_root: Path | None = None) -> Path:
+    """The shipped file as a file on this node: written once per node under the temp folder, keyed by hash."""
+    root = cache_root or Path(tempfile.gettempdir()) / SHIPPED_DIR_NAME
+    target = root / shipped.sha256[:32] / shipped.name
+    if target.is_file() and target.stat().st_size > 0:
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    data = ray.get(shipped.ref)
+    if hashlib.sha256(data).hexdigest() != shipped.sha256:
+        raise CheckpointError(f"the shipped copy of {shipped.name} is corrupt (SHA-256 differs)")
+    part = target.with_name(f".{target.name}.{os.getpid()}.part")
+    part.write_bytes(data)
+    os.replace(part, target)  # atomic: actors on the same node never see half a file
+    return target
+
+
+def local_model_file(path: str, shipped: ShippedFile | None) -> Path:
+    """``path`` when this node has it, else the driver's shipped copy; CheckpointError when neither."""
+    p = Path(path)
+    if p.is_file():
+        return p
+    if shipped is not None:
+        return materialize(shipped)
+    raise CheckpointError(f"{p} does not exist on node {ray.util.get_node_ip_address()} and the driver did "
+                          "not ship the model (put the model folder on every node, or let the scan ship it)")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything an actor needs to build the same engine as the driver would.
+
+    ``checkpoint``/``tokenizer`` are resolved absolute paths on the driver's machine; ``shipped_*`` hold
+    object-store copies for nodes that lack them (None: not shipped).  ``config`` is the loaded config, so a
+    YAML config file need not exist on the workers.
+    """
+
+    config: ModelConfig
+    checkpoint: str
+    tokenizer: str
+    device: str = "auto"
+    dtype: str | None = None
+    shipped_checkpoint: ShippedFile | None = None
+    shipped_tokenizer: ShippedFile | None = None
+
+    def open_engine(self) -> Any:
+        """Load the engine on this node (from the local files or the shipped copies)."""
+        from mellow.generation import Engine
+
+        checkpoint = local_model_file(self.checkpoint, self.shipped_checkpoint)
+        tokenizer = local_model_file(self.tokenizer, self.shipped_tokenizer)
+        return Engine.load(self.config, checkpoint, tokenizer, device=self.device, dtype=self.dtype)
+
+
+# --------------------------------------------------------------------------------------------- rows
+def window_json(window: Window) -> str:
+    """``window`` as JSON: its fields, with the names of those that are paths (so they come back as Paths).
+
+    Names the OS allows but UTF-8 does not (surrogate escapes) survive: JSON escapes them.
+    """
+    values = {f.name: getattr(window, f.name) for f in fields(window)}
+    paths = [k for k, v in values.items() if isinstance(v, Path)]
+    return json.dumps({"paths": paths, "fields": {k: str(v) if k in paths else v for k, v in values.items()}})
+
+
+def window_from_json(text: str) -> Window:
+    """The inverse of :func:`window_json`."""
+    data = json.loads(text)
+    return Window(**{k: Path(v) if k in data["paths"] else v for k, v in data["fields"].items()})
+
+
+def window_rows(windows: Sequence[Window]) -> list[dict[str, Any]]:
+    """Windows as Ray Data rows: ``idx`` (the position in the scan) and ``window`` (:func:`window_json`)."""
+    return [{"idx": i, "window": window_json(w)} for i, w in enumerate(windows)]
+
+
+def result_json(result: WindowResult) -> str:
+    """Every field of ``result`` but its window, as JSON (floats round-trip exactly)."""
+    return json.dumps({f.name: getattr(result, f.name) for f in fields(result) if f.name != "window"})
+
+
+def result_from_json(window: Window, text: str) -> WindowResult:
+    """The inverse of :func:`result_json`, with the driver's own ``window`` object."""
+    return WindowResult(window=window, **json.loads(text))
+
+
+# --------------------------------------------------------------------------------------------- the actor
+class ScanActor:
+    """A Ray Data ``map_batches`` class: builds the engine and its ScanRunner once, then answers batches.
+
+    In: the columns of :func:`window_rows` (n rows).  Out: ``idx`` (n,) int64, ``result`` (n,) JSON strings,
+    ``pid`` (n,) the worker's process id (for fault tests and logs).
+    """
+
+    def __init__(self, spec: ModelSpec, prompt: str, options: GenerationOptions | None, score: str | None,
+                 batch_size: int | None, threads: int | None = None) -> None:
+        import torch
+
+        from mellow.scan.runner import ScanRunner
+
+        if threads:
+            torch.set_num_threads(threads)
+        self.runner = ScanRunner(spec.open_engine(), prompt, options=options, score=score,
+                                 batch_size=batch_size)
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        windows = [window_from_json(str(text)) for text in batch["window"]]
+        results = list(self.runner.run(windows))
+        if [r.window for r in results] != windows:
+            raise RuntimeError("the scan runner did not answer the batch's windows one by one, in order")
+        n = len(results)
+        return {"idx": np.asarray(batch["idx"], dtype=np.int64),
+                "result": np.array([result_json(r) for r in results], dtype=object),
+                "pid": np.full(n, os.getpid(), dtype=np.int64)}

@@ -1,0 +1,182 @@
+"""The same scan on a Ray cluster: Ray Data distributes batches of windows over a pool of engine actors.
+
+:class:`RayScanRunner` has the shape of :class:`~mellow.scan.runner.ScanRunner` (``run(windows, cancel,
+progress)`` yielding :class:`~mellow.scan.types.WindowResult` in window order, ``model_id``, ``scoring``), so
+the CLI picks one class or the other and writes with the same writers.  Planning stays on the driver; the
+windows go through ``ray.data.from_items`` -> ``map_batches(ScanActor, ActorPoolStrategy(size=n))``; each
+actor loads the engine once and runs the ordinary ScanRunner (reading audio itself, window by window).
+
+Faults: a worker process that dies is replaced (``max_restarts=-1``) and its batch is retried up to
+:data:`BATCH_RETRIES` times; the driver keeps the first answer per window, so every window comes back exactly
+once.  Only ``mellow scan --ray/--ray-address`` imports this module.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import ray
+
+from mellow.errors import MellowError
+from mellow.generation import GenerationOptions
+from mellow.scan.ray_actor import ModelSpec, ScanActor, result_from_json, ship_file, window_rows
+from mellow.scan.types import Window, WindowResult
+
+BATCH_RETRIES = 4  # a batch whose worker dies more often than this ends the scan with an error
+CPU_BATCH = 16  # windows per Ray batch when neither the user nor a GPU says otherwise
+GPU_BATCH = 128
+OBJECT_STORE_BYTES = 512 * 1024**2  # for a cluster this process starts itself (--ray)
+
+log = logging.getLogger(__name__)
+
+
+def model_spec(config: str | Path = "v0", model: str | Path = "v0", tokenizer: str | Path | None = None,
+               device: str = "auto", dtype: str | None = None) -> ModelSpec:
+    """Resolve the model files on the driver (failing fast, with the local scan's messages) into a spec."""
+    from mellow.config import load_config
+    from mellow.download import find_model_files
+
+    files = find_model_files(model, tokenizer)
+    return ModelSpec(config=load_config(config), checkpoint=str(files.checkpoint.resolve()),
+                     tokenizer=str(files.tokenizer.resolve()), device=device, dtype=dtype)
+
+
+def connect(address: str | None = None) -> bool:
+    """Join the cluster at ``address`` ("auto": the one RAY_ADDRESS or this machine names), or start a local
+    one (None); nothing when Ray is already up in this process.  Returns True when this call started Ray."""
+    if ray.is_initialized():
+        return False
+    kwargs: dict[str, Any] = {"logging_level": logging.WARNING, "include_dashboard": False}
+    if address is None:
+        kwargs["object_store_memory"] = OBJECT_STORE_BYTES
+    try:
+        ray.init(address=address, **kwargs)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        where = f"the Ray cluster at {address}" if address else "a local Ray cluster"
+        raise MellowError(f"cannot start or join {where}: {' '.join(str(exc).split())[:300]}") from None
+    return True
+
+
+@dataclass(frozen=True)
+class PoolShape:
+    """How many actors, and what each one reserves (``num_gpus`` 0 or 1, ``num_cpus`` = torch threads)."""
+
+    actors: int
+    num_cpus: int
+    num_gpus: int
+
+
+def pool_shape(actors: int | None = None, threads: int | None = None) -> PoolShape:
+    """One actor per GPU when the cluster has GPUs; otherwise CPU actors of ``threads`` threads each (default:
+    one actor per node, all of the smallest node's CPUs).  MellowError when the request cannot fit."""
+    total = ray.cluster_resources()
+    cpus, gpus = int(total.get("CPU", 0)), int(total.get("GPU", 0))
+    node_cpus = [int(n["Resources"].get("CPU", 0)) for n in ray.nodes() if n.get("Alive")]
+    smallest = max(1, min((c for c in node_cpus if c > 0), default=1))
+    if gpus >= 1:
+        n = actors or gpus
+        return PoolShape(n, threads or max(1, min(4, cpus // gpus)), 1)
+    if threads is None:
+        threads = smallest if actors is None else max(1, min(smallest, cpus // actors))
+    n = actors or max(1, cpus // threads)
+    if n * threads > cpus or threads > smallest:
+        raise MellowError(f"{n} actors of {threads} threads need more CPUs than the Ray cluster offers "
+                          f"({cpus} in all, {smallest} on the smallest node)")
+    return PoolShape(n, threads, 0)
+
+
+def _other_nodes() -> bool:
+    here = ray.get_runtime_context().get_node_id()
+    return any(n.get("Alive") and n["NodeID"] != here for n in ray.nodes())
+
+
+class RayScanRunner:
+    """Answer windows on a Ray cluster, with the results and interface of :class:`ScanRunner`.
+
+    ``spec``: from :func:`model_spec`.  ``address``: None starts a local cluster (unless Ray is already up
+    in this process), "auto" or "host:port" joins one.  ``actors``/``threads``: see :func:`pool_shape`.
+    ``ship_model``: put the model files into the object store for nodes without them (None: when the
+    cluster has nodes other than this one).  ``batch_size`` is the Ray batch and the runner's batch.
+    """
+
+    def __init__(self, spec: ModelSpec, prompt: str, options: GenerationOptions | None = None,
+                 score: str | None = "auto", batch_size: int | None = None, address: str | None = None,
+                 actors: int | None = None, threads: int | None = None,
+                 ship_model: bool | None = None) -> None:
+        from mellow.scan import runner as local
+
+        self.prompt, self.options, self.score, self.batch_size = prompt, options, score, batch_size
+        self._started_ray = connect(address)
+        self.shape = pool_shape(actors, threads)
+        if ship_model or (ship_model is None and _other_nodes()):
+            spec = replace(spec, shipped_checkpoint=ship_file(Path(spec.checkpoint)),
+                           shipped_tokenizer=ship_file(Path(spec.tokenizer)))
+        self.spec = spec
+        self.model_id: str = local.model_id_for(spec.config, Path(spec.checkpoint))
+        self.scoring: str | None = local.scoring_for(prompt, score)
+        self.worker_pids: list[int] = []  # process ids of the actors that answered, in order of first answer
+
+    def _dataset(self, windows: list[Window]) -> Any:
+        from ray.data import ActorPoolStrategy, DataContext
+
+        ctx = DataContext.get_current()
+        ctx.enable_progress_bars = False  # the CLI draws its own bar
+        ctx.print_on_execution_start = False
+        logging.getLogger("ray.data").setLevel(logging.WARNING)  # no per-run INFO lines on the CLI's stderr
+        batch = self.batch_size or (GPU_BATCH if self.shape.num_gpus else CPU_BATCH)
+        blocks = max(1, math.ceil(len(windows) / batch))  # one batch per block: a retry redoes one batch
+        rows = ray.data.from_items(window_rows(windows), override_num_blocks=blocks)
+        with warnings.catch_warnings():
+            # Ray 2.60 takes actor fault-tolerance options only as the deprecated **ray_remote_args; they are
+            # set here on purpose (bounded retries instead of Ray Data's endless ones), hence the filter.
+            warnings.filterwarnings("ignore", message=".*ray_remote_args. is deprecated")
+            return rows.map_batches(
+                ScanActor, batch_size=batch, batch_format="numpy",
+                fn_constructor_args=(self.spec, self.prompt, self.options, self.score, self.batch_size,
+                                     self.shape.num_cpus),
+                compute=ActorPoolStrategy(size=self.shape.actors),
+                num_cpus=self.shape.num_cpus, num_gpus=self.shape.num_gpus,
+                max_restarts=-1, max_task_retries=BATCH_RETRIES)
+
+    def run(self, windows: Iterable[Window], cancel: threading.Event | None = None,
+            progress: Callable[[int, int], None] | None = None) -> Iterator[WindowResult]:
+        """Yield one result per window, in the order of ``windows``.  ``cancel`` stops after the batch in
+        hand (everything already answered is still yielded); ``progress(done, total)`` after each batch."""
+        todo = list(windows)
+        if not todo:
+            return
+        pending: dict[int, WindowResult] = {}
+        next_idx = 0
+        for batch in self._dataset(todo).iter_batches(batch_size=None, batch_format="numpy"):
+            self.worker_pids += [p for p in dict.fromkeys(batch["pid"].tolist()) if p not in self.worker_pids]
+            for idx, text in zip(batch["idx"].tolist(), batch["result"], strict=True):
+                if idx >= next_idx and idx not in pending:  # a retried batch's second answer is dropped
+                    pending[idx] = result_from_json(todo[idx], str(text))
+            done = next_idx + len(pending)
+            while next_idx in pending:
+                yield pending.pop(next_idx)
+                next_idx += 1
+            if progress is not None:
+                progress(done, len(todo))
+            if cancel is not None and cancel.is_set():
+                break
+        yield from (pending[i] for i in sorted(pending))
+
+    def close(self) -> None:
+        """Shut Ray down when this runner started it."""
+        if self._started_ray and ray.is_initialized():
+            ray.shutdown()
+            self._started_ray = False
+
+    def __enter__(self) -> RayScanRunner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
