@@ -52,6 +52,14 @@ def timed(fn, *args, **kwargs):
     return out, time.perf_counter() - t
 
 
+def decoder_prefix(engine: Engine, ta: torch.Tensor, tb: torch.Tensor, prompt: str) -> torch.Tensor:
+    """The decoder input [a, SEP, b, SEP, prompt] (1, prefix_len, hidden) in the decoder's dtype."""
+    lm = engine.lm
+    ids = torch.tensor([engine.tokenizer.encode_prompt(prompt).ids])
+    audio = engine.model.audio_part(ta, tb, lm.model.embed_tokens.weight.dtype)
+    return torch.cat([audio, lm.embed(ids)], dim=1)
+
+
 def naive_ms_per_token(engine: Engine, a, b, n_tokens: int,
                        n_steps: int) -> tuple[float, float, list[tuple[int, float]]]:
     """Published loop cost: for a sample of sequence lengths in [389, 389 + n_tokens), run the whole sequence
@@ -59,9 +67,8 @@ def naive_ms_per_token(engine: Engine, a, b, n_tokens: int,
     lm = engine.lm
     _, ta, _ = engine.encode_clip(a)
     _, tb, _ = engine.encode_clip(b)
-    ids = torch.tensor([engine.tokenizer.encode_prompt(PROMPT).ids])
     with torch.inference_mode():
-        prefix = torch.cat([engine._audio_part(ta, tb), lm.embed(ids)], dim=1)
+        prefix = decoder_prefix(engine, ta, tb, PROMPT)
         extra = lm.embed(torch.randint(0, lm.config.vocab_size, (1, n_tokens)))
         seq = torch.cat([prefix, extra], dim=1)
         n0 = prefix.shape[1]
@@ -87,10 +94,9 @@ def step_times_ms(engine: Engine, a, b, n_tokens: int) -> list[float]:
     lm = engine.lm
     _, ta, _ = engine.encode_clip(a)
     _, tb, _ = engine.encode_clip(b)
-    ids = torch.tensor([engine.tokenizer.encode_prompt(PROMPT).ids])
     out = []
     with torch.inference_mode():
-        prefix = torch.cat([engine._audio_part(ta, tb), lm.embed(ids)], dim=1)
+        prefix = decoder_prefix(engine, ta, tb, PROMPT)
         for _ in range(2):
             cache = lm.new_cache(1, prefix.shape[1] + n_tokens)
             tok = lm(prefix, cache, 0).argmax(-1)
@@ -134,22 +140,24 @@ def main() -> None:
     # ---- cached generation: first question (cold caches), then follow-ups on the same clips
     opts = GenerationOptions(max_len=args.tokens, stop_token=None)
     engine.clear_caches()
-    first = engine.answer(a, b, PROMPT, opts)
-    s1 = engine.last_stats
+    first_run = engine.stream(a, b, PROMPT, opts)
+    first = "".join(first_run)
+    s1 = first_run.result.stats
     assert s1.n_tokens == args.tokens and not s1.audio_cache_hit
     print(f"first question: encoder {s1.encoder_s:.3f} s, prefill (audio 260 + prompt 129) "
           f"{s1.prefill_s:.3f} s, first token {s1.first_token_s:.3f} s")
     rates = [s1.decode_tokens_per_s]
     follow = []
     for _ in range(args.repeats):
-        engine.answer(a, b, FOLLOW_UP, opts)
-        s = engine.last_stats
+        run = engine.stream(a, b, FOLLOW_UP, opts)
+        list(run)
+        s = run.result.stats
         assert s.audio_cache_hit and s.encoder_cache_hit
         follow.append(s.first_token_s)
         rates.append(s.decode_tokens_per_s)
-    again = engine.answer(a, b, PROMPT, opts)
-    assert again == first, "a follow-up must not change the answer"
-    rates.append(engine.last_stats.decode_tokens_per_s)
+    again = engine.stream(a, b, PROMPT, opts)
+    assert "".join(again) == first, "a follow-up must not change the answer"
+    rates.append(again.result.stats.decode_tokens_per_s)
     med = statistics.median(rates)
     print(f"decode over {args.tokens} tokens: median {med:.1f} tokens/s = {1e3 / med:.1f} ms/token "
           f"(best {max(rates):.1f} tokens/s = {1e3 / max(rates):.1f} ms/token; runs: "

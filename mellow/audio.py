@@ -19,6 +19,7 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import soundfile as sf
@@ -94,10 +95,10 @@ def _check_path(path: PathLike) -> Path:
     return p
 
 
-def _open(p: Path) -> sf.SoundFile:
-    """Open ``p`` with soundfile, turning every library error into an :class:`AudioError`."""
+def _open(p: Path, handle: BinaryIO | None = None) -> sf.SoundFile:
+    """Open ``p`` (or its already open ``handle``) with soundfile; every library error is an AudioError."""
     try:
-        return sf.SoundFile(str(p))
+        return sf.SoundFile(handle if handle is not None else str(p))
     except PermissionError:
         raise AudioError(f"cannot read {p}: permission denied") from None
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
@@ -244,28 +245,64 @@ def load_window(clip: Clip | PathLike, audio_cfg: AudioConfig | None = None) -> 
     """
     if not isinstance(clip, Clip):
         clip = Clip(clip)
-    cfg = audio_cfg or AudioConfig()
-    rate_out, n_win = cfg.sample_rate, cfg.clip_samples
     p = _check_path(clip.path)
     with _open(p) as f:
-        if f.samplerate <= 0:
-            raise AudioError(f"{p} has an invalid sample rate ({f.samplerate})")
-        rate_in, frames = int(f.samplerate), int(f.frames)
-        if frames <= 0:
-            raise AudioError(f"{p} contains no audio samples")
-        n_out = resampled_length(frames, rate_in, rate_out)
-        if n_out <= n_win or not f.seekable():
-            wave = resample(to_mono(_read_frames(f, p, 0, -1)), rate_in, rate_out)
-            return fit_window(wave, round(clip.start * rate_out), n_win).contiguous()
-        start = min(max(0, round(clip.start * rate_out)), n_out - n_win)
-        if rate_in == rate_out:
-            return torch.from_numpy(to_mono(_read_frames(f, p, start, n_win)).copy())
-        read_start, read_stop, offset = _segment_plan(frames, rate_in, rate_out, start, n_win)
-        segment = to_mono(_read_frames(f, p, read_start, read_stop - read_start))
+        return _window_from(f, p, clip.start, audio_cfg or AudioConfig())
+
+
+def _out_frames(f: sf.SoundFile, p: Path, rate_out: int) -> int:
+    """Length of the open file ``f`` once resampled to ``rate_out``; checks the header's rate and length."""
+    if f.samplerate <= 0:
+        raise AudioError(f"{p} has an invalid sample rate ({f.samplerate})")
+    if f.frames <= 0:
+        raise AudioError(f"{p} contains no audio samples")
+    return resampled_length(int(f.frames), int(f.samplerate), rate_out)
+
+
+def _window_from(f: sf.SoundFile, p: Path, start_s: float, cfg: AudioConfig) -> torch.Tensor:
+    """:func:`load_window` on the open file ``f``."""
+    rate_out, n_win = cfg.sample_rate, cfg.clip_samples
+    n_out = _out_frames(f, p, rate_out)
+    rate_in, frames = int(f.samplerate), int(f.frames)
+    if n_out <= n_win or not f.seekable():
+        wave = resample(to_mono(_read_frames(f, p, 0, -1)), rate_in, rate_out)
+        return fit_window(wave, round(start_s * rate_out), n_win).contiguous()
+    start = min(max(0, round(start_s * rate_out)), n_out - n_win)
+    if rate_in == rate_out:
+        return torch.from_numpy(to_mono(_read_frames(f, p, start, n_win)).copy())
+    read_start, read_stop, offset = _segment_plan(frames, rate_in, rate_out, start, n_win)
+    segment = to_mono(_read_frames(f, p, read_start, read_stop - read_start))
     wave = resample(segment, rate_in, rate_out)
     if wave.shape[0] < offset + n_win:
         raise AudioError(f"{p} is shorter than its header says")
     return wave[offset:offset + n_win].clone()
+
+
+@dataclass(frozen=True)
+class ClipRead:
+    """What :func:`read_clip` got from one open of a file."""
+
+    content_hash: str  # as clip_content_hash
+    out_frames: int  # the file's length at the config's sample rate
+    wave: torch.Tensor | None  # load_window's window, when asked for
+
+
+def read_clip(clip: Clip | PathLike, audio_cfg: AudioConfig | None = None, window: bool = True) -> ClipRead:
+    """:func:`clip_content_hash`, the resampled length and (``window``) :func:`load_window`'s window, all
+    from a single open of the file (the hash also fills clip_content_hash's memo)."""
+    if not isinstance(clip, Clip):
+        clip = Clip(clip)
+    cfg = audio_cfg or AudioConfig()
+    p = _check_path(clip.path)
+    with _hash_lock:
+        known = _hash_cache.get(_memo_key(p))
+    with _open_bytes(p) as fh:
+        digest = known or _hash_open_file(fh, p)
+        fh.seek(0)
+        with _open(p, fh) as f:
+            n_out = _out_frames(f, p, cfg.sample_rate)
+            wave = _window_from(f, p, clip.start, cfg) if window else None
+    return ClipRead(digest, n_out, wave)
 
 
 # --------------------------------------------------------------------------------------------- content hash
@@ -273,22 +310,27 @@ _hash_cache: dict[tuple[str, int, int], str] = {}
 _hash_lock = threading.Lock()
 
 
-def clip_content_hash(path: PathLike) -> str:
-    """Hex blake2b digest of the file's bytes, read in chunks; memoised on (path, size, mtime_ns)."""
-    p = _check_path(path)
+def _memo_key(p: Path) -> tuple[str, int, int]:
     st = p.stat()
-    key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
-    with _hash_lock:
-        cached = _hash_cache.get(key)
-    if cached is not None:
-        return cached
-    h = hashlib.blake2b(digest_size=20)
+    return (str(p.resolve()), st.st_size, st.st_mtime_ns)
+
+
+def _open_bytes(p: Path) -> BinaryIO:
     try:
-        with open(p, "rb") as fh:
-            while chunk := fh.read(_HASH_CHUNK):
-                h.update(chunk)
+        return open(p, "rb")  # noqa: SIM115 - the callers close it
     except PermissionError:
         raise AudioError(f"cannot read {p}: permission denied") from None
+    except OSError as exc:
+        raise AudioError(f"cannot read {p}: {exc.strerror or exc}") from None
+
+
+def _hash_open_file(fh: BinaryIO, p: Path) -> str:
+    """Hash the bytes of the open file ``fh`` (of ``p``) and memoise the digest on (path, size, mtime)."""
+    key = _memo_key(p)
+    h = hashlib.blake2b(digest_size=20)
+    try:
+        while chunk := fh.read(_HASH_CHUNK):
+            h.update(chunk)
     except OSError as exc:
         raise AudioError(f"cannot read {p}: {exc.strerror or exc}") from None
     digest = h.hexdigest()
@@ -297,3 +339,14 @@ def clip_content_hash(path: PathLike) -> str:
             _hash_cache.clear()
         _hash_cache[key] = digest
     return digest
+
+
+def clip_content_hash(path: PathLike) -> str:
+    """Hex blake2b digest of the file's bytes, read in chunks; memoised on (path, size, mtime_ns)."""
+    p = _check_path(path)
+    with _hash_lock:
+        cached = _hash_cache.get(_memo_key(p))
+    if cached is not None:
+        return cached
+    with _open_bytes(p) as fh:
+        return _hash_open_file(fh, p)

@@ -112,10 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _options(args: argparse.Namespace) -> Any:
     from mellow.generation import GenerationOptions
 
-    if args.sample and not args.temperature > 0:
-        raise UsageError("--temperature must be above 0")
-    if args.sample and not 0 < args.top_p <= 1:
-        raise UsageError("--top-p must be in (0, 1]")
+    # GenerationOptions validates the values (OptionsError, a MellowError: "error: ..." and exit 2).
     return GenerationOptions(max_len=args.max_len, sample=args.sample, temperature=args.temperature,
                              top_p=args.top_p, seed=args.seed)
 
@@ -287,7 +284,7 @@ def cmd_batch(args: argparse.Namespace, out: TextIO) -> int:
                                       "prompt": row.prompt, "start_a": row.start_a, "start_b": row.start_b}
             try:
                 answer = engine.generate([(Clip(row.a, row.start_a), Clip(row.b, row.start_b), row.prompt)],
-                                         options)[0]
+                                         options)[0].text
                 record.update(answer=answer, error=None)
             except AudioError as exc:  # one bad file should not stop a long batch
                 failures += 1

@@ -144,9 +144,14 @@ class ModelConfig:
         return 1 + frames // self.projection.downsample
 
     @property
+    def audio_positions(self) -> int:
+        """Decoder positions of the audio part [clip1, SEP, clip2, SEP]: 2 * audio_tokens + 2 (260 for v0)."""
+        return 2 * self.audio_tokens + 2
+
+    @property
     def prefix_len(self) -> int:
-        """[clip1, SEP, clip2, SEP, prompt] = 389 for v0."""
-        return 2 * self.audio_tokens + 2 + self.prompt.prompt_len
+        """[clip1, SEP, clip2, SEP, prompt] = audio_positions + prompt_len (389 for v0)."""
+        return self.audio_positions + self.prompt.prompt_len
 
 
 def _build(cls: type, data: dict[str, Any], where: str) -> Any:

@@ -198,9 +198,6 @@ class KVCache:
     def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> KVCache:
         return KVCache(self.k.to(device=device, dtype=dtype), self.v.to(device=device, dtype=dtype))
 
-    def nbytes(self) -> int:
-        return self.k.numel() * self.k.element_size() * 2
-
 
 class CausalLM(nn.Module):
     """Llama causal LM over embeddings, with tied input/output embeddings and a static KV cache."""

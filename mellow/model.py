@@ -111,6 +111,17 @@ class MellowModel(nn.Module):
                          device=lm.model.embed_tokens.weight.device)
         return lm.embed(ids)
 
+    def audio_part(self, audio1: torch.Tensor, audio2: torch.Tensor,
+                   dtype: torch.dtype | None = None) -> torch.Tensor:
+        """[audio1, SEP, audio2, SEP] -> (B, audio_positions, hidden) in ``dtype`` (default audio1's).
+
+        The one place the audio part of the prefix is assembled (the engine prefills it on its own, since it
+        does not depend on the prompt).  audio1, audio2: (B, audio_tokens, hidden).
+        """
+        dt = dtype or audio1.dtype
+        sep = self.separator(audio1.shape[0]).to(dt)
+        return torch.cat([audio1.to(dt), sep, audio2.to(dt), sep], dim=1)
+
     def build_prefix(self, audio1: torch.Tensor, audio2: torch.Tensor,
                      prompt_ids: torch.Tensor) -> torch.Tensor:
         """[audio1, SEP, audio2, SEP, embed(prompt_ids)] -> (B, prefix_len, hidden); (B, 389, 576) for v0.
@@ -119,7 +130,5 @@ class MellowModel(nn.Module):
             audio1, audio2: (B, audio_tokens, hidden) from :meth:`encode_audio`.
             prompt_ids: (B, prompt_len) int64, already truncated and padded.
         """
-        b = audio1.shape[0]
-        sep = self.separator(b).to(audio1.dtype)
         prompt = self.caption_decoder.lm.embed(prompt_ids).to(audio1.dtype)
-        return torch.cat([audio1, sep, audio2, sep, prompt], dim=1)
+        return torch.cat([self.audio_part(audio1, audio2), prompt], dim=1)

@@ -94,11 +94,8 @@ class MellowWrapper:
         """
         from mellow.generation import GenerationOptions
 
-        if isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1:
-            raise ValueError(f"max_len must be a positive integer, got {max_len!r}")
-        for name, value in (("top_p", top_p), ("temperature", temperature)):
-            if not isinstance(value, (int, float)):
-                raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+        # Validates max_len, top_p and temperature (a bad value raises OptionsError, also a ValueError).
+        options = GenerationOptions(max_len=max_len, sample=False, temperature=temperature, top_p=top_p)
         batch = []
         for i, example in enumerate(examples):
             if isinstance(example, (str, bytes)) or len(example) != 3:
@@ -109,7 +106,7 @@ class MellowWrapper:
             batch.append((_clip(a, f"example {i} audio1"), _clip(b, f"example {i} audio2"), prompt))
         if not batch:
             return []
-        return self.engine.generate(batch, GenerationOptions(max_len=max_len, sample=False))
+        return [result.text for result in self.engine.generate(batch, options)]
 
     def __repr__(self) -> str:
         return f"MellowWrapper(model={self.engine.paths.get('checkpoint')!r}, device={str(self.device)!r})"

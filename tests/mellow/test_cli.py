@@ -62,7 +62,7 @@ def test_generate_streams_the_engines_answer(tiny_ckpt: Path, tiny_model, gguf: 
     assert proc.returncode == 0, proc.stderr
     engine = Engine(tiny_model, PromptTokenizer.load(gguf), device="cpu")
     opts = GenerationOptions(max_len=12)
-    want = engine.generate([(Clip(A_WAV), Clip(B_WAV), "caption the audio.")], opts)[0]
+    want = engine.generate([(Clip(A_WAV), Clip(B_WAV), "caption the audio.")], opts)[0].text
     assert proc.stdout == want + "\n"
 
 

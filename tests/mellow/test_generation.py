@@ -12,7 +12,8 @@ import torch
 from mellow.audio import Clip, load_window
 from mellow.config import load_config
 from mellow.errors import DeviceError, MellowError
-from mellow.generation import Engine, GenerationOptions, _TextStream, resolve_device
+from mellow.generation import Engine, GenerationOptions, GenerationResult, resolve_device
+from mellow.generation.decoding import TextStream
 from mellow.tokenizer import PromptTokenizer, find_offline_gguf
 
 PROMPTS = ["caption the audio.", "explain the difference between the two audios in detail.",
@@ -50,6 +51,14 @@ def _lively_tiny_model(seed: int = 0):
     return model
 
 
+def _run(engine: Engine, a, b, prompt: str, opts: GenerationOptions) -> GenerationResult:
+    """Stream an answer to its end and return the stream's result."""
+    stream = engine.stream(a, b, prompt, opts)
+    pieces = list(stream)
+    assert "".join(pieces) == stream.result.text
+    return stream.result
+
+
 @pytest.fixture(scope="module")
 def tiny_engine(tok: PromptTokenizer) -> Engine:
     return Engine(_lively_tiny_model(), tok, device="cpu")
@@ -68,10 +77,10 @@ def test_v0_stream_gives_reference_text_and_reuses_audio(v0_engine: Engine, clip
     v0_engine.clear_caches()
     opts = GenerationOptions(max_len=24)
     for i, prompt in enumerate(PROMPTS):
-        pieces = list(v0_engine.stream(a, b, prompt, opts))
-        stats = v0_engine.last_stats
-        assert v0_engine.last_tokens == expected["tokens"][i].tolist()
-        assert "".join(pieces) == reference_rows[i]["reference_returned_text"]
+        result = _run(v0_engine, a, b, prompt, opts)
+        stats = result.stats
+        assert result.tokens == expected["tokens"][i].tolist()
+        assert result.text == reference_rows[i]["reference_returned_text"]
         assert stats.n_tokens == 24 and stats.stopped == "max_len"
         assert stats.audio_cache_hit == (i > 0) and stats.encoder_cache_hit == (i > 0)
         assert stats.first_token_s > 0 and stats.decode_tokens_per_s > 0
@@ -82,24 +91,25 @@ def test_v0_follow_up_equals_cold_run(v0_engine: Engine, clips) -> None:
     a, b = clips
     opts = GenerationOptions(max_len=8, stop_token=None)
     v0_engine.clear_caches()
-    first = v0_engine.answer(a, b, "what can you infer about the surroundings from the audio?", opts)
-    follow = v0_engine.answer(a, b, "is there a dog in the audio? answer yes or no", opts)
-    assert v0_engine.last_stats.audio_cache_hit and v0_engine.last_stats.encoder_cache_hit
+    first = _run(v0_engine, a, b, "what can you infer about the surroundings from the audio?", opts)
+    follow = _run(v0_engine, a, b, "is there a dog in the audio? answer yes or no", opts)
+    assert follow.stats.audio_cache_hit and follow.stats.encoder_cache_hit
     v0_engine.clear_caches()
-    cold = v0_engine.answer(a, b, "is there a dog in the audio? answer yes or no", opts)
-    assert not v0_engine.last_stats.audio_cache_hit and not v0_engine.last_stats.encoder_cache_hit
-    assert follow == cold and first != follow
+    cold = _run(v0_engine, a, b, "is there a dog in the audio? answer yes or no", opts)
+    assert not cold.stats.audio_cache_hit and not cold.stats.encoder_cache_hit
+    assert follow.tokens == cold.tokens and follow.text == cold.text and first.text != follow.text
     # Swapping the clips is another pair: the encoder outputs are reused, the audio K/V are not.
-    v0_engine.answer(b, a, "caption the audio.", opts)
-    assert v0_engine.last_stats.encoder_cache_hit and not v0_engine.last_stats.audio_cache_hit
+    swapped = _run(v0_engine, b, a, "caption the audio.", opts)
+    assert swapped.stats.encoder_cache_hit and not swapped.stats.audio_cache_hit
 
 
 @pytest.mark.slow
 def test_v0_generate_batch_equals_reference(v0_engine: Engine, clips, reference_rows, expected) -> None:
     a, b = clips
-    texts = v0_engine.generate([(a, b, p) for p in PROMPTS], GenerationOptions(max_len=24))
+    results = v0_engine.generate([(a, b, p) for p in PROMPTS], GenerationOptions(max_len=24))
+    texts = [r.text for r in results]
     assert texts == [r["reference_returned_text"] for r in reference_rows]
-    assert v0_engine.last_tokens == expected["tokens"].tolist()
+    assert [r.tokens for r in results] == expected["tokens"].tolist()
     # A preprocessed waveform is an accepted clip and gives the same answer as the file.
     wave_a = torch.from_numpy(expected["clip_wave"][0])
     assert v0_engine.answer(wave_a, b, PROMPTS[0], GenerationOptions(max_len=24)) == texts[0]
@@ -108,33 +118,37 @@ def test_v0_generate_batch_equals_reference(v0_engine: Engine, clips, reference_
 # ------------------------------------------------------------------------------------------------ tiny model
 def test_stop_token_cuts_stream_and_batch(tiny_engine: Engine, tok: PromptTokenizer, clips) -> None:
     a, b = clips
-    free = tiny_engine.answer(a, b, "caption the audio.", GenerationOptions(max_len=12, stop_token=None))
-    ids = list(tiny_engine.last_tokens)
-    assert len(ids) == 12 and free == tok.decode(ids)
+    free = _run(tiny_engine, a, b, "caption the audio.", GenerationOptions(max_len=12, stop_token=None))
+    ids = free.tokens
+    assert len(ids) == 12 and free.text == tok.decode(ids) and free.stats.stopped == "max_len"
     stop = next(t for t in ids[2:] if t not in ids[:2])  # a token that first appears after two others
     cut = ids.index(stop)
     opts = GenerationOptions(max_len=12, stop_token=stop)
-    assert tiny_engine.answer(a, b, "caption the audio.", opts) == tok.decode(ids[:cut])
-    assert tiny_engine.last_stats.stopped == "stop_token" and tiny_engine.last_stats.n_tokens == cut + 1
-    assert tiny_engine.last_tokens == ids[:cut + 1]
+    stopped = _run(tiny_engine, a, b, "caption the audio.", opts)
+    assert stopped.text == tok.decode(ids[:cut])
+    assert stopped.stats.stopped == "stop_token" and stopped.stats.n_tokens == cut + 1
+    assert stopped.tokens == ids[:cut + 1]
+    [row] = tiny_engine.generate([(a, b, "caption the audio.")], opts)
+    assert (row.text, row.tokens, row.stats.stopped, row.stats.n_tokens) == \
+        (stopped.text, stopped.tokens, "stop_token", cut + 1)
 
 
 def test_batch_equals_one_by_one(tiny_engine: Engine, clips) -> None:
     a, b = clips
     items = [(a, b, "caption the audio."), (b, a, "what is the primary sound event?"), (a, a, "yes or no")]
     free = GenerationOptions(max_len=10, stop_token=None)
-    singles = [tiny_engine.answer(x, y, p, free) for x, y, p in items]
-    single_ids = []
-    for x, y, p in items:
-        tiny_engine.answer(x, y, p, free)
-        single_ids.append(list(tiny_engine.last_tokens))
-    assert tiny_engine.generate(items, free) == singles
-    assert tiny_engine.last_tokens == single_ids
+    singles = [_run(tiny_engine, x, y, p, free) for x, y, p in items]
+    single_ids = [r.tokens for r in singles]
+    batch = tiny_engine.generate(items, free)
+    assert [r.text for r in batch] == [r.text for r in singles]
+    assert [r.tokens for r in batch] == single_ids
     # With a stop token, rows stop at different steps; the loop runs until every row has produced it.
     stop = single_ids[0][4]
     opts = GenerationOptions(max_len=10, stop_token=stop)
     batch = tiny_engine.generate(items, opts)
-    assert batch == [tiny_engine.answer(x, y, p, opts) for x, y, p in items]
+    one_by_one = [_run(tiny_engine, x, y, p, opts) for x, y, p in items]
+    assert [(r.text, r.tokens) for r in batch] == [(r.text, r.tokens) for r in one_by_one]
+    assert batch[0].tokens[-1] == stop and batch[0].stats.stopped == "stop_token"
 
 
 def test_stream_pieces_and_cancel(tiny_engine: Engine, clips) -> None:
@@ -143,12 +157,13 @@ def test_stream_pieces_and_cancel(tiny_engine: Engine, clips) -> None:
     whole = tiny_engine.answer(a, b, "describe", opts)
     cancel = threading.Event()
     got = []
-    for piece in tiny_engine.stream(a, b, "describe", opts, cancel=cancel):
+    stream = tiny_engine.stream(a, b, "describe", opts, cancel=cancel)
+    for piece in stream:
         got.append(piece)
         if len(got) == 3:
             cancel.set()
     assert len(got) == 3 and whole.startswith("".join(got))
-    assert tiny_engine.last_stats.stopped == "cancelled" and tiny_engine.last_stats.n_tokens < 30
+    assert stream.result.stats.stopped == "cancelled" and stream.result.stats.n_tokens < 30
     cancel_early = threading.Event()
     cancel_early.set()
     assert list(tiny_engine.stream(a, b, "describe", opts, cancel=cancel_early)) == []
@@ -181,11 +196,11 @@ def test_text_stream_never_splits_a_character(tok: PromptTokenizer) -> None:
     text = "東京 🐱 café — naïve 🎵🎵 done"
     ids = tok.encode(text)
     assert len(ids) > len(text.split())  # multi-byte characters span several byte-level tokens
-    stream = _TextStream(tok.decode, stop_text=None)
+    stream = TextStream(tok.decode, stop_text=None)
     pieces = [stream.push(i) for i in ids] + [stream.finish()]
     assert all("\ufffd" not in p for p in pieces)
     assert "".join(pieces) == text
-    cut = _TextStream(tok.decode, stop_text="<|endoftext|>")
+    cut = TextStream(tok.decode, stop_text="<|endoftext|>")
     out = "".join(cut.push(i) for i in tok.encode("ok<|endoftext|>more"))
     assert out == "ok" and cut.stopped
 
@@ -277,7 +292,7 @@ def test_out_of_memory_falls_back_to_cpu(tok: PromptTokenizer, clips) -> None:
     engine.fault_hook = lambda stage: (_ for _ in ()).throw(RuntimeError("CUDA error: out of memory")) \
         if engine.device.type == "cuda" else None
     engine.clear_caches()
-    assert engine.generate([(a, b, "caption the audio.")], opts) == [want]
+    assert [r.text for r in engine.generate([(a, b, "caption the audio.")], opts)] == [want]
     assert engine.device.type == "cpu"
 
     # On the CPU there is nowhere to go: a one-line DeviceError.
@@ -307,8 +322,8 @@ def test_bfloat16_option_runs(tok: PromptTokenizer, clips) -> None:
     a, b = clips
     engine = Engine(_lively_tiny_model(), tok, device="cpu", dtype="bfloat16")
     assert engine.lm.model.embed_tokens.weight.dtype == torch.bfloat16
-    text = engine.answer(a, b, "caption the audio.", GenerationOptions(max_len=6, stop_token=None))
-    assert len(engine.last_tokens) == 6 and isinstance(text, str)
+    result = _run(engine, a, b, "caption the audio.", GenerationOptions(max_len=6, stop_token=None))
+    assert len(result.tokens) == 6 and isinstance(result.text, str)
 
 
 def test_long_prompt_missing_clip_and_empty_batch(tiny_engine: Engine, clips, tmp_path: Path) -> None:
@@ -316,9 +331,81 @@ def test_long_prompt_missing_clip_and_empty_batch(tiny_engine: Engine, clips, tm
 
     a, b = clips
     long = " ".join(["loud"] * 300)
-    tiny_engine.answer(a, b, long, GenerationOptions(max_len=2))
-    assert tiny_engine.last_stats.prompt_truncated
-    assert tiny_engine.last_stats.prompt_tokens == tiny_engine.tokenizer.count_tokens(long) > 129
+    stats = _run(tiny_engine, a, b, long, GenerationOptions(max_len=2)).stats
+    assert stats.prompt_truncated
+    assert stats.prompt_tokens == tiny_engine.tokenizer.count_tokens(long) > 129
     with pytest.raises(AudioError):
         list(tiny_engine.stream(tmp_path / "nowhere.wav", b, "caption the audio."))
     assert tiny_engine.generate([]) == []
+
+
+def test_a_clip_file_is_opened_once_per_question_and_not_on_a_cache_hit(
+        tok: PromptTokenizer, clips, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every open of the clip's path (hashing, header, samples) is counted by wrapping the real functions."""
+    import builtins
+    import os
+    import shutil
+
+    import soundfile as sf
+
+    path = tmp_path / "clip.wav"
+    shutil.copy(clips[1], path)
+    opened: list[str] = []
+    real_open, real_soundfile, real_info = builtins.open, sf.SoundFile, sf.info
+
+    def spy_open(file, *args, **kwargs):
+        if str(file) == str(path):
+            opened.append("open")
+        return real_open(file, *args, **kwargs)
+
+    class SpySoundFile(real_soundfile):
+        def __init__(self, file, *args, **kwargs):
+            if str(file) == str(path):
+                opened.append("soundfile")
+            super().__init__(file, *args, **kwargs)
+
+    def spy_info(file, *args, **kwargs):
+        if str(file) == str(path):
+            opened.append("info")
+        return real_info(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", spy_open)
+    monkeypatch.setattr(sf, "SoundFile", SpySoundFile)
+    monkeypatch.setattr(sf, "info", spy_info)
+    engine = Engine(_lively_tiny_model(), tok, device="cpu")
+    opts = GenerationOptions(max_len=3, stop_token=None)
+    first = engine.answer(Clip(path), Clip(path), "caption the audio.", opts)
+    assert opened == ["open"]  # hash, header and window from one open; the second slot reuses it all
+    opened.clear()
+    assert engine.answer(Clip(path), Clip(path), "what do you hear?", opts)
+    assert opened == []  # unchanged (path, size, mtime): proven by a stat, nothing opened
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # same bytes, new mtime
+    assert engine.answer(Clip(path), Clip(path), "caption the audio.", opts) == first
+    assert opened == ["open"]
+
+
+def test_cpu_fallback_policy() -> None:
+    from mellow.generation.devices import fallback_note
+
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")
+    oom = torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+    assert "ran out of memory" in fallback_note(oom, cuda, placing=False)
+    assert "ran out of memory" in fallback_note(RuntimeError("CUDA error: out of memory"), cuda, placing=True)
+    broken = RuntimeError("CUDA error: no kernel image is available for execution on the device")
+    assert "not usable" in fallback_note(broken, cuda, placing=True)
+    assert fallback_note(broken, cuda, placing=False) is None  # mid-request: a real error, not retried
+    assert fallback_note(oom, cpu, placing=False) is None  # nowhere to go from the CPU
+    assert fallback_note(ValueError("bad"), cuda, placing=True) is None
+
+
+def test_options_are_validated_once_with_one_error_type() -> None:
+    from mellow.generation import OptionsError
+
+    for bad in ({"max_len": 0}, {"max_len": True}, {"max_len": 2.5}, {"top_p": "0.8"},
+                {"sample": True, "top_p": 1.5}, {"sample": True, "temperature": -1.0}, {"stop_token": "0"}):
+        with pytest.raises(OptionsError) as exc:
+            GenerationOptions(**bad)
+        assert isinstance(exc.value, MellowError) and isinstance(exc.value, ValueError)
+        assert "\n" not in str(exc.value)
+    assert GenerationOptions(top_p=5.0).top_p == 5.0  # greedy ignores top_p, so any number is accepted
