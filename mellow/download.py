@@ -1,8 +1,11 @@
 """Where the model files live, how to find them, and how to fetch them from the Hugging Face Hub.
 
-Layout of a model folder (default ``<user data dir>/Mellow/models/v0``)::
+Mellow's one data folder (:func:`data_dir`: ``~/.local/share/Mellow`` or the platform's equivalent, or
+``MELLOW_DATA_DIR``) holds one folder per model under ``models/``; the known models are :data:`KNOWN_MODELS`
+(``v0`` and ``v0_s``, both checkpoints of soham97/Mellow with the v0 architecture). Layout of a model folder
+(default ``<data dir>/models/v0``; ``models/v0_s`` for ``v0_s``)::
 
-    v0.ckpt                  the published checkpoint (soham97/Mellow)
+    v0.ckpt                  the checkpoint (soham97/Mellow), named after the model
     v0.safetensors           optional, written by ``mellow convert``
     tokenizer/tokenizer.json SmolLM2 tokenizer files (HuggingFaceTB/SmolLM2-135M)
     .partial/                unfinished downloads, resumed by the next run
@@ -34,6 +37,11 @@ from mellow.errors import CheckpointError, DownloadError, TokenizerError
 MODEL_REPO = "soham97/Mellow"
 MODEL_URL = f"https://huggingface.co/{MODEL_REPO}"
 DEFAULT_MODEL = "v0"
+KNOWN_MODELS: dict[str, str] = {
+    "v0": "Mellow v0, the checkpoint of the paper",
+    "v0_s": "Mellow v0_s, the checkpoint upstream's newer wrapper loads (same architecture)",
+}
+"""Checkpoints of soham97/Mellow by name (``<name>.ckpt``) -> a one-line description; all use config v0."""
 TOKENIZER_REPO = "HuggingFaceTB/SmolLM2-135M"
 TOKENIZER_DIR = "tokenizer"
 REQUIRED_TOKENIZER_FILE = "tokenizer.json"
@@ -95,8 +103,13 @@ def data_dir() -> Path:
 
 
 def default_model_dir(model: str = DEFAULT_MODEL) -> Path:
-    """Folder holding the files of the named model (``<data dir>/models/v0``)."""
+    """Folder holding the files of the named model (``<data dir>/models/v0``, ``<data dir>/models/v0_s``)."""
     return data_dir() / "models" / model
+
+
+def download_hint(model: str = DEFAULT_MODEL) -> str:
+    """The command that installs a named model (``mellow download``, ``mellow download --model v0_s``)."""
+    return "mellow download" if model == DEFAULT_MODEL else f"mellow download --model {model}"
 
 
 def _from_hub_cache(repo: str, filename: str) -> Path | None:
@@ -140,7 +153,7 @@ def _find_checkpoint(model: str | os.PathLike[str]) -> Path:
         if cached is not None:
             return cached
         raise CheckpointError(
-            f"Mellow {name} weights are not installed: run `mellow download` (about 0.7 GB), "
+            f"Mellow {name} weights are not installed: run `{download_hint(name)}` (about 0.7 GB), "
             f"or put {name}.ckpt from {MODEL_URL} into {folder}, or pass the checkpoint's path"
         )
     path = Path(model).expanduser()
@@ -176,7 +189,7 @@ def find_tokenizer(tokenizer: str | os.PathLike[str] | None = None, near: Path |
         if not path.exists():
             raise TokenizerError(f"tokenizer not found: {path}")
         return path
-    folders = ([near.parent] if near is not None else []) + [default_model_dir()]
+    folders = ([near.parent] if near is not None else []) + [default_model_dir(m) for m in KNOWN_MODELS]
     for folder in folders:
         found = _tokenizer_folder(folder)
         if found is not None:
@@ -195,7 +208,7 @@ def find_tokenizer(tokenizer: str | os.PathLike[str] | None = None, near: Path |
 
 def find_model_files(model: str | os.PathLike[str] = DEFAULT_MODEL,
                      tokenizer: str | os.PathLike[str] | None = None) -> ModelFiles:
-    """Resolve a model name (``"v0"``), checkpoint file or model folder, plus a tokenizer, to existing paths.
+    """Resolve a model name (``"v0"``, ``"v0_s"``), checkpoint file or folder, and a tokenizer to paths.
 
     Raises CheckpointError (saying how to download) when the named model is not installed, TokenizerError
     when no tokenizer can be found.
