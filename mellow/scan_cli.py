@@ -1,0 +1,302 @@
+"""``mellow scan``: ask one prompt of every 10 s window of long recordings (files or folders).
+
+    mellow scan dawn.wav --prompt "is there a bird singing? answer yes or no" --out dawn.csv
+    mellow scan site_a/ --prompt "caption the audio." --hop 5 --out captions.jsonl
+    mellow scan a.wav --pair b.wav --prompt "explain the difference between the two audios." --out d.jsonl
+
+Outputs: ``.jsonl``/``.csv`` (one row per window, written as the scan goes, resumable), ``.txt`` (Audacity
+labels) and ``.selections.txt`` (Raven table); the last two hold merged detections for scored scans and are
+written whole at the end, while a journal ``<out>.scan.jsonl`` next to them makes them resumable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TextIO
+
+from mellow import cli as base
+from mellow.errors import one_line
+from mellow.scan.merge import DEFAULT_THRESHOLD
+from mellow.scan.plan import ScanPlan, ScanRange, ScanSetupError, format_clock, plan_scan, slot_two
+from mellow.scan.resume import ResultLog, journal_path
+from mellow.scan.types import FileProblem, Window
+from mellow.scan.writers import APPENDABLE, export_bytes, format_for, write_atomic
+from mellow.scan.writers.records import ScanRow, row_key
+
+DESCRIPTION = ("Ask one prompt of every 10 s window of files or folders (recursively, sorted by path). "
+               "Rerunning the same command skips the windows already in the output; Ctrl-C stops after the "
+               "current batch with the output intact.")
+EPILOG = ("Outputs by --format or the suffix: .jsonl and .csv hold one row per window and grow as the scan "
+          "goes; .txt (Audacity labels) and .selections.txt (Raven) hold the merged detections of scored "
+          "scans (every window otherwise) and are written at the end, with a journal OUT.scan.jsonl kept "
+          "next to them for resuming.")
+SCORE_MODES = {"auto": "auto", "yes-no": "yes-no", "none": None}
+DTYPES = ("float32", "bfloat16", "float16")
+
+
+# --------------------------------------------------------------------------------------------- parser
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"not a finite number: {text}")
+    return value
+
+
+def _probability(text: str) -> float:
+    value = _number(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1: {text}")
+    return value
+
+
+def add_scan_command(sub: Any) -> None:
+    """Register ``mellow scan`` on the ``mellow`` subparsers."""
+    s = sub.add_parser("scan", help="ask one prompt of every 10 s window of long recordings",
+                       description=DESCRIPTION, epilog=EPILOG)
+    s.add_argument("paths", nargs="+", metavar="PATH", help="audio files or folders")
+    s.add_argument("--prompt", required=True, help='e.g. "is there a bird singing? answer yes or no"')
+    s.add_argument("--out", required=True, help="output file (.jsonl, .csv, .txt, .selections.txt)")
+    s.add_argument("--format", default=None, help="jsonl, csv, audacity or raven (default: from --out)")
+    s.add_argument("--hop", type=_number, default=10.0,
+                   help="seconds between window starts (>= 1, default 10)")
+    s.add_argument("--from", dest="from_s", type=base._seconds, default=0.0, help="start of the range (s)")
+    s.add_argument("--to", dest="to_s", type=base._seconds, default=None, help="end of the range (s)")
+    s.add_argument("--against", default=None, help="a fixed reference clip for slot 2")
+    s.add_argument("--against-start", type=base._seconds, default=0.0, help="its window start (s)")
+    s.add_argument("--pair", default=None, help="a second recording: its window at the same time in slot 2")
+    s.add_argument("--pair-offset", type=_number, default=0.0, help="B's time minus A's time (s, default 0)")
+    s.add_argument("--threshold", type=_probability, default=DEFAULT_THRESHOLD,
+                   help="score at which windows count as detections (default 0.5)")
+    s.add_argument("--score", choices=list(SCORE_MODES), default="auto",
+                   help="yes-no: P(yes) per window; auto: when the prompt asks for yes or no or options")
+    s.add_argument("--batch", type=base._positive_int, default=None,
+                   help="windows per batch (default: adapts to memory)")
+    s.add_argument("--max-len", type=base._positive_int, default=300, help="most tokens per answer (300)")
+    s.add_argument("--dtype", choices=DTYPES, default="float32",
+                   help="decoder precision; float32 (default) is the published model's")
+    base._add_model_args(s)
+    s.add_argument("--ray", action="store_true", help="answer the batches on a local Ray cluster")
+    s.add_argument("--ray-address", default=None, metavar="ADDRESS",
+                   help="join the Ray cluster at ADDRESS (\"auto\" or host:port)")
+
+
+# --------------------------------------------------------------------------------------------- setup
+def _plan(args: argparse.Namespace) -> ScanPlan:
+    from mellow.config import load_config
+
+    audio = load_config(args.config).audio
+    rng = ScanRange(from_s=args.from_s, to_s=args.to_s, hop_s=args.hop)
+    slot2 = slot_two(args.against, args.against_start, args.pair, args.pair_offset, audio)
+    plan = plan_scan(args.paths, rng, slot2, audio)
+    if not plan.n_windows:
+        reasons = "; ".join(f"{p.reason}" for p in plan.problems[:3]) or "no audio files"
+        raise ScanSetupError(f"nothing to scan: {reasons}")
+    return plan
+
+
+def _check_output(out: Path, fmt: str) -> None:
+    """Fail before loading the model when the output (or its journal) cannot be written or is not ours."""
+    targets = [out] if fmt in APPENDABLE else [out, journal_path(out)]
+    for path in targets:
+        try:
+            if path.exists():
+                with path.open("ab"):
+                    pass
+            else:
+                path.touch()
+                path.unlink()
+        except OSError as exc:
+            raise base.UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    if out.exists() and fmt in APPENDABLE:
+        ResultLog(out, fmt).close()  # raises, changing nothing, when it holds something else than scan rows
+
+
+def _options_text(options: Any, scoring: str | None, dtype: str) -> str:
+    """Canonical text of what changes an answer besides the model: decoding options, scoring, precision."""
+    return json.dumps({"options": dataclasses.asdict(options), "scoring": scoring, "dtype": dtype},
+                      sort_keys=True)
+
+
+# --------------------------------------------------------------------------------------------- running
+@contextmanager
+def _ctrl_c_stops_after_batch(cancel: threading.Event) -> Iterator[None]:
+    """The first Ctrl-C asks the runner to stop after the current batch; a second one interrupts at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        cancel.set()
+        print("\nstopping after this batch (Ctrl-C again to stop now)", file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class _Progress:
+    """tqdm bar on stderr: windows done/total, windows/s, real-time factor, ETA (h:mm:ss)."""
+
+    def __init__(self, total: int, done: int, audio_per_window: float) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, initial=done, unit="window", file=sys.stderr, desc="mellow scan",
+                        dynamic_ncols=True, bar_format="{desc} {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt}"
+                        " windows{postfix}")
+        self.start, self.first, self.per_window = time.monotonic(), done, audio_per_window
+
+    def update(self) -> None:
+        self.bar.update(1)
+        elapsed = time.monotonic() - self.start
+        done = self.bar.n - self.first
+        if done and elapsed > 0:
+            rate = done / elapsed
+            eta = (self.bar.total - self.bar.n) / rate
+            self.bar.set_postfix_str(f"{rate:.2f} windows/s, {rate * self.per_window:.1f}× real time, "
+                                     f"ETA {format_clock(eta)}", refresh=False)
+
+    def close(self) -> float:
+        self.bar.close()
+        return time.monotonic() - self.start
+
+
+@dataclasses.dataclass
+class _Outcome:
+    written: int = 0
+    problems: list[FileProblem] = dataclasses.field(default_factory=list)
+    cancelled: bool = False
+    elapsed_s: float = 0.0
+
+
+def _run(runner: Any, todo: list[tuple[Window, str]], log: ResultLog, plan: ScanPlan, prompt: str,
+         already: int) -> _Outcome:
+    """Answer ``todo`` (window, key) with the runner, appending each row; fsync after every batch."""
+    cancel, outcome = threading.Event(), _Outcome()
+    keys = dict(todo)
+    bar = _Progress(plan.n_windows, already, plan.range_s / max(1, plan.n_windows))
+    failed: set[Path] = set()
+    try:
+        with _ctrl_c_stops_after_batch(cancel):
+            results = runner.run([w for w, _ in todo], cancel=cancel, progress=lambda done, total: log.sync())
+            for result in results:
+                if result.error is not None:
+                    if result.window.file not in failed:
+                        failed.add(result.window.file)
+                        outcome.problems.append(FileProblem(result.window.file, result.error))
+                        bar.bar.write(f"warning: {result.error}", file=sys.stderr)
+                else:
+                    log.append(ScanRow.from_result(result, prompt, runner.model_id, keys[result.window]))
+                    outcome.written += 1
+                bar.update()
+    finally:
+        log.sync()
+        outcome.elapsed_s = bar.close()
+    outcome.cancelled = cancel.is_set()
+    return outcome
+
+
+# --------------------------------------------------------------------------------------------- command
+def _runner(args: argparse.Namespace) -> Any:
+    """The local batched runner over the engine, or the Ray runner (``--ray``/``--ray-address``)."""
+    from mellow.generation import GenerationOptions
+
+    options, score = GenerationOptions(max_len=args.max_len), SCORE_MODES[args.score]
+    if args.ray or args.ray_address:
+        from mellow.scan.ray_pipeline import RayScanRunner, model_spec
+
+        spec = model_spec(args.config, args.model, args.tokenizer, args.device, args.dtype)
+        return RayScanRunner(spec, args.prompt, options, score=score, batch_size=args.batch,
+                             address=args.ray_address)
+    from mellow.scan.runner import ScanRunner
+
+    engine = base._open_engine(args)  # honours args.dtype
+    return ScanRunner(engine, args.prompt, options, score=score, batch_size=args.batch)
+
+
+def cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
+    """Plan, check the output, load the model, answer the windows not yet done, export, summarise."""
+    from mellow.config import load_config
+    from mellow.generation import GenerationOptions
+
+    out_path = Path(args.out).expanduser()
+    fmt = format_for(out_path, args.format)
+    plan = _plan(args)
+    for problem in plan.problems:
+        print(f"warning: {_problem_line(problem)}", file=sys.stderr)
+    _check_output(out_path, fmt)
+    runner = _runner(args)
+    try:
+        options = _options_text(GenerationOptions(max_len=args.max_len), runner.scoring, args.dtype)
+        planned = [(w, row_key(w, args.prompt, options, runner.model_id)) for w in plan.windows]
+        log_path = out_path if fmt in APPENDABLE else journal_path(out_path)
+        with ResultLog(log_path, fmt if fmt in APPENDABLE else "jsonl") as log:
+            todo = [(w, k) for w, k in planned if k not in log.keys]
+            if todo:
+                outcome = _run(runner, todo, log, plan, args.prompt, len(planned) - len(todo))
+            else:
+                outcome = _Outcome()
+                print(f"all {len(planned)} windows already in {log_path}", file=sys.stderr)
+            wanted = {k for _, k in planned}
+            rows = [r for r in log.rows if r.key in wanted]
+    finally:
+        getattr(runner, "close", lambda: None)()
+    if fmt not in APPENDABLE:
+        audio = load_config(args.config).audio
+        durations = {str(f.path): f.duration_s for f in plan.files}
+        data = export_bytes(fmt, rows, durations, runner.scoring is not None, args.threshold,
+                            (audio.f_min, audio.f_max))
+        write_atomic(out_path, data)
+        count = data.count(b"\n") - (fmt == "raven")  # lines, less the header
+        what = "detections" if runner.scoring is not None else "windows"
+        print(f"wrote {out_path} ({count} {what})", file=sys.stderr)
+    return _summary(plan, outcome, rows, len(planned), log_path)
+
+
+def _summary(plan: ScanPlan, outcome: _Outcome, rows: list[ScanRow], n_planned: int, out_path: Path) -> int:
+    """Print what happened on stderr; the exit status (0, 2 when files failed, 130 when stopped)."""
+    problems = plan.problems + outcome.problems
+    if outcome.written:
+        rtf = plan.range_s / max(1, plan.n_windows) * outcome.written / max(outcome.elapsed_s, 1e-9)
+        print(f"scanned {outcome.written} windows in {format_clock(outcome.elapsed_s)} "
+              f"({rtf:.1f}× real time); {len(rows)} of {n_planned} windows are in {out_path}",
+              file=sys.stderr)
+    if problems:
+        print(f"{_files(len(problems))} could not be scanned:", file=sys.stderr)
+        for p in problems:
+            print(f"  {_problem_line(p)}", file=sys.stderr)
+    if outcome.cancelled:
+        print(f"interrupted: {len(rows)} of {n_planned} windows are in {out_path}; run the same command "
+              "again to continue", file=sys.stderr)
+        return base.EXIT_INTERRUPTED
+    if problems:
+        print(f"error: {_files(len(problems))} could not be scanned (listed above); the other windows are in "
+              f"{out_path}", file=sys.stderr)
+        return base.EXIT_USER_ERROR
+    return 0
+
+
+
+def _files(n: int) -> str:
+    return "1 file" if n == 1 else f"{n} files"
+
+
+def _problem_line(problem: FileProblem) -> str:
+    """The reason, prefixed with the file unless the reason already names it."""
+    name = one_line(str(problem.file))
+    return problem.reason if name in problem.reason else f"{name}: {problem.reason}"
