@@ -2,6 +2,7 @@
 
     mellow generate A.wav B.wav "caption the audio."   stream the answer to stdout
     mellow batch pairs.csv --out results.jsonl           answer every row (resumable)
+    mellow scan dawn.wav --prompt TEXT --out dawn.csv    every 10 s window of long recordings (resumable)
     mellow download [--dir PATH]                        fetch v0.ckpt and the tokenizer
     mellow convert v0.ckpt                              write v0.safetensors next to it (faster loads)
     mellow info                                         where the files are, model facts
@@ -105,6 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     i = sub.add_parser("info", help="show where the model files are and what the model is")
     _add_model_args(i)
+
+    from mellow.scan_cli import add_scan_command
+
+    add_scan_command(sub)
     return parser
 
 
@@ -127,7 +132,7 @@ def _check_audio(path: str | Path) -> None:
 def _open_engine(args: argparse.Namespace) -> Any:
     from mellow.wrapper import open_engine
 
-    engine = open_engine(args.config, args.model, args.tokenizer, args.device)
+    engine = open_engine(args.config, args.model, args.tokenizer, args.device, getattr(args, "dtype", None))
     if engine.device_note:
         print(f"warning: {engine.device_note}", file=sys.stderr)
     return engine
@@ -402,8 +407,14 @@ def cmd_info(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
+    from mellow.scan_cli import cmd_scan as scan
+
+    return scan(args, out)
+
+
 COMMANDS = {"generate": cmd_generate, "batch": cmd_batch, "download": cmd_download, "convert": cmd_convert,
-            "info": cmd_info}
+            "info": cmd_info, "scan": cmd_scan}
 
 
 # --------------------------------------------------------------------------------------------- main

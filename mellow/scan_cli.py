@@ -66,30 +66,39 @@ def add_scan_command(sub: Any) -> None:
     s = sub.add_parser("scan", help="ask one prompt of every 10 s window of long recordings",
                        description=DESCRIPTION, epilog=EPILOG)
     s.add_argument("paths", nargs="+", metavar="PATH", help="audio files or folders")
-    s.add_argument("--prompt", required=True, help='e.g. "is there a bird singing? answer yes or no"')
-    s.add_argument("--out", required=True, help="output file (.jsonl, .csv, .txt, .selections.txt)")
-    s.add_argument("--format", default=None, help="jsonl, csv, audacity or raven (default: from --out)")
-    s.add_argument("--hop", type=_number, default=10.0,
+    s.add_argument("--prompt", required=True, metavar="TEXT",
+                   help='e.g. "is there a bird singing? answer yes or no"')
+    s.add_argument("--out", required=True, metavar="FILE",
+                   help="output file (.jsonl, .csv, .txt, .selections.txt)")
+    s.add_argument("--format", default=None, metavar="F",
+                   help="jsonl, csv, audacity or raven (default: from the --out suffix)")
+    s.add_argument("--hop", type=_number, default=10.0, metavar="S",
                    help="seconds between window starts (>= 1, default 10)")
-    s.add_argument("--from", dest="from_s", type=base._seconds, default=0.0, help="start of the range (s)")
-    s.add_argument("--to", dest="to_s", type=base._seconds, default=None, help="end of the range (s)")
-    s.add_argument("--against", default=None, help="a fixed reference clip for slot 2")
-    s.add_argument("--against-start", type=base._seconds, default=0.0, help="its window start (s)")
-    s.add_argument("--pair", default=None, help="a second recording: its window at the same time in slot 2")
-    s.add_argument("--pair-offset", type=_number, default=0.0, help="B's time minus A's time (s, default 0)")
-    s.add_argument("--threshold", type=_probability, default=DEFAULT_THRESHOLD,
+    s.add_argument("--from", dest="from_s", type=base._seconds, default=0.0, metavar="S",
+                   help="start of the range (s, default 0)")
+    s.add_argument("--to", dest="to_s", type=base._seconds, default=None, metavar="S",
+                   help="end of the range (s, default: the end of each file)")
+    s.add_argument("--against", default=None, metavar="CLIP", help="a fixed reference clip for slot 2")
+    s.add_argument("--against-start", type=base._seconds, default=0.0, metavar="S",
+                   help="the reference clip's window start (s)")
+    s.add_argument("--pair", default=None, metavar="FILE_B",
+                   help="a second recording: its window at the same time goes in slot 2")
+    s.add_argument("--pair-offset", type=_number, default=0.0, metavar="S",
+                   help="FILE_B's time minus the recording's time (s, default 0)")
+    s.add_argument("--threshold", type=_probability, default=DEFAULT_THRESHOLD, metavar="P",
                    help="score at which windows count as detections (default 0.5)")
     s.add_argument("--score", choices=list(SCORE_MODES), default="auto",
                    help="yes-no: P(yes) per window; auto: when the prompt asks for yes or no or options")
-    s.add_argument("--batch", type=base._positive_int, default=None,
+    s.add_argument("--batch", type=base._positive_int, default=None, metavar="N",
                    help="windows per batch (default: adapts to memory)")
-    s.add_argument("--max-len", type=base._positive_int, default=300, help="most tokens per answer (300)")
+    s.add_argument("--max-len", type=base._positive_int, default=300, metavar="N",
+                   help="most tokens per answer (default 300)")
     s.add_argument("--dtype", choices=DTYPES, default="float32",
                    help="decoder precision; float32 (default) is the published model's")
     base._add_model_args(s)
     s.add_argument("--ray", action="store_true", help="answer the batches on a local Ray cluster")
     s.add_argument("--ray-address", default=None, metavar="ADDRESS",
-                   help="join the Ray cluster at ADDRESS (\"auto\" or host:port)")
+                   help='join the Ray cluster at ADDRESS ("auto" or host:port)')
 
 
 # --------------------------------------------------------------------------------------------- setup

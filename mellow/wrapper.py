@@ -47,14 +47,16 @@ def published_device(device: DeviceLike = 0, use_cuda: bool | None = False) -> s
 
 
 def open_engine(config: str | Path | ModelConfig = "v0", model: PathLike = "v0",
-                tokenizer: PathLike | None = None, device: DeviceLike = "auto") -> Engine:
-    """Find the files (failing fast when they are missing), then build, load and return a ready Engine."""
+                tokenizer: PathLike | None = None, device: DeviceLike = "auto",
+                dtype: str | None = None) -> Engine:
+    """Find the files (failing fast when they are missing), then build, load and return a ready Engine
+    (``dtype``: the decoder's precision, float32 by default as published)."""
     from mellow.download import find_model_files
 
     find_model_files(model, tokenizer)  # before anything slow: a missing file fails fast
     from mellow.generation import Engine
 
-    return Engine.load(config, model, tokenizer, device=published_device(device, use_cuda=True))
+    return Engine.load(config, model, tokenizer, device=published_device(device, use_cuda=True), dtype=dtype)
 
 
 def _clip(item: Clip | PathLike, which: str) -> Clip:
