@@ -60,7 +60,7 @@ def _seconds(text: str) -> float:
 
 
 def _add_model_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default="v0", help="checkpoint file or folder, or an installed name (v0)")
+    p.add_argument("--model", default="v0", help="checkpoint file or folder, or an installed name (v0, v0_s)")
     p.add_argument("--tokenizer", default=None, help="folder with tokenizer.json, or a SmolLM2 .gguf file")
     p.add_argument("--config", default="v0", help="model config name or YAML file (default v0)")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("download", help="fetch the published weights and tokenizer (about 0.7 GB)")
     d.add_argument("--dir", default=None, help="destination folder (default: the user data folder)")
-    d.add_argument("--model", default="v0", help="checkpoint name on soham97/Mellow (default v0)")
+    d.add_argument("--model", default="v0", help="checkpoint name on soham97/Mellow: v0 (default) or v0_s")
 
     c = sub.add_parser("convert", help="write <name>.safetensors next to a checkpoint for fast loading")
     c.add_argument("checkpoint")
@@ -371,7 +371,13 @@ def _count_parameters(config: str) -> tuple[str, int]:
 def _info_lines(args: argparse.Namespace) -> Iterator[str]:
     import torch
 
-    from mellow.download import default_model_dir, find_model_files, find_tokenizer
+    from mellow.download import (
+        DEFAULT_MODEL,
+        KNOWN_MODELS,
+        default_model_dir,
+        find_model_files,
+        find_tokenizer,
+    )
     from mellow.errors import CheckpointError, TokenizerError
     from mellow.generation import resolve_device
     from mellow.wrapper import published_device
@@ -385,7 +391,7 @@ def _info_lines(args: argparse.Namespace) -> Iterator[str]:
         device = f"unavailable ({exc})"
     cuda = "yes" if torch.cuda.is_available() else "no"
     yield f"device:      {device} (CUDA available: {cuda}, torch {torch.__version__})"
-    yield f"model dir:   {default_model_dir()}"
+    yield f"model dir:   {default_model_dir(args.model if args.model in KNOWN_MODELS else DEFAULT_MODEL)}"
     try:
         checkpoint = find_model_files(args.model, args.tokenizer).checkpoint
         yield f"checkpoint:  {checkpoint} ({_human_bytes(checkpoint.stat().st_size)}) — installed"

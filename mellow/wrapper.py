@@ -72,8 +72,9 @@ def _clip(item: Clip | PathLike, which: str) -> Clip:
 class MellowWrapper:
     """Load Mellow once and answer questions about pairs of audio clips (the published interface).
 
-    ``config``: ``"v0"`` (or another name in configs/, or a YAML path).  ``model``: ``"v0"`` for the
-    installed published weights (``mellow download``), or a checkpoint file (.ckpt / .safetensors) or folder.
+    ``config``: ``"v0"`` (or another packaged config name, or a YAML path).  ``model``: ``"v0"`` or ``"v0_s"``
+    for installed weights (``mellow download [--model v0_s]``), or a checkpoint file (.ckpt, .safetensors) or
+    folder.
     ``tokenizer``: a folder with tokenizer.json or a SmolLM2 ``.gguf``; found automatically when None.
     ``device``/``use_cuda``: as upstream (``device=0, use_cuda=True`` for the first GPU), or ``"cpu"``,
     ``"cuda"``, ``"auto"``.
@@ -88,16 +89,18 @@ class MellowWrapper:
         return self.engine.device
 
     def generate(self, examples: Sequence[Sequence[Any]], max_len: int = 300, top_p: float = 0.8,
-                 temperature: float = 1.0) -> list[str]:
+                 temperature: float = 1.0, stop_token: int | None = 0) -> list[str]:
         """Answer each ``[audio1, audio2, prompt]`` (paths or :class:`mellow.Clip`) and return the texts.
 
         Greedy decoding for at most ``max_len`` tokens, cut at the first ``<|endoftext|>``, as published;
-        ``top_p`` and ``temperature`` do not change the result (see the module docstring).
+        ``top_p`` and ``temperature`` do not change the result (see the module docstring). ``stop_token`` is
+        the token id that ends an answer (0, ``<|endoftext|>``); None generates exactly ``max_len`` tokens.
         """
         from mellow.generation import GenerationOptions
 
         # Validates max_len, top_p and temperature (a bad value raises OptionsError, also a ValueError).
-        options = GenerationOptions(max_len=max_len, sample=False, temperature=temperature, top_p=top_p)
+        options = GenerationOptions(max_len=max_len, sample=False, temperature=temperature, top_p=top_p,
+                                    stop_token=stop_token)
         batch = []
         for i, example in enumerate(examples):
             if isinstance(example, (str, bytes)) or len(example) != 3:
