@@ -279,6 +279,20 @@ class Engine:
             prompt = self.lm.embed(torch.tensor([ids], dtype=torch.long, device=self._param_device()))
             return self.lm(prompt, work, n_audio)
 
+    def first_logits(self, clip_a: ClipLike, clip_b: ClipLike, prompt: str) -> torch.Tensor:
+        """The logits (vocab,) float32 on the CPU that choose the first answer token of ``prompt`` about the
+        two clips, through the single-question path and its caches (a yes/no score reads their softmax)."""
+
+        def run() -> torch.Tensor:
+            ka, a, _ = self.encode_clip(clip_a)
+            kb, b, _ = self.encode_clip(clip_b)
+            work = self.lm.new_cache(1, self.config.prefix_len)
+            ids = self.tokenizer.encode_prompt(prompt).ids
+            logits = self._prefill_one(work, None, (ka, kb), a, b, ids, GenerationStats(), [])
+            return logits[0].float().cpu()
+
+        return self._retrying(run)
+
     def _take_work(self, needed: int) -> tuple[KVCache, tuple | None]:
         """The reusable batch-1 cache (and the clip pair whose audio K/V it holds), or a new one."""
         with self._work_lock:

@@ -1,0 +1,56 @@
+"""The model of a scan by name: config name and checkpoint SHA-256 prefix (in rows and resume keys)."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from pathlib import Path
+
+import torch
+
+from mellow.config import ModelConfig
+from mellow.errors import CheckpointError
+
+_memo: dict[tuple[str, int, int], str] = {}
+_lock = threading.Lock()
+
+
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file, memoised on (path, size, mtime)."""
+    try:
+        st = path.stat()
+        key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+        with _lock:
+            if key in _memo:
+                return _memo[key]
+        h = hashlib.sha256()
+        with path.open("rb") as fh:
+            while chunk := fh.read(1 << 22):
+                h.update(chunk)
+    except OSError as exc:
+        raise CheckpointError(f"cannot read the checkpoint {path}: {exc.strerror or exc}") from None
+    with _lock:
+        _memo[key] = h.hexdigest()
+    return _memo[key]
+
+
+def _dtype_suffix(dtype: torch.dtype | None) -> str:
+    if dtype is None or dtype == torch.float32:
+        return ""
+    return " " + str(dtype).replace("torch.", "")
+
+
+def model_id_for(config: ModelConfig, checkpoint: Path, dtype: torch.dtype | None = None) -> str:
+    """``"<config name> sha256:<first 12 hex digits of the checkpoint file>"``, plus the decoder dtype when
+    it is not float32 (its answers differ from the published float32 ones), e.g. "v0 sha256:1a2b3c4d5e6f"."""
+    return f"{config.name} sha256:{file_sha256(Path(checkpoint))[:12]}{_dtype_suffix(dtype)}"
+
+
+def state_dict_digest(model: torch.nn.Module) -> str:
+    """Hex SHA-256 over a model's state dict (names, dtypes, shapes and bytes), for models not from a file."""
+    h = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        t = tensor.detach().cpu().contiguous()
+        h.update(f"{name}:{t.dtype}:{tuple(t.shape)};".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()

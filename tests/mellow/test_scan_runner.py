@@ -1,0 +1,234 @@
+"""The batched scan runner answers every window exactly as asking it alone through the Engine does."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from mellow.audio import Clip
+from mellow.errors import MellowError
+from mellow.generation import Engine, GenerationOptions
+from mellow.scan.runner import ScanRunner
+from mellow.scan.scores import ChoiceScore, YesNoScore, parse_options, scoring_for
+from mellow.scan.types import Window
+from tests.mellow.test_generation import _lively_tiny_model
+
+YES_NO_PROMPT = "is there a dog barking in the audio? answer yes or no"
+CHOICE_PROMPT = "which sound is loudest? a) a dog b) rain c) music"
+
+
+def _recording(path: Path, seconds: float, rate: int = 44100, seed: int = 0) -> Path:
+    """A stereo recording whose content changes every few seconds (tones, noise, silence, clicks)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * rate)) / rate
+    out = np.zeros((t.size, 2), dtype=np.float32)
+    for start in range(0, int(seconds), 3):
+        sel = (t >= start) & (t < start + 3)
+        kind = rng.integers(0, 4)
+        if kind == 0:
+            sig = 0.4 * np.sin(2 * np.pi * rng.uniform(100, 4000) * t[sel])
+        elif kind == 1:
+            sig = rng.uniform(0.05, 0.5) * rng.standard_normal(sel.sum())
+        elif kind == 2:
+            sig = np.zeros(sel.sum())
+        else:
+            sig = (rng.random(sel.sum()) < 0.002).astype(float)
+        out[sel, 0] = sig
+        out[sel, 1] = 0.5 * sig
+    sf.write(path, out, rate, subtype="PCM_16")
+    return path
+
+
+def _windows(path: Path, seconds: float, hop: float, **slot2) -> list[Window]:
+    starts = list(np.arange(0.0, seconds - 10.0 + 1e-9, hop))
+    if starts[-1] + 10.0 < seconds:
+        starts.append(seconds - 10.0)
+    return [Window(file=path, start_s=float(s), end_s=float(s) + 10.0, **slot2) for s in starts]
+
+
+def _alone(engine: Engine, w: Window, prompt: str, opts: GenerationOptions):
+    """One window asked alone through Engine.stream: its result."""
+    b = Clip(w.slot2_file, w.slot2_start_s) if w.slot2_file is not None else Clip(w.file, w.start_s)
+    stream = engine.stream(Clip(w.file, w.start_s), b, prompt, opts)
+    list(stream)
+    return stream.result
+
+
+@pytest.fixture(scope="module")
+def engine(tokenizer) -> Engine:
+    return Engine(_lively_tiny_model(), tokenizer, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _recording(tmp_path_factory.mktemp("scan") / "field recording.wav", 150.0)
+
+
+# ------------------------------------------------------------------------------------------------ identity
+def test_tiny_scan_equals_one_window_at_a_time(engine: Engine, recording: Path) -> None:
+    windows = _windows(recording, 150.0, hop=7.0)
+    assert len(windows) == 21 and windows[-1].start_s == 140.0
+    free = GenerationOptions(max_len=10, stop_token=None)
+    free_alone = [_alone(engine, w, YES_NO_PROMPT, free) for w in windows]
+    assert len({tuple(r.tokens) for r in free_alone}) > 3  # the windows really get different answers
+    # A stop token that rows produce at different steps (or never), so rows stop one by one.
+    firsts = Counter(r.tokens.index(t) for r in free_alone for t in set(r.tokens[1:]))
+    stop = Counter(t for r in free_alone for t in set(r.tokens[1:8])).most_common(1)[0][0]
+    opts = GenerationOptions(max_len=10, stop_token=stop)
+    alone = [_alone(engine, w, YES_NO_PROMPT, opts) for w in windows]
+    lengths = {len(r.tokens) for r in alone}
+    assert len(lengths) > 1 and firsts, lengths
+    want_scores = YesNoScore.for_tokenizer(engine.tokenizer)(
+        torch.stack([engine.first_logits(Clip(w.file, w.start_s), Clip(w.file, w.start_s), YES_NO_PROMPT)
+                     for w in windows]))
+    for batch_size in (1, 3, 8):
+        runner = ScanRunner(engine, YES_NO_PROMPT, opts, batch_size=batch_size)
+        assert runner.scoring == "yes-no"
+        got = list(runner.run(windows))
+        assert [r.window for r in got] == windows
+        assert [r.tokens for r in got] == [r.tokens for r in alone], batch_size
+        assert [r.text for r in got] == [r.text for r in alone], batch_size
+        assert all(r.error is None and r.choices is None for r in got)
+        np.testing.assert_allclose([r.score for r in got], want_scores, rtol=0, atol=2e-6)
+        assert runner.timings.windows == len(windows)
+
+
+def test_against_and_pair_slots(engine: Engine, recording: Path, tmp_path: Path) -> None:
+    other = _recording(tmp_path / "site B.flac", 40.0, rate=32000, seed=5)
+    opts = GenerationOptions(max_len=6, stop_token=None)
+    prompt = "explain the difference between the two audios."
+    against = _windows(recording, 40.0, hop=10.0, slot2_file=other, slot2_start_s=12.5)
+    pair = [Window(w.file, w.start_s, w.end_s, slot2_file=other, slot2_start_s=w.start_s) for w in against]
+    for windows in (against, pair):
+        runner = ScanRunner(engine, prompt, opts, batch_size=3)
+        assert runner.scoring is None
+        got = list(runner.run(windows))
+        alone = [_alone(engine, w, prompt, opts) for w in windows]
+        assert [(r.text, r.tokens, r.score) for r in got] == [(a.text, a.tokens, None) for a in alone]
+
+
+def test_choices_scores_match_single_window_logits(engine: Engine, recording: Path) -> None:
+    windows = _windows(recording, 40.0, hop=10.0)
+    runner = ScanRunner(engine, CHOICE_PROMPT, GenerationOptions(max_len=3, stop_token=None), batch_size=4)
+    assert runner.scoring == "choices"
+    got = list(runner.run(windows))
+    scorer = ChoiceScore.for_prompt(engine.tokenizer, CHOICE_PROMPT)
+    for r in got:
+        clip = Clip(r.window.file, r.window.start_s)
+        [want] = scorer(engine.first_logits(clip, clip, CHOICE_PROMPT)[None])
+        assert set(r.choices) == {"a", "b", "c"} and abs(sum(r.choices.values()) - 1) < 1e-5
+        for letter in "abc":
+            assert abs(r.choices[letter] - want[letter]) < 2e-6
+
+
+# ------------------------------------------------------------------------------------------------ behaviour
+def test_unreadable_windows_cancel_and_progress(engine: Engine, recording: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF\x00\x00\x00\x00WAVEnot really")
+    windows = _windows(recording, 60.0, hop=10.0)
+    windows.insert(2, Window(file=broken, start_s=0.0, end_s=10.0))
+    windows.insert(4, Window(file=tmp_path / "gone.wav", start_s=0.0, end_s=10.0))
+    opts = GenerationOptions(max_len=4, stop_token=None)
+    seen: list[tuple[int, int]] = []
+    got = list(ScanRunner(engine, "caption the audio.", opts, batch_size=3).run(
+        windows, progress=lambda done, total: seen.append((done, total))))
+    assert [r.window for r in got] == windows
+    assert got[2].error and "broken.wav" in got[2].error and "\n" not in got[2].error
+    assert got[4].error and "not found" in got[4].error
+    assert got[2].text == "" and got[2].tokens == []
+    good = [r for r in got if r.error is None]
+    assert len(good) == 6 and all(len(r.tokens) == 4 for r in good)
+    assert good[0].text == _alone(engine, windows[0], "caption the audio.", opts).text
+    assert seen == [(3, 8), (6, 8), (8, 8)]
+
+    cancel = threading.Event()
+    runner = ScanRunner(engine, "caption the audio.", opts, batch_size=2)
+    partial = list(runner.run(iter(windows), cancel=cancel, progress=lambda done, total: cancel.set()))
+    assert [r.window for r in partial] == windows[:2]  # the batch in flight finished; nothing after it
+
+
+def test_model_id_and_auto_batch(engine: Engine, tiny_ckpt: Path, gguf: Path) -> None:
+    import hashlib
+
+    runner = ScanRunner(engine, "caption the audio.")
+    assert runner.model_id.startswith("tiny sha256:") and len(runner.model_id.split(":")[1]) == 12
+    assert 1 <= runner.batch_size <= 8
+    loaded = Engine.load("tiny", model=tiny_ckpt, tokenizer=gguf, device="cpu")
+    digest = hashlib.sha256(tiny_ckpt.read_bytes()).hexdigest()[:12]
+    assert ScanRunner(loaded, "caption the audio.").model_id == f"tiny sha256:{digest}"
+    with pytest.raises(MellowError, match="unknown score"):
+        ScanRunner(engine, "caption the audio.", score="maybe")
+
+
+def test_bfloat16_scan_runs(tokenizer, recording: Path) -> None:
+    engine = Engine(_lively_tiny_model(), tokenizer, device="cpu", dtype="bfloat16")
+    windows = _windows(recording, 30.0, hop=10.0)
+    runner = ScanRunner(engine, YES_NO_PROMPT, GenerationOptions(max_len=3, stop_token=None), batch_size=2)
+    got = list(runner.run(windows))
+    assert runner.model_id.endswith(" bfloat16")
+    alone = [_alone(engine, w, YES_NO_PROMPT, runner.options) for w in windows]
+    assert [r.tokens for r in got] == [a.tokens for a in alone]
+    assert all(0.0 <= r.score <= 1.0 for r in got)
+
+
+# ------------------------------------------------------------------------------------------------ scores
+def test_yes_no_token_ids_of_the_smollm2_tokenizer(tokenizer) -> None:
+    score = YesNoScore.for_tokenizer(tokenizer)
+    assert score.yes_ids == [9230, 9805, 10407, 10539]  # " Yes", " yes", "yes", "Yes"
+    assert score.no_ids == [787, 2838, 4607, 5230, 10921, 13465]  # " no", " No", "no", "No", " NO", "NO"
+    assert [tokenizer.decode([i]) for i in score.yes_ids] == [" Yes", " yes", "yes", "Yes"]
+    assert all(tokenizer.encode(w) != [i] for w in ("yesterday", " yesterday") for i in score.yes_ids)
+    logits = torch.full((2, tokenizer.vocab_size), -30.0)
+    logits[0, 9805], logits[0, 787] = 2.0, 0.0  # p(yes) / (p(yes) + p(no)) = e^2 / (e^2 + 1)
+    logits[1, 10539], logits[1, 13465], logits[1, 4607] = 0.0, 0.0, 0.0
+    got = score(logits)
+    assert got[0] == pytest.approx(np.exp(2) / (np.exp(2) + 1), abs=1e-6)
+    assert got[1] == pytest.approx(1 / 3, abs=1e-6)
+
+
+def test_choice_token_ids_and_option_parsing(tokenizer) -> None:
+    assert parse_options("which? a) a dog, b) rain or c) music.") == [("a", "a dog"), ("b", "rain"),
+                                                                       ("c", "music")]
+    assert parse_options("caption the audio (a) only") == []
+    score = ChoiceScore.for_prompt(tokenizer, "which? a) dog b) a cat c) music")
+    # a: letters "A" 49, " A" 330 and " dog" 2767, "dog" 22676; "a" 81 and " a" 253 are also the first
+    # tokens of "a cat" (option b), so they count for neither.  b: letters "B" 50, "b" 82, " b" 278,
+    # " B" 389 (its text's first tokens were the shared ones).  c: letters and " music" 2477, "music" 33764.
+    assert score.option_ids == {"a": [49, 330, 2767, 22676], "b": [50, 82, 278, 389],
+                                "c": [51, 83, 265, 340, 2477, 33764]}
+    assert [tokenizer.decode([i]) for i in score.option_ids["a"]] == ["A", " A", " dog", "dog"]
+    logits = torch.full((1, tokenizer.vocab_size), -30.0)
+    logits[0, 49], logits[0, 2767], logits[0, 50], logits[0, 81] = 0.0, 0.0, 0.0, 5.0  # 81 is ambiguous
+    [shares] = score(logits)
+    assert shares["a"] == pytest.approx(2 / 3, abs=1e-5) and shares["b"] == pytest.approx(1 / 3, abs=1e-5)
+    assert scoring_for("Is it raining? Answer  yes or no.") == "yes-no"
+    assert scoring_for("which? a) x b) y") == "choices"
+    assert scoring_for("caption the audio.") is None
+    assert scoring_for("caption the audio.", "yes-no") == "yes-no"
+    assert scoring_for("which? a) x b) y", None) is None
+    with pytest.raises(MellowError, match="a\\) … b\\)"):
+        scoring_for("caption the audio.", "choices")
+
+
+# ------------------------------------------------------------------------------------------------ full size
+@pytest.mark.slow
+def test_v0_scan_equals_one_window_at_a_time(v0_recipe_model, tokenizer, tmp_path: Path) -> None:
+    engine = Engine(v0_recipe_model, tokenizer, device="cpu")
+    path = _recording(tmp_path / "v0.wav", 30.0, seed=3)
+    windows = _windows(path, 30.0, hop=10.0)
+    for prompt, opts in ((YES_NO_PROMPT, GenerationOptions(max_len=8)),
+                         ("caption the audio.", GenerationOptions(max_len=12, stop_token=None))):
+        got = list(ScanRunner(engine, prompt, opts, batch_size=3).run(windows))
+        alone = [_alone(engine, w, prompt, opts) for w in windows]
+        assert [(r.text, r.tokens) for r in got] == [(a.text, a.tokens) for a in alone]
+        if prompt == YES_NO_PROMPT:
+            scorer = YesNoScore.for_tokenizer(tokenizer)
+            clips = [Clip(w.file, w.start_s) for w in windows]
+            want = [scorer(engine.first_logits(c, c, prompt)[None])[0] for c in clips]
+            np.testing.assert_allclose([r.score for r in got], want, rtol=0, atol=1e-5)
