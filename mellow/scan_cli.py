@@ -198,12 +198,16 @@ def _run(runner: Any, todo: list[tuple[Window, str]], log: ResultLog, plan: Scan
     """Answer ``todo`` (window, key) with the runner, appending each row; fsync after every batch."""
     cancel, outcome = threading.Event(), _Outcome()
     keys = dict(todo)
+    batch_end, processed = [0], 0  # windows answered when the runner last reported a finished batch
+
+    def batch_done(done: int, total: int) -> None:
+        batch_end[0] = done
+
     bar = _Progress(plan.n_windows, already, plan.range_s / max(1, plan.n_windows))
     failed: set[Path] = set()
     try:
         with _ctrl_c_stops_after_batch(cancel):
-            results = runner.run([w for w, _ in todo], cancel=cancel, progress=lambda done, total: log.sync())
-            for result in results:
+            for result in runner.run([w for w, _ in todo], cancel=cancel, progress=batch_done):
                 if result.error is not None:
                     if result.window.file not in failed:
                         failed.add(result.window.file)
@@ -212,11 +216,14 @@ def _run(runner: Any, todo: list[tuple[Window, str]], log: ResultLog, plan: Scan
                 else:
                     log.append(ScanRow.from_result(result, prompt, runner.model_id, keys[result.window]))
                     outcome.written += 1
+                processed += 1
+                if processed == batch_end[0]:
+                    log.sync()  # the batch's rows are on the disk
                 bar.update()
     finally:
         log.sync()
         outcome.elapsed_s = bar.close()
-    outcome.cancelled = cancel.is_set()
+    outcome.cancelled = cancel.is_set() and processed < len(todo)
     return outcome
 
 
