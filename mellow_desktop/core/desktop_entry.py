@@ -155,3 +155,17 @@ def _refresh_menu_caches(home: Path) -> None:
     if tool is not None and (home / "applications").is_dir():
         with contextlib.suppress(OSError, subprocess.SubprocessError):
             subprocess.run([tool, str(home / "applications")], capture_output=True, timeout=30, check=False)
+
+
+def run_command(uninstall: bool = False) -> int:
+    """``mellow-desktop --install-desktop-entry`` (or ``--uninstall-desktop-entry``): the exit code."""
+    try:
+        if uninstall:
+            removed = uninstall_desktop_entry()
+            print("Removed " + ", ".join(map(str, removed)) if removed else "No desktop entry was installed.")
+        else:
+            print(install_desktop_entry().message())
+    except DesktopEntryError as exc:
+        print(f"mellow-desktop: {one_line(exc)}", file=sys.stderr)
+        return 1
+    return 0
