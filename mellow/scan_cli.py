@@ -5,8 +5,9 @@
     mellow scan a.wav --pair b.wav --prompt "explain the difference between the two audios." --out d.jsonl
 
 Outputs: ``.jsonl``/``.csv`` (one row per window, written as the scan goes, resumable), ``.txt`` (Audacity
-labels) and ``.selections.txt`` (Raven table); the last two hold merged detections for scored scans and are
-written whole at the end, while a journal ``<out>.scan.jsonl`` next to them makes them resumable.
+labels) and ``.selections.txt`` (Raven table); the last two hold the merged detections of yes/no scans (every
+window otherwise) and are written whole at the end, while a journal ``<out>.scan.jsonl`` next to them makes
+them resumable.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ DESCRIPTION = ("Ask one prompt of every 10 s window of files or folders (recursi
                "Rerunning the same command skips the windows already in the output; Ctrl-C stops after the "
                "current batch with the output intact.")
 EPILOG = ("Outputs by --format or the suffix: .jsonl and .csv hold one row per window and grow as the scan "
-          "goes; .txt (Audacity labels) and .selections.txt (Raven) hold the merged detections of scored "
+          "goes; .txt (Audacity labels) and .selections.txt (Raven) hold the merged detections of yes/no "
           "scans (every window otherwise) and are written at the end, with a journal OUT.scan.jsonl kept "
           "next to them for resuming.")
 SCORE_MODES = {"auto": "auto", "yes-no": "yes-no", "none": None}
@@ -247,7 +248,6 @@ def _runner(args: argparse.Namespace) -> Any:
 
 def cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
     """Plan, check the output, load the model, answer the windows not yet done, export, summarise."""
-    from mellow.config import load_config
     from mellow.generation import GenerationOptions
 
     out_path = Path(args.out).expanduser()
@@ -273,15 +273,22 @@ def cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
     finally:
         getattr(runner, "close", lambda: None)()
     if fmt not in APPENDABLE:
-        audio = load_config(args.config).audio
-        durations = {str(f.path): f.duration_s for f in plan.files}
-        data = export_bytes(fmt, rows, durations, runner.scoring is not None, args.threshold,
-                            (audio.f_min, audio.f_max))
-        write_atomic(out_path, data)
-        count = data.count(b"\n") - (fmt == "raven")  # lines, less the header
-        what = "detections" if runner.scoring is not None else "windows"
-        print(f"wrote {out_path} ({count} {what})", file=sys.stderr)
+        _export(args, fmt, out_path, rows, plan, detections=runner.scoring == "yes-no")
     return _summary(plan, outcome, rows, len(planned), log_path)
+
+
+def _export(args: argparse.Namespace, fmt: str, out_path: Path, rows: list[ScanRow], plan: ScanPlan,
+            detections: bool) -> None:
+    """Write a label track or Raven table whole (by rename): merged detections of yes/no scans, else every
+    window."""
+    from mellow.config import load_config
+
+    audio = load_config(args.config).audio
+    durations = {str(f.path): f.duration_s for f in plan.files}
+    data = export_bytes(fmt, rows, durations, detections, args.threshold, (audio.f_min, audio.f_max))
+    write_atomic(out_path, data)
+    count = data.count(b"\n") - (fmt == "raven")  # lines, less the header
+    print(f"wrote {out_path} ({count} {'detections' if detections else 'windows'})", file=sys.stderr)
 
 
 def _summary(plan: ScanPlan, outcome: _Outcome, rows: list[ScanRow], n_planned: int, out_path: Path) -> int:
