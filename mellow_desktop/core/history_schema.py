@@ -61,13 +61,38 @@ ALTER TABLE history ADD COLUMN duration_a REAL;
 ALTER TABLE history ADD COLUMN duration_b REAL;
 """
 
-# Search index (rowid = history.id), case-folded prompt, answer and clip file names, filled by HistoryStore
-# itself (no triggers, so the file stays usable from plain sqlite3 tools). Schema 1 had one "body" column.
-_FTS_SCHEMA = """
-CREATE VIRTUAL TABLE IF NOT EXISTS history_fts USING fts5(prompt, answer, clips, tokenize='trigram');
+# Search text: the case-folded prompt, answer and clip file names of each record (id = history.id), kept by
+# HistoryStore itself (no triggers, so the file stays usable from plain sqlite3 tools). Substring search
+# scans it (short queries, or SQLite without FTS5); the FTS5 trigram index over it serves longer queries.
+# Schema 1 had only an FTS5 table with one "body" column (prompt and answer).
+_TEXT_SCHEMA = """
+CREATE TABLE IF NOT EXISTS history_text (
+    id INTEGER PRIMARY KEY,
+    prompt TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    clips TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS history_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
-FTS_INSERT = "INSERT INTO history_fts(rowid, prompt, answer, clips) VALUES (?, ?, ?, ?)"
+_FTS_SCHEMA = """
+CREATE VIRTUAL TABLE history_fts USING fts5(
+    prompt, answer, clips, content='history_text', content_rowid='id', tokenize='trigram'
+);
+"""
+
+_STALE = "INSERT OR REPLACE INTO history_meta(key, value) VALUES ('fts_stale', '1')"
+"""Set by a session without FTS5, whose writes do not reach the index: the next one with FTS5 rebuilds it."""
+
+SCAN_NEWEST = (
+    "SELECT h.id FROM history h INDEXED BY history_created JOIN history_text t ON t.id = h.id "
+    "WHERE instr(t.prompt, ?1) > 0 OR instr(t.answer, ?1) > 0 OR instr(t.clips, ?1) > 0 "
+    "ORDER BY h.created DESC, h.id DESC LIMIT ?2"
+)
+"""Ids of the newest ``?2`` records whose search text contains ``?1``, by a scan that stops at the limit."""
+
+MATCH = "SELECT rowid FROM history_fts WHERE history_fts MATCH ?1"
+"""Ids of the records whose search text contains the FTS5 phrase ``?1`` (see :func:`fts_phrase`)."""
 
 
 def fts5_trigram_available() -> bool:
@@ -83,11 +108,34 @@ def fts5_trigram_available() -> bool:
     return True
 
 
-def index_values(
+def search_text(
     rid: int, prompt: str, answer: str, clip_a: str | None, clip_b: str | None
 ) -> tuple[int, str, str, str]:
-    """The search-index row of one record: rowid and the case-folded prompt, answer and clip file names."""
+    """The search-text row of one record: id and the case-folded prompt, answer and clip file names."""
     return (rid, prompt.casefold(), answer.casefold(), clip_names(clip_a, clip_b).casefold())
+
+
+def index_record(conn: sqlite3.Connection, fts: bool, row: tuple[int, str, str, str]) -> None:
+    """Add one :func:`search_text` row (inside the caller's transaction)."""
+    conn.execute("INSERT INTO history_text(id, prompt, answer, clips) VALUES (?, ?, ?, ?)", row)
+    if fts:
+        conn.execute("INSERT INTO history_fts(rowid, prompt, answer, clips) VALUES (?, ?, ?, ?)", row)
+
+
+def unindex_record(conn: sqlite3.Connection, fts: bool, rid: int) -> None:
+    """Remove record ``rid`` from the search text and index (inside the caller's transaction)."""
+    if fts:  # an external-content FTS5 table is told the old text to take out
+        conn.execute(
+            "INSERT INTO history_fts(history_fts, rowid, prompt, answer, clips) "
+            "SELECT 'delete', id, prompt, answer, clips FROM history_text WHERE id = ?",
+            (rid,),
+        )
+    conn.execute("DELETE FROM history_text WHERE id = ?", (rid,))
+
+
+def fts_phrase(needle: str) -> str:
+    """``needle`` as one FTS5 phrase: with the trigram tokenizer, a substring match (3+ characters)."""
+    return '"' + needle.replace('"', '""') + '"'
 
 
 def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
@@ -100,15 +148,29 @@ def prepare_schema(conn: sqlite3.Connection, fts: bool) -> None:
     if version > SCHEMA_VERSION:
         raise sqlite3.DatabaseError(f"written by a newer version (schema {version})")
     with transaction(conn):
-        if "history" in _tables(conn) and "duration_a" not in _columns(conn, "history"):
+        tables = _tables(conn)
+        if "history" in tables and "duration_a" not in _columns(conn, "history"):
             _run_script(conn, _MIGRATE_1_TO_2)
-        if fts and "history_fts" in _tables(conn) and "clips" not in _columns(conn, "history_fts"):
-            conn.execute("DROP TABLE history_fts")  # schema 1's one-column index; rebuilt below
-        _run_script(conn, _SCHEMA + (_FTS_SCHEMA if fts else ""))
+        if fts and "history_fts" in tables and "clips" not in _columns(conn, "history_fts"):
+            conn.execute("DROP TABLE history_fts")  # schema 1's one-column index
+            tables.discard("history_fts")
+        _run_script(conn, _SCHEMA + _TEXT_SCHEMA)
         if version != SCHEMA_VERSION:
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        if fts and not _index_in_step(conn):
-            _rebuild_index(conn)
+        rebuild_index = False
+        if not _text_in_step(conn):
+            _rebuild_text(conn)
+            rebuild_index = True
+        if fts:
+            if "history_fts" not in tables:
+                _run_script(conn, _FTS_SCHEMA)
+                rebuild_index = True
+            stale = conn.execute("SELECT 1 FROM history_meta WHERE key = 'fts_stale'").fetchone()
+            if rebuild_index or stale:
+                conn.execute("INSERT INTO history_fts(history_fts) VALUES ('rebuild')")
+                conn.execute("DELETE FROM history_meta WHERE key = 'fts_stale'")
+        elif "history_fts" in tables:
+            conn.execute(_STALE)
 
 
 def _run_script(conn: sqlite3.Connection, script: str) -> None:
@@ -122,17 +184,20 @@ def _tables(conn: sqlite3.Connection) -> set[str]:
     return {str(row[0]) for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
-def _index_in_step(conn: sqlite3.Connection) -> bool:
-    """True when the search index has the same rows as the history (else, e.g., written without FTS5)."""
+def _text_in_step(conn: sqlite3.Connection) -> bool:
+    """True when the search text has the same rows as the history (else, e.g., an upgraded schema-1 file)."""
     main = conn.execute("SELECT count(*), max(id) FROM history").fetchone()
-    index = conn.execute("SELECT count(*), max(rowid) FROM history_fts").fetchone()
-    return tuple(main) == tuple(index)
+    text = conn.execute("SELECT count(*), max(id) FROM history_text").fetchone()
+    return tuple(main) == tuple(text)
 
 
-def _rebuild_index(conn: sqlite3.Connection) -> None:
-    conn.execute("DELETE FROM history_fts")
+def _rebuild_text(conn: sqlite3.Connection) -> None:
+    conn.execute("DELETE FROM history_text")
     rows = conn.execute("SELECT id, prompt, answer, clip_a, clip_b FROM history")
-    conn.executemany(FTS_INSERT, (index_values(*row) for row in rows))
+    conn.executemany(
+        "INSERT INTO history_text(id, prompt, answer, clips) VALUES (?, ?, ?, ?)",
+        (search_text(*row) for row in rows),
+    )
 
 
 @contextlib.contextmanager

@@ -27,15 +27,19 @@ from pathlib import Path
 
 from mellow.errors import one_line
 from mellow_desktop.core.history_export import export_records
-from mellow_desktop.core.history_record import STATUSES, HistoryError, HistoryRecord, clip_names
+from mellow_desktop.core.history_record import STATUSES, HistoryError, HistoryRecord
 from mellow_desktop.core.history_schema import (
     COLUMNS,
-    FTS_INSERT,
+    MATCH,
+    SCAN_NEWEST,
     SCHEMA_VERSION,
     fts5_trigram_available,
-    index_values,
+    fts_phrase,
+    index_record,
     prepare_schema,
+    search_text,
     transaction,
+    unindex_record,
 )
 
 __all__ = ["SCHEMA_VERSION", "STATUSES", "DeletedEntries", "HistoryError", "HistoryRecord", "HistoryStore"]
@@ -90,11 +94,8 @@ def _write_failure(exc: sqlite3.Error) -> str:
     return text
 
 
-def _casefold(text: str | None) -> str:
-    return (text or "").casefold()
-
-
-_MATCHING_IDS = "SELECT rowid FROM history_fts WHERE history_fts MATCH ?"
+MANY_HITS = 1000
+"""Above this many matches, search walks the history newest first and stops at the limit (else it sorts)."""
 
 
 @dataclass(frozen=True)
@@ -152,8 +153,6 @@ class HistoryStore:
         conn = sqlite3.connect(str(path), timeout=5.0, isolation_level=None)
         try:
             conn.row_factory = sqlite3.Row
-            conn.create_function("mellow_casefold", 1, _casefold, deterministic=True)
-            conn.create_function("mellow_clip_names", 2, clip_names, deterministic=True)
             mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 raise sqlite3.DatabaseError(f"cannot switch to WAL journal mode (got {mode})")
@@ -244,9 +243,8 @@ class HistoryStore:
         values[columns.index("settings")] = json.dumps(record.settings, ensure_ascii=False, default=str)
         sql = f"INSERT INTO history ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
         rid = int(self._conn.execute(sql, values).lastrowid)
-        if self.fts:
-            row = index_values(rid, record.prompt, record.answer, record.clip_a, record.clip_b)
-            self._conn.execute(FTS_INSERT, row)
+        row = search_text(rid, record.prompt, record.answer, record.clip_a, record.clip_b)
+        index_record(self._conn, self.fts, row)
         return rid
 
     def get(self, record_id: int) -> HistoryRecord | None:
@@ -266,8 +264,7 @@ class HistoryStore:
                 records = [r for r in (self.get(i) for i in wanted) if r is not None]
                 for r in records:
                     self._conn.execute("DELETE FROM history WHERE id = ?", (r.id,))
-                    if self.fts:
-                        self._conn.execute("DELETE FROM history_fts WHERE rowid = ?", (r.id,))
+                    unindex_record(self._conn, self.fts, int(r.id or 0))
         except sqlite3.OperationalError as exc:
             raise HistoryError(f"cannot delete from the history database: {_write_failure(exc)}") from None
         return DeletedEntries(tuple(records))
@@ -294,23 +291,24 @@ class HistoryStore:
         An empty query returns the newest ``limit`` records. Uses the FTS5 trigram index for queries of three
         or more characters when available, else a scan; both compare Unicode case-folded text, as substrings.
         """
-        query = text.strip()
-        needle = query.casefold()
-        if not query:
-            sql, args = "SELECT * FROM history", ()
-        elif self.fts and len(needle) >= 3:
-            phrase = '"' + needle.replace('"', '""') + '"'
-            sql = f"SELECT * FROM history WHERE id IN ({_MATCHING_IDS})"
-            args = (phrase,)
+        needle = text.strip().casefold()
+        if not needle:
+            rows = self._conn.execute(
+                "SELECT * FROM history ORDER BY created DESC, id DESC LIMIT ?", (limit,)
+            ).fetchall()
+            return [_row_to_record(r) for r in rows]
+        if self.fts and len(needle) >= 3:
+            phrase = fts_phrase(needle)
+            hits = self._conn.execute(f"SELECT count(*) FROM ({MATCH})", (phrase,)).fetchone()[0]
+            # Many hits: walk the created index newest first, stopping at the limit. Few: fetch, then sort.
+            plan = "INDEXED BY history_created" if hits > MANY_HITS else "NOT INDEXED"
+            newest = "ORDER BY created DESC, id DESC LIMIT ?2"
+            sql = f"SELECT id FROM history {plan} WHERE id IN ({MATCH}) {newest}"
+            rows = self._conn.execute(sql, (phrase, limit))
         else:
-            sql = (
-                "SELECT * FROM history WHERE instr(mellow_casefold(prompt), ?1) > 0 "
-                "OR instr(mellow_casefold(answer), ?1) > 0 "
-                "OR instr(mellow_casefold(mellow_clip_names(clip_a, clip_b)), ?1) > 0"
-            )
-            args = (needle,)
-        rows = self._conn.execute(sql + " ORDER BY created DESC, id DESC LIMIT ?", (*args, limit)).fetchall()
-        return [_row_to_record(r) for r in rows]
+            rows = self._conn.execute(SCAN_NEWEST, (needle, limit))
+        ids = [int(r[0]) for r in rows]
+        return [r for r in (self.get(i) for i in ids) if r is not None]
 
     def _select(self, ids: Iterable[int] | None) -> list[HistoryRecord]:
         if ids is None:
