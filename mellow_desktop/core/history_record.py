@@ -35,14 +35,18 @@ def current_folder() -> str | None:
 def absolute_clip_path(path: str | None, folder: str | None) -> str | None:
     """``path`` made absolute (relative ones against ``folder``, else the working folder) and resolved.
 
-    ``~`` is expanded; symbolic links are followed where the file exists. None and "" stay as they are.
+    ``~`` is expanded; symbolic links are followed where the file exists. None and "" stay as they are, and
+    so does a relative path when the working folder no longer exists.
     """
     if not path:
         return path
     p = Path(path).expanduser()
-    if not p.is_absolute() and folder:
-        p = Path(folder) / p
-    return str(Path(os.path.abspath(p)).resolve(strict=False))
+    if not p.is_absolute():
+        base = folder or current_folder()
+        if base is None:
+            return path
+        p = Path(base) / p
+    return str(p.resolve(strict=False))
 
 
 def clip_names(*paths: str | None) -> str:
