@@ -71,3 +71,17 @@ def test_old_relative_entries_are_located_only_where_the_same_file_is(
     assert second.locate_clip("B") is None  # no hash stored: any file of that name, but there is none here
     assert second.locate_clip("B", extra_folders=[os.fspath(extra)]) == street.resolve()
     assert second.locate_clip("A") is None  # /srv/audio/rain.flac does not exist
+
+
+def test_a_vanished_working_folder_keeps_the_path_as_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    with HistoryStore.open(tmp_path / "h.db") as store:
+        monkeypatch.chdir(gone)
+        gone.rmdir()
+        rid = store.add(HistoryRecord(prompt="p", answer="a", clip_a="x.wav", clip_b="/abs/y.wav"))
+        monkeypatch.chdir(tmp_path)
+        record = store.get(rid)
+    assert record is not None and record.clip_a == "x.wav" and record.clip_b == "/abs/y.wav"
