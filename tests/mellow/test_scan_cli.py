@@ -1,0 +1,246 @@
+"""``mellow scan`` run for real (``python -m mellow.cli scan``) with the tiny model: folders with a broken
+file, SIGKILL and Ctrl-C mid-scan then a rerun, label/Raven exports, pair scans, and the user errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from mellow.cli import main
+from mellow.scan.plan import ScanRange, plan_scan
+from mellow.scan.writers import audacity, jsonl, raven, table
+
+ROOT = Path(__file__).resolve().parents[2]
+YES_NO = "is there a dog barking? answer yes or no"
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """A user with nothing installed and no network; one thread per child."""
+    monkeypatch.setenv("MELLOW_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    run_env = dict(os.environ)
+    run_env.update(PYTHONPATH=str(ROOT) + os.pathsep + run_env.get("PYTHONPATH", ""), OMP_NUM_THREADS="1",
+                   PYTHONUNBUFFERED="1")
+    return run_env
+
+
+def _wav(path: Path, seconds: float, rate: int = 16000, seed: int = 0) -> Path:
+    """Noise with a tone that comes and goes, so that windows differ."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(round(seconds * rate)) / rate
+    tone = 0.3 * np.sin(2 * np.pi * 800 * t) * (np.sin(2 * np.pi * t / 37) > 0)
+    data = (tone + 0.05 * rng.standard_normal(t.shape)).astype(np.float32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, data, rate, subtype="PCM_16")
+    return path
+
+
+def _scan_args(paths: list[Path], out: Path, ckpt: Path, gguf: Path, *extra: str) -> list[str]:
+    return ["scan", *map(str, paths), "--out", str(out), "--model", str(ckpt), "--tokenizer", str(gguf),
+            "--config", "tiny", "--device", "cpu", "--max-len", "2", *extra]
+
+
+def _run(args: list[str], env: dict[str, str], timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "mellow.cli", *args], env=env, cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def _windows(paths: list[Path], **rng: float) -> list[tuple[str, float]]:
+    return [(str(w.file), w.start_s) for w in plan_scan(paths, ScanRange(**rng)).windows]
+
+
+def test_folder_scan_reports_the_broken_file_and_answers_every_window_once(
+        tiny_ckpt: Path, gguf: Path, tiny_model, tokenizer, env: dict[str, str], tmp_path: Path) -> None:
+    from mellow.audio import Clip
+    from mellow.generation import Engine, GenerationOptions
+
+    folder = tmp_path / "site A"
+    long = _wav(folder / "dawn chorus, 3 min.wav", 185.0)
+    odd = _wav(folder / "sub" / "Früh 'quoted'.wav", 14.5, rate=44100, seed=1)
+    (folder / "broken.wav").write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt nonsense")
+    out = tmp_path / "scan.csv"
+    proc = _run(_scan_args([folder], out, tiny_ckpt, gguf, "--prompt", "caption the audio."), env)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    lines = proc.stderr.strip().splitlines()
+    assert lines[-1].startswith("error: 1 file could not be scanned") and "Traceback" not in proc.stderr
+    assert sum("broken.wav" in line and "not a readable audio file" in line for line in lines) >= 2
+    rows = table.read(out)
+    want = _windows([folder])
+    assert [(r.file, r.start_s) for r in rows] == want and len(want) == 19 + 2
+    assert all(r.score is None and r.model and r.tokens for r in rows)
+    engine = Engine(tiny_model, tokenizer, device="cpu")
+    for r in (rows[0], rows[18], rows[-1]):  # an inner window, the end-aligned last one, a 44.1 kHz window
+        clip = Clip(r.file, r.start_s)
+        alone = engine.generate([(clip, clip, "caption the audio.")], GenerationOptions(max_len=2))[0]
+        assert r.text == alone.text and r.tokens == alone.tokens
+    assert rows[-1].file == str(odd) and rows[-1].start_s == pytest.approx(4.5)
+
+    again = _run(_scan_args([folder], out, tiny_ckpt, gguf, "--prompt", "caption the audio."), env)
+    assert again.returncode == 2 and f"all {len(want)} windows already in" in again.stderr
+    assert table.read(out) == rows
+    assert long.exists()
+
+
+def _wait_for_rows(proc: subprocess.Popen, out: Path, count: int) -> None:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        if out.exists() and out.read_bytes().count(b"\n") >= count:
+            return
+        time.sleep(0.005)
+    raise AssertionError(f"the scan ended before it could be stopped: {proc.stderr.read()!r}")
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_sigkill_mid_scan_then_rerun_gives_every_window_exactly_once(
+        fmt: str, tiny_ckpt: Path, gguf: Path, env: dict[str, str], tmp_path: Path) -> None:
+    """Killed while it writes; the rerun keeps what was finished and adds each missing window once.  The CSV
+    case names its file with a newline and a quote, so a cut row must be recognised inside a quoted cell."""
+    name = "long.wav" if fmt == "jsonl" else 'site\nB "north".wav'
+    audio = _wav(tmp_path / name, 130.0)
+    out = tmp_path / f"scan.{fmt}"
+    args = _scan_args([audio], out, tiny_ckpt, gguf, "--prompt", YES_NO, "--hop", "1", "--batch", "4")
+    want = _windows([audio], hop_s=1)
+    proc = subprocess.Popen([sys.executable, "-m", "mellow.cli", *args], env=env, cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _wait_for_rows(proc, out, 30 * name.count("\n") + 31)  # a CSV row of this file has two newlines
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    proc.stderr.close()
+    module = {"jsonl": jsonl, "csv": table}[fmt]
+    before, _ = module.parse(out.read_bytes())
+    assert 25 <= len(before) < len(want)
+
+    again = _run(args, env)
+    assert again.returncode == 0, again.stderr[-3000:]
+    rows, whole = module.parse(out.read_bytes())
+    assert whole, "the output parses to its last byte"
+    assert [(r.file, r.start_s) for r in rows] == want, "every window exactly once, in window order"
+    assert len({r.key for r in rows}) == len(want)
+    assert rows[: len(before)] == before, "rows finished before the kill are kept as they were"
+    assert all(r.score is not None and 0.0 <= r.score <= 1.0 for r in rows)
+    print(f"\nscan ({fmt}): killed after {len(before)} of {len(want)} windows; the rerun added "
+          f"{len(want) - len(before)}")
+
+
+def test_ctrl_c_stops_after_the_batch_and_a_rerun_finishes(tiny_ckpt: Path, gguf: Path, env: dict[str, str],
+                                                           tmp_path: Path) -> None:
+    audio = _wav(tmp_path / "long.wav", 130.0)
+    out = tmp_path / "scan.jsonl"
+    args = _scan_args([audio], out, tiny_ckpt, gguf, "--prompt", "caption the audio.", "--hop", "1",
+                      "--batch", "4")
+    proc = subprocess.Popen([sys.executable, "-m", "mellow.cli", *args], env=env, cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    _wait_for_rows(proc, out, 20)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-3000:]
+    assert "Traceback" not in err and "interrupted" in err and "run the same command again" in err
+    raw = out.read_bytes()
+    assert raw.endswith(b"\n"), "stopped between rows: nothing cut"
+    before = jsonl.read(out)
+    want = _windows([audio], hop_s=1)
+    assert 20 <= len(before) < len(want)
+    again = _run(args, env)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert [(r.file, r.start_s) for r in jsonl.read(out)] == want
+
+
+def test_raven_and_audacity_exports_of_a_scored_scan(tiny_ckpt: Path, gguf: Path, env: dict[str, str],
+                                                     tmp_path: Path) -> None:
+    """Scored: the Raven table holds merged detections, Begin Time counting on across files; the journal
+    next to it keeps every window, so a rerun with another threshold only rewrites the table."""
+    a = _wav(tmp_path / "a.wav", 65.0)
+    b = _wav(tmp_path / "b\tc.wav", 32.0, seed=3)
+    out = tmp_path / "birds.selections.txt"
+    args = _scan_args([a, b], out, tiny_ckpt, gguf, "--prompt", YES_NO, "--threshold", "0")
+    proc = _run(args, env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    header = out.read_bytes().split(b"\n")[0].decode()
+    assert header == ("Selection\tView\tChannel\tBegin Time (s)\tEnd Time (s)\tLow Freq (Hz)\t"
+                      "High Freq (Hz)\tBegin Path\tFile Offset (s)\tAnswer\tScore")
+    journal = jsonl.read(tmp_path / "birds.selections.txt.scan.jsonl")
+    assert [(r.file, r.start_s) for r in journal] == _windows([a, b])
+    sel = raven.read(out)  # threshold 0: every window is a detection, each file one event
+    assert [(s.path, s.begin_s, s.end_s, s.file_offset_s) for s in sel] == [(str(a), 0.0, 65.0, 0.0),
+                                                                          (str(b), 65.0, 97.0, 0.0)]
+    assert sel[0].score == pytest.approx(max(r.score for r in journal if r.file == str(a)), abs=1e-6)
+
+    strict = _run(args[:-1] + ["1.01"], env)
+    assert strict.returncode == 2 and "--threshold" in strict.stderr  # not a probability
+    median = sorted(r.score for r in journal)[len(journal) // 2]
+    again = _run(args[:-1] + [f"{median:.6f}"], env)
+    assert again.returncode == 0 and "already in" in again.stderr
+    over = [r for r in journal if r.score >= float(f"{median:.6f}")]
+    sel = raven.read(out)
+    assert 1 <= len(sel) <= len(over)
+    assert all(any(s.file_offset_s == r.start_s and s.path == r.file for r in over) for s in sel)
+
+    labels = tmp_path / "captions.txt"
+    proc = _run(_scan_args([a], labels, tiny_ckpt, gguf, "--prompt", "caption the audio.", "--score", "none"),
+                env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert all(len(line.split(b"\t")) == 3 for line in labels.read_bytes().split(b"\n")[:-1])
+    rows = jsonl.read(tmp_path / "captions.txt.scan.jsonl")
+    assert [(x.start_s, x.end_s, x.text) for x in audacity.read(labels)] == [(r.start_s, r.end_s, r.text)
+                                                                             for r in rows]
+
+
+def test_pair_scan_rows_name_both_files(tiny_ckpt: Path, gguf: Path, env: dict[str, str],
+                                        tmp_path: Path) -> None:
+    a = _wav(tmp_path / "site a.wav", 40.0)
+    b = _wav(tmp_path / "site b.wav", 40.0, seed=5)
+    out = tmp_path / "diff.jsonl"
+    proc = _run(_scan_args([a], out, tiny_ckpt, gguf, "--prompt", "what is the difference between the two "
+                           "audios?", "--pair", str(b), "--pair-offset", "2.5"), env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = jsonl.read(out)
+    assert [(r.start_s, r.slot2_start_s) for r in rows] == [(0.0, 2.5), (10.0, 12.5), (20.0, 22.5),
+                                                           (27.5, 30.0)]
+    assert {(r.file, r.slot2_file) for r in rows} == {(str(a), str(b))}
+    record = json.loads(out.read_bytes().split(b"\n")[0])
+    assert record["slot2_file"] == str(b) and record["file"] == str(a)
+
+
+@pytest.mark.parametrize(("extra", "words"), [
+    (["--hop", "0.5"], "--hop must be at least 1 s"),
+    (["--from", "70"], "lies outside"),
+    (["--to", "80"], "lies outside"),
+    (["--format", "xlsx"], "unknown format"),
+    (["--against", "A", "--pair", "A"], "cannot be used together"),
+])
+def test_user_errors_are_one_line_and_exit_2(extra: list[str], words: str, tmp_path: Path, tiny_ckpt: Path,
+                                             gguf: Path, capsys: pytest.CaptureFixture[str],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    audio = _wav(tmp_path / "a.wav", 65.0)
+    extra = [str(audio) if x == "A" else x for x in extra]
+    out = tmp_path / "out.jsonl"
+    assert main(_scan_args([audio], out, tiny_ckpt, gguf, "--prompt", "caption", *extra)) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: ") and words in err[-1], err
+    assert not out.exists(), "nothing written before the scan could start"
+
+
+def test_unwritable_output_unknown_suffix_and_missing_model(tmp_path: Path, tiny_ckpt: Path, gguf: Path,
+                                                            env: dict[str, str],
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    audio = _wav(tmp_path / "a.wav", 12.0)
+    cases = [(tmp_path / "no such folder" / "out.csv", tiny_ckpt, "cannot write"),
+             (tmp_path / "out.xlsx", tiny_ckpt, "cannot tell the format"),
+             (tmp_path / "out.csv", tmp_path / "missing.ckpt", "missing.ckpt")]
+    for out, ckpt, words in cases:
+        assert main(_scan_args([audio], out, ckpt, gguf, "--prompt", "caption")) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err[-1].startswith("error: ") and words in err[-1], err
+    nothing = main(_scan_args([tmp_path / "nope.wav"], tmp_path / "o.csv", tiny_ckpt, gguf, "--prompt", "x"))
+    assert nothing == 2 and "nothing to scan" in capsys.readouterr().err
