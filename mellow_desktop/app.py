@@ -92,12 +92,20 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     )
     parser.add_argument("--verbose", action="store_true", help="log debug messages")
     parser.add_argument("--quit-after", type=float, default=0.0, metavar="SECONDS", help=argparse.SUPPRESS)
+    parser.add_argument("--install-desktop-entry", action="store_true",
+                        help="add Mellow Desktop to the desktop's applications menu, then exit")
+    parser.add_argument("--uninstall-desktop-entry", action="store_true",
+                        help="remove that menu entry, then exit")
     return parser.parse_args(list(argv))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Start the desktop app and run its event loop; returns the exit code."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.install_desktop_entry or args.uninstall_desktop_entry:  # no window: works without a display
+        from mellow_desktop.core.desktop_entry import run_command
+
+        return run_command(uninstall=args.uninstall_desktop_entry)
     setup_logging(args.verbose)
     app = QApplication.instance() or QApplication([sys.argv[0]])
     guard_refcount_bug()
