@@ -118,3 +118,16 @@ def test_installed_window_starts_headless_and_quits(venv: Path, clean_env: dict[
     assert "Traceback" not in proc.stderr, proc.stderr
     log = (tmp_path / "data" / "mellow-desktop.log").read_text(encoding="utf-8")
     assert "exiting with code 0" in log
+
+
+def test_installed_launcher_writes_a_menu_entry_that_starts_it(venv: Path, clean_env: dict[str, str],
+                                                               tmp_path: Path) -> None:
+    clean_env["QT_QPA_PLATFORM"] = "no-such-platform"  # proves that no window is made
+    out = _run([str(venv / "bin" / "mellow-desktop"), "--install-desktop-entry"], cwd=tmp_path,
+               env=clean_env).stdout
+    desktop_file = tmp_path / "share" / "applications" / "mellow-desktop.desktop"
+    assert str(desktop_file) in out
+    lines = desktop_file.read_text(encoding="utf-8").splitlines()
+    assert f"Exec={venv / 'bin' / 'mellow-desktop'} %F" in lines
+    icon = tmp_path / "share" / "icons" / "hicolor" / "scalable" / "apps" / "mellow-desktop.svg"
+    assert f"Icon={icon}" in lines and icon.read_text(encoding="utf-8").lstrip().startswith("<?xml")
