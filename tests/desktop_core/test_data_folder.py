@@ -76,6 +76,20 @@ def test_old_folder_moves_over_on_first_start(xdg: Path) -> None:
     assert migrate_old_data_folder() is None  # the second start has nothing to do
 
 
+def test_a_history_of_the_old_schema_moves_with_its_paths_as_they_were(xdg: Path) -> None:
+    """The old folder holds what old versions wrote: a schema-1 database (fixtures/history_v1.sqlite3)."""
+    old = xdg / "mellow-desktop"
+    old.mkdir(parents=True)
+    shutil.copyfile(Path(__file__).resolve().parents[1] / "fixtures" / "history_v1.sqlite3",
+                    old / "history.sqlite3")
+    assert "history (3 answers)" in (migrate_old_data_folder() or "")
+    with HistoryStore.open(xdg / "Mellow" / "history.sqlite3") as store:
+        records = store.all()
+    assert [r.prompt for r in records] == ["What is making the sound?", "Compare the two.", "Describe it."]
+    assert records[0].clip_a == "clips/dog.wav" and records[1].clip_a == "/srv/audio/rain.flac"
+    assert not old.exists()
+
+
 def test_unfinished_wal_contents_are_kept(xdg: Path, tmp_path: Path) -> None:
     """A database copied while its writer was open (answers only in the -wal file) loses nothing."""
     live = tmp_path / "live" / "history.sqlite3"
