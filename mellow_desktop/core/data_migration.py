@@ -7,7 +7,8 @@ and returns one message for the status bar:
 
 - the history database is checkpointed and moved with its ``-wal``/``-shm`` files; when the new folder already
   has a history, the old records are added to it (each once, so a rerun adds nothing twice) and the old file
-  is kept next to it as ``history-from-mellow-desktop.sqlite3``;
+  is kept next to it as ``history-from-mellow-desktop.sqlite3`` (added entries get absolute clip paths like
+  any new entry; that file keeps old relative ones verbatim);
 - every other file keeps its relative path; a name already taken by a different file gets a
   ``-from-mellow-desktop`` suffix, an identical file is not copied twice;
 - a file that cannot be moved stays where it is, is named in the message, and is tried again next start.
