@@ -30,7 +30,7 @@ from mellow.scan.merge import DEFAULT_THRESHOLD
 from mellow.scan.plan import ScanPlan, ScanRange, ScanSetupError, format_clock, plan_scan, slot_two
 from mellow.scan.resume import ResultLog, journal_path
 from mellow.scan.types import FileProblem, Window
-from mellow.scan.writers import APPENDABLE, export_bytes, format_for, write_atomic
+from mellow.scan.writers import APPENDABLE, EXPORTS, export_bytes, format_for, write_atomic
 from mellow.scan.writers.records import ScanRow, row_key
 
 DESCRIPTION = ("Ask one prompt of every 10 s window of files or folders (recursively, sorted by path). "
@@ -131,6 +131,12 @@ def _check_output(out: Path, fmt: str) -> None:
             raise base.UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
     if out.exists() and fmt in APPENDABLE:
         ResultLog(out, fmt).close()  # raises, changing nothing, when it holds something else than scan rows
+    elif out.exists() and out.stat().st_size:
+        try:
+            EXPORTS[fmt].parse(out.read_bytes(), str(out))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise base.UsageError(f"{out} is not a {fmt} table (so it is not overwritten): {one_line(exc)}; "
+                                  "choose another output file") from None
 
 
 def _options_text(options: Any, scoring: str | None, dtype: str) -> str:

@@ -244,3 +244,40 @@ def test_unwritable_output_unknown_suffix_and_missing_model(tmp_path: Path, tiny
         assert err[-1].startswith("error: ") and words in err[-1], err
     nothing = main(_scan_args([tmp_path / "nope.wav"], tmp_path / "o.csv", tiny_ckpt, gguf, "--prompt", "x"))
     assert nothing == 2 and "nothing to scan" in capsys.readouterr().err
+
+
+def test_a_file_cut_short_fails_only_its_unreadable_windows(tiny_ckpt: Path, gguf: Path, env: dict[str, str],
+                                                            tmp_path: Path) -> None:
+    """A FLAC whose second half is missing (its header still says 60 s): the windows that can be read are
+    answered, the file is named with its reason, the other file is scanned; a rerun asks only again."""
+    rng = np.random.default_rng(2)
+    cut = tmp_path / "cut.flac"
+    sf.write(cut, (0.1 * rng.standard_normal(16000 * 60)).astype(np.float32), 16000)
+    os.truncate(cut, cut.stat().st_size // 2)
+    good = _wav(tmp_path / "good.wav", 20.0)
+    out = tmp_path / "scan.jsonl"
+    args = _scan_args([cut, good], out, tiny_ckpt, gguf, "--prompt", "caption the audio.")
+    proc = _run(args, env)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: 1 file could not be scanned")
+    assert "cut.flac could not be decoded" in proc.stderr and "Traceback" not in proc.stderr
+    rows = jsonl.read(out)
+    done_cut = [r.start_s for r in rows if r.file == str(cut)]
+    assert 1 <= len(done_cut) < 6 and done_cut == [10.0 * i for i in range(len(done_cut))]
+    assert [r.start_s for r in rows if r.file == str(good)] == [0.0, 10.0]
+    again = _run(args, env)
+    assert again.returncode == 2 and jsonl.read(out) == rows
+
+
+def test_an_existing_file_of_another_kind_is_never_overwritten(tmp_path: Path, tiny_ckpt: Path, gguf: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    audio = _wav(tmp_path / "a.wav", 12.0)
+    notes = {"notes.txt": "shopping list\nmilk\n", "table.selections.txt": "Selection\tBegin\n1\t2\n",
+             "data.csv": "name,age\nann,3\n", "log.jsonl": '{"event": "start"}\n'}
+    for name, text in notes.items():
+        out = tmp_path / name
+        out.write_text(text)
+        assert main(_scan_args([audio], out, tiny_ckpt, gguf, "--prompt", "caption")) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err[-1].startswith("error: ") and "another output file" in err[-1], err
+        assert out.read_text() == text

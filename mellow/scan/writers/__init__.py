@@ -23,6 +23,8 @@ FORMATS = {"jsonl": ".jsonl", "csv": ".csv", "audacity": ".txt", "raven": ".sele
 _ALIASES = {"json": "jsonl", "labels": "audacity", "txt": "audacity", "selections": "raven"}
 #: Formats written row by row while the scan runs (the others are written whole at the end).
 APPENDABLE = {"jsonl": jsonl, "csv": table}
+#: Formats written whole at the end, with their readers.
+EXPORTS = {"audacity": audacity, "raven": raven}
 
 
 class FormatError(MellowError):
@@ -115,5 +117,5 @@ def write_atomic(path: str | os.PathLike, data: bytes) -> None:
             tmp.unlink()
 
 
-__all__ = ["APPENDABLE", "FORMATS", "FormatError", "Label", "ScanRow", "Selection", "export_bytes",
+__all__ = ["APPENDABLE", "EXPORTS", "FORMATS", "FormatError", "Label", "ScanRow", "Selection", "export_bytes",
            "format_for", "labels_for", "ordered", "selections_for", "table_module", "write_atomic"]

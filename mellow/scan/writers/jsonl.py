@@ -9,11 +9,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from mellow.errors import MellowError
 from mellow.scan.writers.records import ScanRow, is_key
 
 
-class TableError(ValueError):
+class TableError(MellowError, ValueError):
     """An existing output holds something that is not a scan row (say where, so nothing is overwritten)."""
+
+
+#: How every row begins (``file`` is the first field).
+ROW_START = b'{"file": '
 
 
 def encode_row(row: ScanRow) -> bytes:
@@ -29,22 +34,20 @@ def header() -> bytes:
 def parse(data: bytes, name: str = "the file") -> tuple[list[ScanRow], bool]:
     """Rows of a JSON-lines file and whether it was whole.
 
-    Only the end may be damaged (a crash mid-write): a last line without its newline, or that does not parse,
-    is dropped and ``whole`` is False.  Any other line that is not a scan row raises :class:`TableError`.
+    Only the end may be damaged (a crash mid-write): text after the last newline that begins like a row is
+    dropped and ``whole`` is False.  Any other line that is not a scan row raises :class:`TableError`.
     """
     lines = data.split(b"\n")
-    tail = lines.pop()  # after the last newline: empty, or a line cut short
+    tail = lines.pop()  # after the last newline: empty, or a row cut short
+    if tail and not ROW_START.startswith(tail[: len(ROW_START)]):
+        lines.append(tail)  # not the start of a row of ours: judged (and refused) like any other line
     rows: list[ScanRow] = []
-    whole = not tail
     for number, line in enumerate(lines, start=1):
         row = _row(line)
-        if row is None and number == len(lines) and not tail:
-            whole = False  # the last line is damaged although the newline made it to the disk
-            continue
         if row is None:
             raise TableError(f"{name}, line {number}, is not a row of a scan (choose another output file)")
         rows.append(row)
-    return rows, whole
+    return rows, not tail
 
 
 def _row(line: bytes) -> ScanRow | None:
