@@ -1,5 +1,5 @@
 """Start Mellow Desktop: ``python main.py [clip_a] [clip_b]``."""
 
-from mellow_desktop.app import main
+from mellow_desktop.qt.app import main
 
 raise SystemExit(main())

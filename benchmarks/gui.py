@@ -136,11 +136,11 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="mellow-bench-"))
     os.environ["MELLOW_DATA_DIR"] = str(tmp / "data")
     app = QApplication.instance() or QApplication([])
-    from mellow_desktop.qt_compat import guard_refcount_bug
+    from mellow_desktop.qt.qt_compat import guard_refcount_bug
 
     guard_refcount_bug()
-    from mellow_desktop.main_window import MainWindow
-    from mellow_desktop.theme import apply_theme
+    from mellow_desktop.qt.main_window import MainWindow
+    from mellow_desktop.qt.theme import apply_theme
 
     apply_theme(app, "light")
     window = MainWindow(settings=QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat))

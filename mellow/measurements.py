@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from mellow.errors import AudioError
+from mellow.audio import to_mono
+from mellow.errors import AudioError, one_line
 
 NFFT = 8192
 """Spectral frame length in samples."""
@@ -279,17 +280,6 @@ def _as_frames(signal: np.ndarray) -> np.ndarray:
     raise ValueError(f"expected a (frames,) or (frames, channels) array, got shape {x.shape}")
 
 
-def _mix(frames: np.ndarray) -> np.ndarray:
-    """Mono mix (frames,) of a (frames, channels) block, as float32 (channel loop: fast for few channels)."""
-    if frames.shape[1] == 1:
-        return frames[:, 0].astype(np.float32, copy=False)
-    out = frames[:, 0].astype(np.float32)
-    for c in range(1, frames.shape[1]):
-        out += frames[:, c]
-    out *= np.float32(1.0 / frames.shape[1])
-    return out
-
-
 def _clean(block: np.ndarray) -> tuple[np.ndarray, int]:
     """Float64 copy-free view with non-finite samples replaced by 0; returns the count replaced."""
     if not np.issubdtype(block.dtype, np.floating):
@@ -310,7 +300,7 @@ def measure(signal: np.ndarray, sample_rate: int) -> Measurements:
     levels = _LevelAccumulator()
     spectrum = _SpectrumAccumulator(sample_rate)
     levels.feed(frames)
-    spectrum.feed(frames.mean(axis=1) if frames.shape[1] > 1 else frames[:, 0])  # float64 for arrays
+    spectrum.feed(to_mono(frames))
     spectrum.finish()
     return _result(levels, spectrum, frames.shape[0], frames.shape[1], sample_rate, n_bad)
 
@@ -376,7 +366,7 @@ def measure_file(
                 n_bad += bad
                 n_read += data.shape[0]
                 levels.feed(data)
-                spectrum.feed(_mix(data))
+                spectrum.feed(to_mono(data))
         except (sf.LibsndfileError, RuntimeError) as exc:
             reason = " ".join(str(exc).split())
             raise AudioError(f"cannot read {Path(path).name}: {reason}") from None
@@ -405,26 +395,71 @@ def _reduce_into(
     np.maximum(maxs[:, i0 : i1 + 1], hi, out=maxs[:, i0 : i1 + 1])
 
 
+class _EnvelopeReducer:
+    """The one envelope algorithm: min/max per bin of frames fed in blocks (bin ``i`` covers frames
+    ``[i*N//bins, (i+1)*N//bins)`` of the ``N`` frames), over each channel or over the mono mix."""
+
+    def __init__(self, n_frames: int, n_bins: int, channels: int, per_channel: bool) -> None:
+        if n_bins < 1:
+            raise ValueError("n_bins must be at least 1")
+        self.per_channel = per_channel
+        self.bins = max(1, min(n_bins, n_frames))
+        self.edges = _bin_edges(max(n_frames, 1), self.bins)
+        k = channels if per_channel else 1
+        self.mins = np.full((k, self.bins), np.inf, dtype=np.float32)
+        self.maxs = np.full((k, self.bins), -np.inf, dtype=np.float32)
+        self.done = 0
+
+    def feed(self, block: np.ndarray) -> None:
+        """Fold the next (frames, channels) float block in (non-finite samples count as 0)."""
+        if block.shape[0] == 0:
+            return
+        data, _ = _clean(block)
+        data = data.astype(np.float32, copy=False) if self.per_channel else to_mono(data)[:, None]
+        _reduce_into(data, self.done, self.edges, self.mins, self.maxs)
+        self.done += data.shape[0]
+
+    def result(self) -> tuple[np.ndarray, np.ndarray]:
+        """(mins, maxs): (channels, bins) per channel, else (bins,); bins never reached are flat (0)."""
+        unfilled = ~np.isfinite(self.mins)
+        self.mins[unfilled] = 0.0
+        self.maxs[unfilled] = 0.0
+        return (self.mins, self.maxs) if self.per_channel else (self.mins[0], self.maxs[0])
+
+
 def envelope_array(
     signal: np.ndarray, n_bins: int, *, per_channel: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """Min/max envelope of an in-memory signal; see :func:`envelope` for the shapes."""
     frames = _as_frames(signal)
-    frames, _ = _clean(frames)
-    if per_channel:
-        data = frames.astype(np.float32, copy=False)
-    else:
-        data = _mix(frames)[:, None]
-    n = data.shape[0]
-    bins = max(1, min(n_bins, n))
-    mins = np.full((data.shape[1], bins), np.inf, dtype=np.float32)
-    maxs = np.full((data.shape[1], bins), -np.inf, dtype=np.float32)
-    if n:
-        _reduce_into(data, 0, _bin_edges(n, bins), mins, maxs)
-    else:
-        mins[:] = 0.0
-        maxs[:] = 0.0
-    return (mins, maxs) if per_channel else (mins[0], maxs[0])
+    reducer = _EnvelopeReducer(frames.shape[0], n_bins, frames.shape[1], per_channel)
+    reducer.feed(frames)
+    return reducer.result()
+
+
+def envelope_frames(
+    data: np.ndarray,
+    n_bins: int,
+    *,
+    scale: float = 1.0,
+    per_channel: bool = False,
+    start: int = 0,
+    stop: int | None = None,
+    block: int = 1 << 18,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Min/max envelope of rows ``[start, stop)`` of a (frames, channels) array (e.g. a memory-mapped WAV).
+
+    Read ``block`` frames at a time and divided by ``scale`` (the full-scale sample value); same binning and
+    shapes as :func:`envelope`.
+    """
+    total = data.shape[0]
+    stop = total if stop is None else max(0, min(stop, total))
+    start = max(0, min(start, stop))
+    reducer = _EnvelopeReducer(stop - start, n_bins, data.shape[1], per_channel)
+    for first in range(start, stop, block):
+        chunk = np.asarray(data[first : min(stop, first + block)], dtype=np.float32)
+        reducer.feed(chunk / np.float32(scale) if scale != 1.0 else chunk)
+    return reducer.result()
 
 
 def envelope(
@@ -449,32 +484,15 @@ def envelope(
         stop = total if stop is None else max(0, min(stop, total))
         start = max(0, min(start, stop))
         n = stop - start
-        k = int(f.channels) if per_channel else 1
-        bins = max(1, min(n_bins, n))
-        mins = np.full((k, bins), np.inf, dtype=np.float32)
-        maxs = np.full((k, bins), -np.inf, dtype=np.float32)
-        if n == 0:
-            mins[:] = 0.0
-            maxs[:] = 0.0
-        else:
-            edges = _bin_edges(n, bins)
+        reducer = _EnvelopeReducer(n, n_bins, int(f.channels), per_channel)
+        if n:
             f.seek(start)
-            done = 0
-            try:
-                while done < n:
-                    data = f.read(min(block, n - done), dtype="float32", always_2d=True)
-                    if data.shape[0] == 0:
-                        break
-                    data, _ = _clean(data)
-                    if not per_channel and data.shape[1] > 1:
-                        data = _mix(data)[:, None]
-                    _reduce_into(data, done, edges, mins, maxs)
-                    done += data.shape[0]
-            except (sf.LibsndfileError, RuntimeError) as exc:
-                reason = " ".join(str(exc).split())
-                raise AudioError(f"cannot read {Path(path).name}: {reason}") from None
-            # Bins never reached (file shorter than its header said) are shown flat.
-            unfilled = ~np.isfinite(mins)
-            mins[unfilled] = 0.0
-            maxs[unfilled] = 0.0
-    return (mins, maxs) if per_channel else (mins[0], maxs[0])
+        try:
+            while reducer.done < n:
+                data = f.read(min(block, n - reducer.done), dtype="float32", always_2d=True)
+                if data.shape[0] == 0:
+                    break  # the file is shorter than its header said
+                reducer.feed(data)
+        except (sf.LibsndfileError, RuntimeError) as exc:
+            raise AudioError(f"cannot read {Path(path).name}: {one_line(exc)}") from None
+    return reducer.result()

@@ -1,8 +1,9 @@
 """What the clip panels draw, computed without Qt so that it can run on a pool thread.
 
 * :func:`trace` — a waveform trace of frames ``[start, stop)``: the raw mono samples when they are few, else a
-  min/max envelope (union of all channels). PCM WAV files are memory-mapped, so the envelope of an hour of
-  48 kHz stereo takes a fraction of a second; other formats are streamed by ``mellow.measurements.envelope``.
+  min/max envelope (union of all channels) computed by ``mellow.measurements`` (one algorithm, one binning):
+  PCM WAV files are memory-mapped (``envelope_frames``), so an hour of 48 kHz stereo takes a fraction of a
+  second; other formats are streamed (``envelope``), and both draw the same.
 * :func:`analyse_window` — the 10 s window the model hears (``mellow.audio.load_window``: mono, 32 kHz, tiled
   when short) and its log-mel spectrogram with the model's settings (n_fft 1024, hop 320, 64 Slaney mel bands,
   50–14 000 Hz) plus a linear STFT in dB.
@@ -16,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from mellow.audio import TARGET_RATE, WINDOW_SAMPLES, AudioInfo, Clip, load_window
+from mellow.audio import TARGET_RATE, WINDOW_SAMPLES, AudioInfo, Clip, load_window, to_mono
 from mellow.htsat import periodic_hann, slaney_mel_edges_hz, slaney_mel_matrix
-from mellow.measurements import envelope as streamed_envelope
+from mellow.measurements import envelope, envelope_frames
 
 N_FFT = 1024
 HOP = 320
@@ -33,7 +34,6 @@ _MEMMAP_DTYPES = {
     "FLOAT": ("<f4", 1.0),
     "DOUBLE": ("<f8", 1.0),
 }
-_CHUNK_SAMPLES = 1 << 23
 
 
 @dataclass(frozen=True)
@@ -101,44 +101,13 @@ def _memmap(info: AudioInfo) -> tuple[np.ndarray, float] | None:
     return data, kind[1]
 
 
-def _memmap_envelope(
-    data: np.ndarray, scale: float, start: int, stop: int, n_bins: int
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """Min/max over all channels of ``n_bins`` equal bins of ``data[start:stop]``, read chunk by chunk.
-
-    Returns ``(lo, hi, frames_per_bin)``; the last ``(stop - start) % n_bins`` frames join the last bin.
-    """
-    spb = (stop - start) // n_bins
-    lo = np.empty(n_bins, np.float32)
-    hi = np.empty(n_bins, np.float32)
-    per_chunk = max(1, _CHUNK_SAMPLES // (spb * data.shape[1]))
-    is_float = data.dtype.kind == "f"
-    fmin, fmax = (np.nanmin, np.nanmax) if is_float else (np.min, np.max)
-    for b0 in range(0, n_bins, per_chunk):
-        b1 = min(n_bins, b0 + per_chunk)
-        last = stop if b1 == n_bins else start + b1 * spb
-        block = data[start + b0 * spb : last]
-        body = block[: (b1 - b0) * spb].reshape(b1 - b0, -1)
-        lo[b0:b1] = fmin(body, axis=1) / scale
-        hi[b0:b1] = fmax(body, axis=1) / scale
-        tail = block[(b1 - b0) * spb :]
-        if tail.size:
-            lo[b1 - 1] = min(lo[b1 - 1], float(fmin(tail)) / scale)
-            hi[b1 - 1] = max(hi[b1 - 1], float(fmax(tail)) / scale)
-    if is_float:
-        np.nan_to_num(lo, copy=False, nan=0.0, posinf=1.0, neginf=-1.0)
-        np.nan_to_num(hi, copy=False, nan=0.0, posinf=1.0, neginf=-1.0)
-    return lo, hi, spb
-
-
 def _raw_mono(info: AudioInfo, start: int, stop: int) -> np.ndarray:
     import soundfile as sf
 
     with sf.SoundFile(info.path) as f:
         f.seek(start)
         data = f.read(stop - start, dtype="float32", always_2d=True)
-    mono = data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0]
-    return np.nan_to_num(mono, nan=0.0, posinf=1.0, neginf=-1.0)
+    return np.nan_to_num(to_mono(data), nan=0.0, posinf=1.0, neginf=-1.0)
 
 
 def trace(info: AudioInfo, start: int = 0, stop: int | None = None, n_bins: int = OVERVIEW_BINS) -> Trace:
@@ -158,10 +127,10 @@ def trace(info: AudioInfo, start: int = 0, stop: int | None = None, n_bins: int 
     if mapped is not None:
         data, scale = mapped
         stop = min(stop, data.shape[0])
-        lo, hi, spb = _memmap_envelope(data, scale, start, stop, n_bins)
+        mins, maxs = envelope_frames(data, n_bins, scale=scale, per_channel=True, start=start, stop=stop)
         del data
-        return Trace(t0, (start + spb * n_bins) / rate, lo, hi, raw=False)
-    mins, maxs = streamed_envelope(info.path, n_bins, per_channel=True, start=start, stop=stop)
+    else:
+        mins, maxs = envelope(info.path, n_bins, per_channel=True, start=start, stop=stop)
     return Trace(t0, stop / rate, mins.min(axis=0), maxs.max(axis=0), raw=False)
 
 

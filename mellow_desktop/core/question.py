@@ -7,8 +7,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from mellow.generation import GenerationOptions
 from mellow_desktop.core.presets import needs_two_clips
 
 _ids = itertools.count(1)
@@ -28,35 +28,6 @@ class ClipRef:
         return self.path.name
 
 
-@dataclass(frozen=True)
-class GenerationSettings:
-    """What the user chose in Settings ▸ Generation (stored in QSettings)."""
-
-    max_len: int = 300
-    sample: bool = False  # False = as published (greedy)
-    temperature: float = 1.0
-    top_p: float = 0.8
-    seed: int | None = None
-    device: str = "auto"  # "auto", "cpu" or "cuda"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "max_len": self.max_len,
-            "sample": self.sample,
-            "temperature": self.temperature,
-            "top_p": self.top_p,
-            "seed": self.seed,
-            "device": self.device,
-        }
-
-    def describe(self) -> str:
-        """``greedy, max 300`` / ``sampling T=0.7 top-p 0.9 seed 3, max 300``."""
-        if not self.sample:
-            return f"as published (greedy), max {self.max_len} tokens"
-        seed = f" seed {self.seed}" if self.seed is not None else ""
-        return f"sampling T={self.temperature:g} top-p {self.top_p:g}{seed}, max {self.max_len} tokens"
-
-
 @dataclass
 class Question:
     """A prompt about two clips (the same clip twice when ``single_clip``)."""
@@ -65,7 +36,8 @@ class Question:
     clip_a: ClipRef
     clip_b: ClipRef
     single_clip: bool
-    settings: GenerationSettings
+    options: GenerationOptions  # how to decode (the engine's own options)
+    device: str = "auto"  # the device setting the question was asked with (recorded in the history)
     id: int = field(default_factory=lambda: next(_ids))
     created: float = field(default_factory=time.time)
     cancel: threading.Event = field(default_factory=threading.Event, repr=False)
@@ -93,7 +65,7 @@ class QuestionProblem(ValueError):
 
 
 def build_question(
-    prompt: str, a: ClipRef | None, b: ClipRef | None, settings: GenerationSettings
+    prompt: str, a: ClipRef | None, b: ClipRef | None, options: GenerationOptions, device: str = "auto"
 ) -> Question:
     """Make a question from the loaded clips; a single clip is sent in both slots.
 
@@ -113,4 +85,6 @@ def build_question(
     first = a if a is not None else b
     second = b if b is not None else a
     assert first is not None and second is not None
-    return Question(prompt=prompt, clip_a=first, clip_b=second, single_clip=single, settings=settings)
+    return Question(
+        prompt=prompt, clip_a=first, clip_b=second, single_clip=single, options=options, device=device
+    )

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from shiboken6 import isValid  # noqa: E402
 
 from mellow_desktop.core.history_store import HistoryStore  # noqa: E402
-from mellow_desktop.qt_compat import guard_refcount_bug  # noqa: E402
+from mellow_desktop.qt.qt_compat import guard_refcount_bug  # noqa: E402
 from tests.desktop.helpers import write_tone  # noqa: E402
 
 guard_refcount_bug()  # PySide6 6.12.0 would otherwise abort the test process after a few hundred emits
@@ -112,7 +112,7 @@ def store(tmp_path: Path) -> Iterator[HistoryStore]:
 @pytest.fixture
 def make_window(qtbot: Any, settings: QSettings, store: HistoryStore) -> Iterator[Callable[..., Any]]:
     """Factory of main windows on this test's settings and store; all are closed at the end."""
-    from mellow_desktop.main_window import MainWindow
+    from mellow_desktop.qt.main_window import MainWindow
 
     made = []
 

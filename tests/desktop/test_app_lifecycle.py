@@ -12,7 +12,8 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, Qt
 
 from mellow_desktop.core.package_data import samples_dir
-from mellow_desktop.settings_dialog import load_generation_settings
+from mellow_desktop.core.settings import describe_options
+from mellow_desktop.qt.dialogs.settings_dialog import load_settings
 from tests.desktop.helpers import wait_loaded
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,12 +65,12 @@ def test_settings_and_window_state_are_restored(qtbot, make_window, settings) ->
     w.set_spectrogram_mode("stft")
     w.main_splitter.setSizes([600, 300])
     w.close()
-    assert load_generation_settings(settings).max_len == 77
+    assert load_settings(settings).generation.max_len == 77
     w2 = make_window()
     assert w2.generation.max_len == 77 and w2.generation.sample and w2.generation.seed == 5
     assert w2.panel_a.spectrogram.mode() == "stft"
     assert isinstance(settings.value("window/mainSplitter"), QByteArray)
-    assert "sampling T=0.7" in w2.generation.describe()
+    assert "sampling T=0.7" in describe_options(w2.generation)
 
 
 def test_unfinished_recording_is_repaired_and_offered(qtbot, window, isolated_data_dir: Path) -> None:

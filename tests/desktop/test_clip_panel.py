@@ -60,7 +60,7 @@ def test_dragging_the_window_reanalyses_that_part(qtbot, window, tmp_path: Path)
     assert "7.00 s–17.00 s" in panel.window_label.text()
 
     # The engine is given that window.
-    from mellow_desktop.main_window import clip_ref
+    from mellow_desktop.core.session import clip_ref
 
     assert clip_ref(state).start_s == 7.0
 

@@ -31,9 +31,10 @@ def test_download_shows_progress_then_reports_a_bad_checkpoint(
 ) -> None:
     manager = window.model
     manager.download()
-    thread = manager.download_thread
-    assert thread is not None and thread.isRunning() or thread.isFinished()
-    qtbot.waitUntil(lambda: manager.download_thread is None, timeout=30000)
+    download = manager.download_job
+    assert download is not None and not download.cancel.is_set()
+    qtbot.waitUntil(lambda: manager.download_job is None, timeout=30000)
+    assert download.job.ended
     ckpt = isolated_data_dir / "models" / "v0" / "v0.ckpt"
     assert ckpt.read_bytes() == hub.state.files[MODEL_REPO]["v0.ckpt"].data
     # The download is loaded at once; random bytes are refused with a one-line reason, clips still work.
@@ -47,6 +48,6 @@ def test_download_shows_progress_then_reports_a_bad_checkpoint(
 def test_cancelled_download_keeps_the_app_usable(qtbot, window, hub: HubServer) -> None:
     manager = window.model
     manager.download()
-    manager.download_thread.cancel.set()
-    qtbot.waitUntil(lambda: manager.download_thread is None, timeout=30000)
+    manager.download_job.cancel.set()
+    qtbot.waitUntil(lambda: manager.download_job is None, timeout=30000)
     assert manager.state in ("not installed", "loading", "failed")

@@ -7,7 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings
 
 from mellow_desktop.core.presets import load_presets, needs_two_clips
-from mellow_desktop.prompt_box import PromptBox
+from mellow_desktop.qt.widgets.prompt_box import PromptBox
 
 
 def test_presets_cover_the_published_prompt_styles() -> None:
@@ -60,7 +60,7 @@ def test_preset_menu_fills_blanks_and_token_count_warns(qtbot, tokenizer) -> Non
 
 def test_damaged_history_database_is_kept_aside(qtbot, isolated_data_dir: Path, settings: QSettings) -> None:
     from mellow_desktop.core import paths
-    from mellow_desktop.main_window import MainWindow
+    from mellow_desktop.qt.main_window import MainWindow
 
     db = paths.history_db_path()
     db.write_bytes(b"this is not a database" * 100)
@@ -89,10 +89,11 @@ def test_recording_disabled_with_the_reason(qtbot, window) -> None:
 
 
 def test_settings_dialog_round_trip(qtbot) -> None:
-    from mellow_desktop.core.question import GenerationSettings
-    from mellow_desktop.settings_dialog import SettingsDialog
+    from mellow.generation import GenerationOptions
+    from mellow_desktop.core.settings import AppSettings
+    from mellow_desktop.qt.dialogs.settings_dialog import SettingsDialog
 
-    dialog = SettingsDialog(GenerationSettings(max_len=120))
+    dialog = SettingsDialog(AppSettings(generation=GenerationOptions(max_len=120)))
     qtbot.addWidget(dialog)
     assert dialog.greedy.isChecked() and not dialog.temperature.isEnabled()
     dialog.sampling.setChecked(True)
@@ -100,5 +101,6 @@ def test_settings_dialog_round_trip(qtbot) -> None:
     dialog.seed.setValue(42)
     dialog.temperature.setValue(0.5)
     dialog.device.setCurrentIndex(dialog.device.findData("cpu"))
-    s = dialog.generation_settings()
-    assert (s.max_len, s.sample, s.seed, s.temperature, s.device) == (120, True, 42, 0.5, "cpu")
+    s = dialog.chosen()
+    g = s.generation
+    assert (g.max_len, g.sample, g.seed, g.temperature, s.device) == (120, True, 42, 0.5, "cpu")

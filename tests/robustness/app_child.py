@@ -104,7 +104,7 @@ class Driver:
     """The window and the steps a user would take."""
 
     def __init__(self, args: argparse.Namespace) -> None:
-        from mellow_desktop.main_window import MainWindow
+        from mellow_desktop.qt.main_window import MainWindow
 
         self.args = args
         self.app = QApplication.instance() or QApplication([sys.argv[0]])
@@ -329,7 +329,7 @@ def main() -> None:
     p.add_argument("--record-device", default="pulse")
     p.add_argument("--record-s", type=float, default=2.5)
     args = p.parse_args()
-    from mellow_desktop.qt_compat import guard_refcount_bug
+    from mellow_desktop.qt.qt_compat import guard_refcount_bug
 
     guard_refcount_bug()  # as app.main() does (PySide6 6.12.0 loses references on every call)
     emit("started", pid=os.getpid())

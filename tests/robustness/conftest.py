@@ -15,7 +15,7 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from mellow_desktop.qt_compat import guard_refcount_bug  # noqa: E402
+from mellow_desktop.qt.qt_compat import guard_refcount_bug  # noqa: E402
 
 guard_refcount_bug()  # as app.main() does: PySide6 6.12.0 would abort long Qt runs
 
@@ -62,7 +62,7 @@ def window(qtbot: Any, tmp_path: Path, data_dir: Path) -> Iterator[Any]:
     from PySide6.QtCore import QSettings, QThreadPool
 
     from mellow_desktop.core.history_store import HistoryStore
-    from mellow_desktop.main_window import MainWindow
+    from mellow_desktop.qt.main_window import MainWindow
 
     store = HistoryStore.open(tmp_path / "history.sqlite3")
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
+from mellow.audio import to_mono
 from mellow.errors import AudioError
 from mellow_desktop.core.audio_io.devices import AudioUnavailable, resolve_device, sounddevice_module
 
@@ -48,7 +49,7 @@ def _playable(block: np.ndarray) -> np.ndarray:
     """float32 (frames, 1 or 2): over two channels are mixed to mono; NaN/Inf become silence/full scale."""
     x = block if block.ndim == 2 else block[:, None]
     if x.shape[1] > 2:
-        x = x.mean(axis=1, keepdims=True)
+        x = to_mono(x)[:, None]
     return np.nan_to_num(x.astype(np.float32, copy=False), nan=0.0, posinf=1.0, neginf=-1.0)
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from mellow.measurements import to_dbfs
 from mellow_desktop.core.audio_io.devices import AudioUnavailable, resolve_device, sounddevice_module
 from mellow_desktop.core.audio_io.wav_writer import WavWriteError, WavWriter
 from mellow_desktop.core.paths import recordings_dir
@@ -56,7 +57,7 @@ class RecorderStatus:
     @property
     def level_dbfs(self) -> float:
         """The live level in dBFS (``-inf`` for silence)."""
-        return 20.0 * float(np.log10(self.level)) if self.level > 0 else float("-inf")
+        return to_dbfs(self.level)
 
 
 def new_recording_path(directory: Path | None = None) -> Path:

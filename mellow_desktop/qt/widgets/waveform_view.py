@@ -15,7 +15,7 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QWidget
 
 from mellow_desktop.core.clip_analysis import WINDOW_SECONDS, Trace
-from mellow_desktop.theme import plot_colors
+from mellow_desktop.qt.theme import plot_colors
 
 #: Ask for a finer envelope when fewer than this many overview bins are visible.
 DETAIL_THRESHOLD_BINS = 1500

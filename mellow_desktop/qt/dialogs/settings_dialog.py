@@ -1,4 +1,5 @@
-"""Settings ▸ Generation and audio devices, stored in QSettings groups "generation" and "audio"."""
+"""Settings ▸ Generation and audio devices, and storing :class:`~mellow_desktop.core.settings.AppSettings`
+in QSettings (groups "generation" and "audio")."""
 
 from __future__ import annotations
 
@@ -19,58 +20,30 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mellow_desktop.core.question import GenerationSettings
-
-DEVICES = (("auto", "Automatic (CUDA when available)"), ("cpu", "CPU"), ("cuda", "CUDA GPU"))
-
-
-def _bool(value: object) -> bool:
-    return value in (True, "true", "True", "1", 1)
+from mellow.generation import GenerationOptions
+from mellow_desktop.core.settings import DEVICES, MAX_LEN_LIMIT, AppSettings
 
 
-def load_generation_settings(qs: QSettings) -> GenerationSettings:
-    """Read the generation settings (defaults where missing or malformed)."""
-    d = GenerationSettings()
-    qs.beginGroup("generation")
-    try:
-        seed = qs.value("seed", None)
-        return GenerationSettings(
-            max_len=max(1, min(1024, int(qs.value("max_len", d.max_len)))),
-            sample=_bool(qs.value("sample", d.sample)),
-            temperature=float(qs.value("temperature", d.temperature)),
-            top_p=float(qs.value("top_p", d.top_p)),
-            seed=int(seed) if seed not in (None, "", "None") else None,
-            device=str(qs.value("device", d.device))
-            if str(qs.value("device", d.device)) in dict(DEVICES)
-            else "auto",
-        )
-    except (TypeError, ValueError):
-        return d
-    finally:
-        qs.endGroup()
+def load_settings(qs: QSettings) -> AppSettings:
+    """The user's settings from QSettings (defaults where missing or malformed)."""
+    return AppSettings.from_values(qs.value)
 
 
-def save_generation_settings(qs: QSettings, s: GenerationSettings) -> None:
-    qs.beginGroup("generation")
-    for key, value in s.to_dict().items():
-        qs.setValue(key, "" if value is None else value)
-    qs.endGroup()
+def save_settings(qs: QSettings, settings: AppSettings) -> None:
+    """Store ``settings`` in QSettings (groups "generation" and "audio")."""
+    for key, value in settings.to_values().items():
+        qs.setValue(key, value)
 
 
 class SettingsDialog(QDialog):
     """Generation (length, greedy vs sampling, device) and audio input/output devices."""
 
-    def __init__(
-        self,
-        settings: GenerationSettings,
-        input_device: str = "",
-        output_device: str = "",
-        parent: QWidget | None = None,
-    ) -> None:
+    def __init__(self, current: AppSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        settings = current.generation
         self.setWindowTitle("Settings")
         self.max_len = QSpinBox(self)
-        self.max_len.setRange(1, 1024)
+        self.max_len.setRange(1, MAX_LEN_LIMIT)
         self.max_len.setValue(settings.max_len)
         self.max_len.setSuffix(" tokens")
         self.max_len.setToolTip("The answer stops after this many tokens (or earlier at the end token)")
@@ -97,7 +70,7 @@ class SettingsDialog(QDialog):
         self.device = QComboBox(self)
         for key, label in DEVICES:
             self.device.addItem(label, key)
-        self.device.setCurrentIndex(max(0, self.device.findData(settings.device)))
+        self.device.setCurrentIndex(max(0, self.device.findData(current.device)))
         self.device.setToolTip("Takes effect when the model is loaded next (Model ▸ Reload)")
 
         gen = QGroupBox("Generation", self)
@@ -114,7 +87,7 @@ class SettingsDialog(QDialog):
         aform = QFormLayout(audio)
         self.input_device = QComboBox(self)
         self.output_device = QComboBox(self)
-        self._fill_devices(input_device, output_device)
+        self._fill_devices(current.input_device, current.output_device)
         aform.addRow("Record from:", self.input_device)
         aform.addRow("Play to:", self.output_device)
         self.audio_note = QLabel("", self)
@@ -159,16 +132,18 @@ class SettingsDialog(QDialog):
             w.setEnabled(on)
         self.seed.setEnabled(on and self.fixed_seed.isChecked())
 
-    def generation_settings(self) -> GenerationSettings:
-        return GenerationSettings(
+    def chosen(self) -> AppSettings:
+        """The settings as chosen in the dialog ("" audio device: the system default)."""
+        generation = GenerationOptions(
             max_len=self.max_len.value(),
             sample=self.sampling.isChecked(),
             temperature=self.temperature.value(),
             top_p=self.top_p.value(),
             seed=self.seed.value() if self.fixed_seed.isChecked() else None,
-            device=str(self.device.currentData()),
         )
-
-    def devices(self) -> tuple[str, str]:
-        """Chosen (input, output) device names; "" is the system default."""
-        return str(self.input_device.currentData()), str(self.output_device.currentData())
+        return AppSettings(
+            generation=generation,
+            device=str(self.device.currentData()),
+            input_device=str(self.input_device.currentData()),
+            output_device=str(self.output_device.currentData()),
+        )

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from mellow_desktop.core.question import Answer, Question
+from mellow_desktop.core.settings import describe_options
 
 _LONG_RUN = re.compile(r"\S{40,}")
 
@@ -120,7 +121,7 @@ class ChatEntry(QFrame):
             speed = f"{answer.n_tokens} tokens"
             if answer.tokens_per_s:
                 speed += f" · {answer.tokens_per_s:.1f} tokens/s"
-        settings = answer.question.settings.describe()
+        settings = describe_options(answer.question.options)
         if answer.status == "failed":
             self.answer_label.setText(wrappable(shown) or "(no answer)")
             self.status_label.setText(f"⚠ {answer.error}")

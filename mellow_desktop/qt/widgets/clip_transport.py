@@ -1,8 +1,8 @@
 """Recording and playback for one clip panel, on the Qt-free cores of :mod:`mellow_desktop.core.audio_io`.
 
 One QTimer polls the recorder or player at display rate, and runs only while something records or plays. The
-audio callbacks themselves never touch Qt: they only copy samples (see ``audio_io``). Playback reads at most
-:data:`PLAY_SECONDS` from the window start on the thread pool, so a long file never blocks the GUI.
+audio callbacks themselves never touch Qt: they only copy samples (see ``audio_io``). Playback streams the
+file from the window start through the player's file feed, so a clip of any length plays without loading it.
 """
 
 from __future__ import annotations
@@ -13,11 +13,10 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from mellow_desktop.clip_loader import ClipJobs, PlaybackSegment
+from mellow.errors import MellowError, one_line
 
 log = logging.getLogger(__name__)
 POLL_MS = 33
-PLAY_SECONDS = 600.0
 
 
 class ClipTransport(QObject):
@@ -30,18 +29,13 @@ class ClipTransport(QObject):
     level = Signal(float, float)  # live input level (dBFS) and elapsed seconds while recording
     playhead = Signal(object)  # seconds in the file, or None to hide it
 
-    def __init__(self, jobs: ClipJobs, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.input_device: int | str | None = None
         self.output_device: int | str | None = None
-        self._jobs = jobs
-        self._jobs.segment.done.connect(self._on_segment)
-        self._jobs.segment.failed.connect(self._on_segment_failed)
-        self._ticket = 0
         self._recorder: Any = None
         self._player: Any = None
         self._source: tuple[Path, float] | None = None  # what the player holds: (file, window start)
-        self._offset = 0.0
         self._shutting_down = False
         self._timer = QTimer(self)
         self._timer.setInterval(POLL_MS)
@@ -106,49 +100,32 @@ class ClipTransport(QObject):
         if state == "playing":
             self._player.pause()
             self._tick()
-        elif state == "paused" and self._source == (path, start_s):
-            self._start_player()
         else:
+            resume = state == "paused" and self._source == (path, start_s)
             self._source = (path, start_s)
-            self._ticket += 1
-            self._jobs.read_segment(self._ticket, path, start_s, PLAY_SECONDS)
+            self._start_player(None if resume else (path, start_s))
         self.changed.emit()
 
-    def _on_segment(self, ticket: int, segment: PlaybackSegment) -> None:
-        if ticket != self._ticket or self._recorder is not None or self._shutting_down:
-            return
+    def _start_player(self, source: tuple[Path, float] | None) -> None:
+        """Resume (``source`` None) or play a file from a start, streamed by the player's file feed."""
         from mellow_desktop.core.audio_io.devices import AudioUnavailable
+        from mellow_desktop.core.audio_io.player import Player
 
         try:
             if self._player is None:
-                from mellow_desktop.core.audio_io.player import Player
-
                 self._player = Player(device=self.output_device)
-            self._player.load(segment.data, segment.sample_rate)
-        except (AudioUnavailable, ValueError) as exc:
-            self.error.emit(f"Cannot play: {exc}")
-            return
-        self._offset = segment.start_s
-        self._start_player()
-
-    def _on_segment_failed(self, ticket: int, message: str) -> None:
-        if ticket == self._ticket:
-            self.error.emit(message)
-
-    def _start_player(self) -> None:
-        from mellow_desktop.core.audio_io.devices import AudioUnavailable
-
-        try:
-            self._player.play()
-        except (AudioUnavailable, RuntimeError) as exc:
-            self.error.emit(f"Cannot play: {exc}")
+            if source is None:
+                self._player.resume()
+            else:
+                self._player.play(source[0], start_s=source[1])
+        except (AudioUnavailable, MellowError, RuntimeError, ValueError) as exc:
+            message = one_line(exc)
+            self.error.emit(message if isinstance(exc, MellowError) else f"Cannot play: {message}")
             return
         self._timer.start()
-        self.changed.emit()
 
     def stop_playback(self) -> None:
         """Stop and rewind; hides the playhead."""
-        self._ticket += 1  # a segment still being read must not start playing
         if self._player is not None:
             self._player.stop()
         self.playhead.emit(None)
@@ -188,7 +165,7 @@ class ClipTransport(QObject):
             return
         st = self._player.poll()
         if st.state in ("playing", "paused"):
-            self.playhead.emit(self._offset + st.position_s)
+            self.playhead.emit(st.position_s)
             if st.state == "paused":
                 self._timer.stop()
         else:

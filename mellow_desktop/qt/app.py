@@ -14,8 +14,8 @@ from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from mellow_desktop.core import paths
-from mellow_desktop.qt_compat import guard_refcount_bug
-from mellow_desktop.theme import THEMES, apply_theme, follow_system_scheme
+from mellow_desktop.qt.qt_compat import guard_refcount_bug
+from mellow_desktop.qt.theme import THEMES, apply_theme, follow_system_scheme
 
 ORGANIZATION = "Mellow"
 APPLICATION = "Mellow Desktop"
@@ -117,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         follow_system_scheme(app)
     sys.excepthook = ErrorReporter()
 
-    from mellow_desktop.main_window import MainWindow  # after the palette, so plots pick it up
+    from mellow_desktop.qt.main_window import MainWindow  # after the palette, so plots pick it up
 
     window = MainWindow(settings=make_settings())
     window.show()

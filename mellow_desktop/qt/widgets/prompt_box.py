@@ -1,15 +1,16 @@
 """The prompt entry: multi-line text, presets menu, live token count against the 129-token limit, Send/Stop.
 
-Ctrl+Enter (or Ctrl+Return) sends. The token count uses the real tokenizer once it is loaded (set with
-:meth:`PromptBox.set_tokenizer`) and is refreshed shortly after typing stops.
+The window's "send" action (Ctrl+Enter, see :mod:`mellow_desktop.qt.actions`) sends. The token count uses
+the real tokenizer once it is loaded (set with :meth:`PromptBox.set_tokenizer`) and is refreshed shortly
+after typing stops.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QHideEvent, QKeyEvent
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QHideEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -26,25 +27,10 @@ from PySide6.QtWidgets import (
 )
 
 from mellow_desktop.core.presets import Preset, load_presets
-from mellow_desktop.icons import transport_icon
+from mellow_desktop.qt.actions import key_text, tip
+from mellow_desktop.qt.icons import transport_icon
 
 PROMPT_LIMIT = 129
-
-
-class PromptEdit(QPlainTextEdit):
-    """Plain-text editor that emits :attr:`submit` on Ctrl+Enter instead of inserting a newline."""
-
-    submit = Signal()
-
-    def keyPressEvent(self, ev: QKeyEvent) -> None:  # noqa: N802 (Qt override)
-        if (
-            ev.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
-            and ev.modifiers() & Qt.KeyboardModifier.ControlModifier
-        ):
-            self.submit.emit()
-            ev.accept()
-            return
-        super().keyPressEvent(ev)
 
 
 class BlanksDialog(QDialog):
@@ -90,12 +76,13 @@ class PromptBox(QWidget):
         self._count_tokens: Callable[[str], int] | None = None
         self._ask_blanks = ask_blanks or self._blanks_dialog
         self.presets = load_presets()
-        self.edit = PromptEdit(self)
-        self.edit.setPlaceholderText("Ask about the clips… e.g. “caption the audio.”  (Ctrl+Enter sends)")
+        self.edit = QPlainTextEdit(self)
+        self.edit.setPlaceholderText(
+            f"Ask about the clips… e.g. “caption the audio.”  ({key_text('send')} sends)"
+        )
         self.edit.setTabChangesFocus(True)
         self.edit.setMinimumHeight(48)
         self.edit.setMaximumHeight(96)
-        self.edit.submit.connect(self.send)
         self.edit.textChanged.connect(lambda: self._count_timer.start())
         self.presets_button = QToolButton(self)
         self.presets_button.setText("Presets")
@@ -107,11 +94,11 @@ class PromptBox(QWidget):
         self.count_label = QLabel(self)
         self.count_label.setToolTip(f"Prompts longer than {PROMPT_LIMIT} tokens are cut off by the model")
         self.send_button = QPushButton(transport_icon("send", self.palette()), "Send", self)
-        self.send_button.setToolTip("Ask Mellow (Ctrl+Enter)")
+        self.send_button.setToolTip(tip("send"))
         self.send_button.setDefault(True)
         self.send_button.clicked.connect(self.send)
         self.stop_button = QPushButton(transport_icon("stop", self.palette()), "Stop", self)
-        self.stop_button.setToolTip("Stop the answer (Esc)")
+        self.stop_button.setToolTip(tip("stop_answer"))
         self.stop_button.setEnabled(False)
         self.stop_button.clicked.connect(self.stop_requested)
         row = QHBoxLayout()
@@ -169,6 +156,11 @@ class PromptBox(QWidget):
         cursor.movePosition(cursor.MoveOperation.End)
         self.edit.setTextCursor(cursor)
         self.update_count()
+
+    def reuse(self, record: object) -> None:
+        """History ▸ reuse: put a history entry's prompt in the box and focus it."""
+        self.set_text(getattr(record, "prompt", ""))
+        self.edit.setFocus()
 
     def send(self) -> None:
         """Emit :attr:`send_requested` with the prompt (ignored while empty or while answering)."""

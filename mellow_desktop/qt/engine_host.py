@@ -12,55 +12,24 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from mellow.errors import MellowError
+from mellow.errors import MellowError, user_message
+from mellow_desktop.core.model_loading import EngineFactory, EngineReady, device_text
 from mellow_desktop.core.question import Answer, Question
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class EngineReady:
-    """A loaded engine as the status bar describes it."""
-
-    model_id: str
-    device: str  # "CPU" or "CUDA:0"
-    note: str = ""  # e.g. "CUDA is not available: using the CPU"
-
-
-@dataclass(frozen=True)
 class LoadRequest:
     """``factory(progress)`` builds the engine on the worker thread; ``model_id`` labels its answers."""
 
-    factory: Callable[[Callable[[str], None]], Any]
+    factory: EngineFactory
     model_id: str
-
-
-def device_text(engine: Any) -> str:
-    """``CPU`` / ``CUDA:0`` for an engine's torch device."""
-    dev = getattr(engine, "device", "cpu")
-    kind, index = getattr(dev, "type", str(dev)), getattr(dev, "index", None)
-    if kind == "cuda":
-        return f"CUDA:{index or 0}"
-    return kind.upper()
-
-
-def generation_options(settings: Any) -> Any:
-    """The engine's GenerationOptions for the user's settings."""
-    from mellow.generation import GenerationOptions
-
-    return GenerationOptions(
-        max_len=settings.max_len,
-        sample=settings.sample,
-        temperature=settings.temperature,
-        top_p=settings.top_p,
-        seed=settings.seed,
-    )
 
 
 class EngineWorker(QObject):
@@ -83,24 +52,13 @@ class EngineWorker(QObject):
         self.load_progress.emit("loading…")
         try:
             engine = request.factory(self.load_progress.emit)
-        except MellowError as exc:
-            self.load_failed.emit(str(exc))
-            return
-        except MemoryError:
-            self.load_failed.emit("not enough memory to load the model")
-            return
-        except Exception as exc:
-            log.exception("loading the model failed")
-            self.load_failed.emit(f"loading the model failed ({type(exc).__name__}: {exc})")
+        except Exception as exc:  # every failure becomes the one user message
+            if not isinstance(exc, (MellowError, MemoryError)):
+                log.exception("loading the model failed")
+            self.load_failed.emit(user_message(exc, "loading the model"))
             return
         self.engine, self.model_id = engine, request.model_id
-        self.loaded.emit(
-            EngineReady(
-                model_id=request.model_id,
-                device=device_text(engine),
-                note=getattr(engine, "device_note", "") or "",
-            )
-        )
+        self.loaded.emit(EngineReady.of(engine, request.model_id))
 
     @Slot(object)
     def ask(self, q: Question) -> None:
@@ -111,6 +69,7 @@ class EngineWorker(QObject):
         answer = Answer(question=q, text="", status="finished", model_id=self.model_id)
         device_before = device_text(self.engine) if self.engine is not None else ""
         t0 = time.perf_counter()
+        stream = None
         try:
             if self.engine is None:
                 raise MellowError("no model is loaded")
@@ -120,7 +79,7 @@ class EngineWorker(QObject):
                 Clip(q.clip_a.path, q.clip_a.start_s),
                 Clip(q.clip_b.path, q.clip_b.start_s),
                 q.prompt,
-                options=generation_options(q.settings),
+                options=q.options,
                 cancel=q.cancel,
             )
             for piece in stream:
@@ -128,16 +87,13 @@ class EngineWorker(QObject):
                     parts.append(piece)
                     self.piece.emit(q.id, piece)
             answer.status = "cancelled" if q.cancel.is_set() else "finished"
-        except MellowError as exc:
-            answer.status, answer.error = "failed", str(exc)
-        except MemoryError:
-            answer.status, answer.error = "failed", "not enough memory to generate an answer"
-        except Exception as exc:
-            log.exception("generation failed")
-            answer.status, answer.error = "failed", f"generation failed ({type(exc).__name__}: {exc})"
+        except Exception as exc:  # every failure becomes the one user message
+            if not isinstance(exc, (MellowError, MemoryError)):
+                log.exception("generation failed")
+            answer.status, answer.error = "failed", user_message(exc, "generating the answer")
         answer.text = "".join(parts)
         answer.pieces = len(parts)
-        stats = getattr(self.engine, "last_stats", None)
+        stats = stream.result.stats if stream is not None else None
         if stats is not None and answer.status != "failed":
             answer.n_tokens = getattr(stats, "n_tokens", None)
             answer.tokens_per_s = getattr(stats, "decode_tokens_per_s", None)
@@ -146,8 +102,7 @@ class EngineWorker(QObject):
         if self.engine is not None and device_text(self.engine) != device_before:
             # The engine moved itself (CUDA out of memory -> CPU): announce it so the window says so.
             answer.device_note = getattr(self.engine, "device_note", "") or ""
-            self.loaded.emit(EngineReady(model_id=self.model_id, device=device_text(self.engine),
-                                         note=answer.device_note))
+            self.loaded.emit(EngineReady.of(self.engine, self.model_id))
         self.finished.emit(answer)
 
 
@@ -175,7 +130,7 @@ class EngineHost(QObject):
     def _done_loading(self, *_: object) -> None:
         self.loading = False
 
-    def load(self, factory: Callable[[Callable[[str], None]], Any], model_id: str) -> None:
+    def load(self, factory: EngineFactory, model_id: str) -> None:
         """Build an engine with ``factory(progress)`` on the worker thread."""
         self.loading = True
         self._load.emit(LoadRequest(factory=factory, model_id=model_id))

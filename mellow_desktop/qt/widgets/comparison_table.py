@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
 from mellow.measurements import Measurements, difference, format_db, format_hz, format_seconds
-from mellow_desktop.clip_panel import ClipState
+from mellow_desktop.core.session import ClipState
 
 ROWS = ("Duration", "Sample rate", "Channels", "Peak", "RMS", "Spectral centroid", "Dominant frequency")
 LABELS = ("Duration", "Rate", "Channels", "Peak", "RMS", "Centroid", "Dominant")

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QWidget
 
 from mellow.audio import TARGET_RATE
 from mellow_desktop.core.clip_analysis import HOP, N_MELS, WINDOW_SECONDS, WindowAnalysis, mel_centers_hz
-from mellow_desktop.theme import plot_colors
+from mellow_desktop.qt.theme import plot_colors
 
 MODES = {"mel": "Log-mel (what the model sees)", "stft": "STFT (linear frequency)"}
 COLORMAPS = ("inferno", "viridis", "magma", "plasma", "CET-L1")

@@ -1,0 +1,323 @@
+"""The main window: two clip panels and their comparison, the conversation, history, menus and status bar.
+
+Layout (:mod:`~mellow_desktop.qt.window_layout`) and wiring only; what the window does is in the core
+(questions, history rows, settings) and in its parts. It owns their lifetimes: the engine thread
+(:class:`EngineHost`), the model manager, the history store, and the clip panels' audio. Closing the window
+stops audio (a recording is finished and kept), cancels an answer, joins every thread and saves its state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QEvent, QSettings, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QApplication, QDialog, QHBoxLayout, QLabel, QMainWindow, QPushButton, QWidget
+
+from mellow.generation import GenerationOptions
+from mellow_desktop.core import paths
+from mellow_desktop.core.history_store import HistoryError, HistoryRecord, HistoryStore
+from mellow_desktop.core.model_loading import not_ready_message
+from mellow_desktop.core.package_data import samples_dir
+from mellow_desktop.core.question import Answer, QuestionProblem, build_question
+from mellow_desktop.core.session import clip_ref, history_record, reload_plan
+from mellow_desktop.qt import window_layout as layout
+from mellow_desktop.qt import window_state
+from mellow_desktop.qt.actions import build_menus, show_about, show_shortcuts, tip
+from mellow_desktop.qt.dialogs.settings_dialog import SettingsDialog, load_settings, save_settings
+from mellow_desktop.qt.engine_host import EngineHost
+from mellow_desktop.qt.jobs import wait_for_jobs
+from mellow_desktop.qt.model_manager import ModelManager
+from mellow_desktop.qt.recovery import audio_problem, recover_recordings
+from mellow_desktop.qt.widgets.chat_panel import ChatPanel
+from mellow_desktop.qt.widgets.clip_panel import ClipPanel, panel_of
+from mellow_desktop.qt.widgets.comparison_table import ComparisonTable
+from mellow_desktop.qt.widgets.history_view import HistoryView
+from mellow_desktop.qt.widgets.prompt_box import PromptBox
+
+TITLE = "Mellow Desktop"
+
+
+class MainWindow(QMainWindow):
+    """Mellow Desktop's window."""
+
+    answer_shown = Signal(object)  # Answer, after it is shown in the conversation and stored in the history
+
+    def __init__(
+        self, settings: QSettings, store: HistoryStore | None = None, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.setWindowTitle(TITLE)
+        self._owns_store = store is None
+        self.store = store if store is not None else HistoryStore.open(paths.history_db_path())
+        self.app_settings = load_settings(settings)
+        self.host = EngineHost(self)
+        self.model = ModelManager(self.host, settings, lambda: self.app_settings.device, self)
+        self._focused_slot = "A"
+        self._closed = False
+        self._build_widgets()
+        self.view_actions = build_menus(self, self.commands(), self.set_spectrogram_mode, self.set_colormap)
+        self._connect()
+        window_state.restore(self, settings)
+        self._set_focused_slot("A")
+        if self.store.recovery_message:
+            self.notify(self.store.recovery_message, 15000)
+
+    @property
+    def generation(self) -> GenerationOptions:
+        """How answers are decoded (the engine's options, from Settings ▸ Generation)."""
+        return self.app_settings.generation
+
+    @generation.setter
+    def generation(self, options: GenerationOptions) -> None:
+        self.app_settings = replace(self.app_settings, generation=options)
+
+    @property
+    def input_device(self) -> str:
+        """The chosen recording device ("" is the system default)."""
+        return self.app_settings.input_device
+
+    @input_device.setter
+    def input_device(self, name: str) -> None:
+        self.app_settings = replace(self.app_settings, input_device=name)
+        self._apply_audio_devices()
+
+    def _build_widgets(self) -> None:
+        self.panel_a, self.panel_b = ClipPanel("A", self), ClipPanel("B", self)
+        self._apply_audio_devices()
+        self.comparison = ComparisonTable(self)
+        self.swap_button = QPushButton("Swap A ⇄ B", self)
+        self.swap_button.setToolTip(tip("swap"))
+        self.swap_button.clicked.connect(self.swap_clips)
+        middle = layout.comparison_column(self, self.comparison, self.swap_button)
+        h, v = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
+        self.clips_splitter = layout.splitter("clipsSplitter", h, self, (self.panel_a, 1), (middle, 0),
+                                              (self.panel_b, 1))
+        self.chat, self.prompt = ChatPanel(self), PromptBox(self)
+        self.history = HistoryView(self.store, self)
+        conversation = layout.conversation_column(self, self.chat, self.prompt)
+        self.bottom_splitter = layout.splitter("bottomSplitter", h, self, (conversation, 3),
+                                               (self.history, 1))
+        self.main_splitter = layout.splitter("mainSplitter", v, self, (self.clips_splitter, 5),
+                                             (self.bottom_splitter, 4))
+        central = QWidget(self)
+        lay = QHBoxLayout(central)
+        lay.setContentsMargins(6, 6, 6, 0)
+        lay.addWidget(self.main_splitter)
+        self.setCentralWidget(central)
+        self.model_label = QLabel(self.model.description, self)
+        self.model_label.setToolTip("The model's state and the device it runs on")
+        self.statusBar().addPermanentWidget(self.model_label)
+
+    def commands(self) -> dict[str, Callable[[], object]]:
+        """Every action's command by name (:mod:`~mellow_desktop.qt.actions`); looked up when triggered."""
+        return {
+            "open_focused": lambda: self.focused_panel().choose_file(),
+            "open_a": lambda: self.panel_a.choose_file(), "open_b": lambda: self.panel_b.choose_file(),
+            "open_samples": self.open_samples,
+            "export_md": lambda: self.history.export_dialog("md"),
+            "export_json": lambda: self.history.export_dialog("json"),
+            "quit": self.close,
+            "record": lambda: self.focused_panel().toggle_recording(),
+            "play": lambda: self.focused_panel().toggle_playback(),
+            "stop_audio": lambda: self.focused_panel().stop_audio(),
+            "swap": self.swap_clips, "clear_a": self.panel_a.clear, "clear_b": self.panel_b.clear,
+            "fit": self.fit_all, "settings": self.edit_settings,
+            "shortcuts": lambda: show_shortcuts(self), "about": lambda: show_about(self),
+            "send": self.prompt.send, "stop_answer": self.stop_generation,
+        } | self.model.commands()
+
+    def _connect(self) -> None:
+        for p in (self.panel_a, self.panel_b):
+            for signal in (p.clip_changed, p.facts_changed, p.window_changed):
+                signal.connect(self._on_clips_changed)
+            p.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.prompt.send_requested.connect(self.ask)
+        self.prompt.stop_requested.connect(self.stop_generation)
+        self.host.worker.piece.connect(self.chat.add_piece)
+        self.host.worker.finished.connect(self._on_answer)
+        self.model.state_changed.connect(lambda _state, text: self.model_label.setText(text))
+        self.model.message.connect(self.chat.add_notice)
+        self.model.tokenizer_ready.connect(lambda tok: self.prompt.set_tokenizer(tok.count_tokens))
+        self.history.reuse_prompt.connect(self.prompt.reuse)
+        self.history.reload_clips.connect(self.reload_clips)
+        self.history.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        QApplication.instance().focusChanged.connect(self._on_focus_changed)
+
+    def notify(self, text: str, msecs: int = 8000) -> None:
+        """Tell the user in the conversation and in the status bar."""
+        self.chat.add_notice(text)
+        self.statusBar().showMessage(text, msecs)
+
+    def start_background_tasks(self) -> None:
+        """After the window is shown: tokenizer, model (when installed), audio check, lost recordings."""
+        self.model.start()
+        QTimer.singleShot(0, self.check_audio)
+        QTimer.singleShot(0, self.recover_recordings)
+
+    def recover_recordings(self) -> list[Path]:
+        """Repair recordings left unfinished by a crash and offer them in the conversation."""
+        return recover_recordings(self.chat, self._open_link)
+
+    def _open_link(self, link: str) -> None:
+        slot, _, uri = link.partition("|")
+        self.panel(slot).open_file(QUrl(uri).toLocalFile())
+
+    # ------------------------------------------------------------------------------------------- clips
+    def panel(self, slot: str) -> ClipPanel:
+        return self.panel_a if slot == "A" else self.panel_b
+
+    def focused_panel(self) -> ClipPanel:
+        return self.panel(self._focused_slot)
+
+    def _on_focus_changed(self, _old: QWidget | None, new: QWidget | None) -> None:
+        p = panel_of(new) if not self._closed else None
+        if p is not None:
+            self._set_focused_slot(p.slot)
+
+    def _set_focused_slot(self, slot: str) -> None:
+        self._focused_slot = slot
+        self.panel_a.set_focused_look(slot == "A")
+        self.panel_b.set_focused_look(slot == "B")
+
+    def _on_clips_changed(self, _slot: str = "") -> None:
+        a, b = self.panel_a.state(), self.panel_b.state()
+        self.comparison.update_states(a, b)
+        names = [s.path.name for s in (a, b) if s is not None]
+        self.setWindowTitle(f"{TITLE} — {' vs '.join(names)}" if names else TITLE)
+
+    def swap_clips(self) -> None:
+        """Exchange Clip A and Clip B (without reading the files again)."""
+        a, b = self.panel_a.state(), self.panel_b.state()
+        self.panel_a.set_state(b)
+        self.panel_b.set_state(a)
+
+    def open_samples(self) -> None:
+        files = sorted(samples_dir().glob("*.flac"))
+        for panel, path in zip((self.panel_a, self.panel_b), files, strict=False):
+            panel.open_file(path)
+
+    def reload_clips(self, record: HistoryRecord) -> None:
+        """Open the clips of a history entry again, at the same windows, when the files still exist."""
+        plan = reload_plan(record)
+        for slot, path, start in plan.open:
+            self.panel(slot).open_file(path, start_s=start)
+        if plan.single:
+            self.panel_b.clear()
+        if plan.missing:
+            self.notify(f"No longer on disk: {', '.join(plan.missing)}")
+
+    def fit_all(self) -> None:
+        for p in (self.panel_a, self.panel_b):
+            p.waveform.fit()
+
+    def set_spectrogram_mode(self, mode: str) -> None:
+        for p in (self.panel_a, self.panel_b):
+            p.spectrogram.set_mode(mode)
+        self.view_actions.modes[mode].setChecked(True)
+        self.settings.setValue("view/spectrogram", mode)
+
+    def set_colormap(self, name: str) -> None:
+        for p in (self.panel_a, self.panel_b):
+            p.spectrogram.set_colormap(name)
+        self.view_actions.colormaps[name].setChecked(True)
+        self.settings.setValue("view/colormap", name)
+
+    def check_audio(self) -> None:
+        """Disable Record (with the reason) when there is no PortAudio or no input device."""
+        reason = audio_problem(self.input_device or None)
+        for p in (self.panel_a, self.panel_b):
+            p.set_recording_unavailable(reason)
+        if reason:
+            self.statusBar().showMessage(f"Recording disabled: {reason}", 10000)
+
+    # ------------------------------------------------------------------------------------------- asking
+    def ask(self, prompt: str) -> None:
+        """Send ``prompt`` about the loaded clips to the model (or explain what is missing)."""
+        if self.host.busy():
+            return
+        if self.panel_a.is_loading() or self.panel_b.is_loading():
+            self.statusBar().showMessage("Wait until the clips are loaded.", 5000)
+            return
+        a, b = clip_ref(self.panel_a.state()), clip_ref(self.panel_b.state())
+        try:
+            q = build_question(prompt, a, b, self.generation, self.app_settings.device)
+        except QuestionProblem as exc:
+            self.chat.add_notice(str(exc))
+            return
+        if not self.model.is_ready():
+            self.chat.add_notice(not_ready_message(self.model.state, self.model.description))
+            return
+        self.chat.add_question(q)
+        self.prompt.set_busy(True)
+        self.statusBar().showMessage("Answering…")
+        self.host.ask(q)
+
+    def stop_generation(self) -> None:
+        """Stop the current answer (Esc)."""
+        if self.host.busy():
+            self.host.cancel()
+            self.statusBar().showMessage("Stopping…", 3000)
+
+    def _on_answer(self, answer: Answer) -> None:
+        self.chat.finish(answer)
+        self.prompt.set_busy(False)
+        if answer.device_note:
+            self.chat.add_notice(answer.device_note)
+        try:
+            self.store.add(history_record(answer))
+        except (HistoryError, ValueError) as exc:
+            self.chat.add_notice(f"The answer could not be saved in the history: {exc}")
+        self.history.refresh()
+        self.answer_shown.emit(answer)
+        speed = f" ({answer.tokens_per_s:.1f} tokens/s)" if answer.tokens_per_s else ""
+        text, msecs = {"finished": (f"Answered{speed}.", 8000), "cancelled": ("Stopped.", 5000)}.get(
+            answer.status, (f"The answer failed: {answer.error}", 10000)
+        )
+        self.statusBar().showMessage(text, msecs)
+
+    # ------------------------------------------------------------------------------------------- settings
+    def edit_settings(self) -> None:
+        dialog = SettingsDialog(self.app_settings, self)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+        old_device = self.app_settings.device
+        self.app_settings = dialog.chosen()
+        save_settings(self.settings, self.app_settings)
+        self._apply_audio_devices()
+        self.check_audio()
+        if self.app_settings.device != old_device and self.model.state in ("ready", "failed"):
+            self.model.reload()
+
+    def _apply_audio_devices(self) -> None:
+        for p in (self.panel_a, self.panel_b):
+            p.input_device = self.app_settings.input_device or None
+            p.output_device = self.app_settings.output_device or None
+
+    def save_state(self) -> None:
+        window_state.save(self, self.settings)
+        save_settings(self.settings, self.app_settings)
+        self.settings.sync()
+
+    def closeEvent(self, ev: QCloseEvent) -> None:  # noqa: N802 (Qt override)
+        if self._closed:
+            ev.accept()
+            return
+        self._closed = True
+        self.save_state()
+        self.host.cancel()
+        for p in (self.panel_a, self.panel_b):
+            p.shutdown()
+        self.model.shutdown()
+        self.host.shutdown()
+        # A cancelled answer's "finished" is queued for this window: store it before the history closes.
+        QCoreApplication.sendPostedEvents(self, QEvent.Type.MetaCall)
+        wait_for_jobs()
+        for timer in self.findChildren(QTimer):  # pending debounce timers must not fire into a closed window
+            timer.stop()
+        if self._owns_store:
+            self.store.close()
+        ev.accept()
