@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import ray
 
 from mellow.config import ModelConfig
@@ -115,9 +116,13 @@ def window_from_json(text: str) -> Window:
     return Window(**{k: Path(v) if k in data["paths"] else v for k, v in data["fields"].items()})
 
 
-def window_rows(windows: Sequence[Window]) -> list[dict[str, Any]]:
-    """Windows as Ray Data rows: ``idx`` (the position in the scan) and ``window`` (:func:`window_json`)."""
-    return [{"idx": i, "window": window_json(w)} for i, w in enumerate(windows)]
+def window_blocks(windows: Sequence[Window], batch: int) -> list[pa.Table]:
+    """The windows as Ray Data blocks of exactly ``batch`` rows (the last one: the rest), cut where the
+    in-process runner cuts its batches, so every actor call answers the batch the local scan would.
+    Columns: ``idx`` (position in the scan) and ``window`` (:func:`window_json`)."""
+    return [pa.table({"idx": pa.array(range(i, min(i + batch, len(windows))), pa.int64()),
+                      "window": [window_json(w) for w in windows[i:i + batch]]})
+            for i in range(0, len(windows), batch)]
 
 
 def result_json(result: WindowResult) -> str:
@@ -134,7 +139,7 @@ def result_from_json(window: Window, text: str) -> WindowResult:
 class ScanActor:
     """A Ray Data ``map_batches`` class: builds the engine and its ScanRunner once, then answers batches.
 
-    In: the columns of :func:`window_rows` (n rows).  Out: ``idx`` (n,) int64, ``result`` (n,) JSON strings,
+    In: the columns of :func:`window_blocks` (n rows).  Out: ``idx`` (n,) int64, ``result`` (n,) JSON strings,
     ``pid`` (n,) the worker's process id (for fault tests and logs).
     """
 

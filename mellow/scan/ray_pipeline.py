@@ -3,8 +3,11 @@
 :class:`RayScanRunner` has the shape of :class:`~mellow.scan.runner.ScanRunner` (``run(windows, cancel,
 progress)`` yielding :class:`~mellow.scan.types.WindowResult` in window order, ``model_id``, ``scoring``), so
 the CLI picks one class or the other and writes with the same writers.  Planning stays on the driver; the
-windows go through ``ray.data.from_items`` -> ``map_batches(ScanActor, ActorPoolStrategy(size=n))``; each
-actor loads the engine once and runs the ordinary ScanRunner (reading audio itself, window by window).
+windows go into blocks of exactly one batch (``ray.data.from_arrow``, cut where the local runner cuts) ->
+``map_batches(ScanActor, ActorPoolStrategy(size=n))``; each actor loads the engine once and runs the ordinary
+ScanRunner on its batch (reading audio itself, window by window).  So a Ray scan answers the same batches as
+a local scan with the same batch size and its rows are identical to the bit (different batch sizes change
+scores only by float rounding).
 
 Faults: a worker process that dies is replaced (``max_restarts=-1``) and its batch is retried up to
 :data:`BATCH_RETRIES` times; the driver keeps the first answer per window, so every window comes back exactly
@@ -14,7 +17,6 @@ once.  Only ``mellow scan --ray/--ray-address`` imports this module.
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Iterator
@@ -24,14 +26,13 @@ from typing import Any
 
 import ray
 
-from mellow.errors import MellowError
+from mellow.errors import MellowError, one_line
 from mellow.generation import GenerationOptions
-from mellow.scan.ray_actor import ModelSpec, ScanActor, result_from_json, ship_file, window_rows
+from mellow.scan.batching import CPU_MAX_BATCH, GPU_MAX_BATCH
+from mellow.scan.ray_actor import ModelSpec, ScanActor, result_from_json, ship_file, window_blocks
 from mellow.scan.types import Window, WindowResult
 
 BATCH_RETRIES = 4  # a batch whose worker dies more often than this ends the scan with an error
-CPU_BATCH = 16  # windows per Ray batch when neither the user nor a GPU says otherwise
-GPU_BATCH = 128
 OBJECT_STORE_BYTES = 512 * 1024**2  # for a cluster this process starts itself (--ray)
 
 log = logging.getLogger(__name__)
@@ -49,18 +50,21 @@ def model_spec(config: str | Path = "v0", model: str | Path = "v0", tokenizer: s
 
 
 def connect(address: str | None = None) -> bool:
-    """Join the cluster at ``address`` ("auto": the one RAY_ADDRESS or this machine names), or start a local
-    one (None); nothing when Ray is already up in this process.  Returns True when this call started Ray."""
+    """Start a new local cluster on this machine (``address`` None: all its CPUs and GPUs) or join the one at
+    ``address`` ("auto": RAY_ADDRESS, else the cluster ``ray start`` last started here; or "host:port").
+    Nothing when Ray is already up in this process.  Returns True when this call started or joined Ray."""
     if ray.is_initialized():
         return False
-    kwargs: dict[str, Any] = {"logging_level": logging.WARNING, "include_dashboard": False}
+    kwargs: dict[str, Any] = {"logging_level": logging.WARNING}
     if address is None:
-        kwargs["object_store_memory"] = OBJECT_STORE_BYTES
+        kwargs.update(address="local", include_dashboard=False, object_store_memory=OBJECT_STORE_BYTES)
+    else:
+        kwargs["address"] = address
     try:
-        ray.init(address=address, **kwargs)
+        ray.init(**kwargs)
     except (ConnectionError, RuntimeError, ValueError) as exc:
-        where = f"the Ray cluster at {address}" if address else "a local Ray cluster"
-        raise MellowError(f"cannot start or join {where}: {' '.join(str(exc).split())[:300]}") from None
+        where = f"join the Ray cluster at {address}" if address else "start a local Ray cluster"
+        raise MellowError(f"cannot {where}: {one_line(exc, 300)}") from None
     return True
 
 
@@ -103,24 +107,28 @@ class RayScanRunner:
     ``spec``: from :func:`model_spec`.  ``address``: None starts a local cluster (unless Ray is already up
     in this process), "auto" or "host:port" joins one.  ``actors``/``threads``: see :func:`pool_shape`.
     ``ship_model``: put the model files into the object store for nodes without them (None: when the
-    cluster has nodes other than this one).  ``batch_size`` is the Ray batch and the runner's batch.
+    cluster has nodes other than this one).  ``batch_size``: windows per batch (default: the local runner's
+    CPU or GPU maximum), the same in Ray Data and in each actor's runner.
     """
 
     def __init__(self, spec: ModelSpec, prompt: str, options: GenerationOptions | None = None,
                  score: str | None = "auto", batch_size: int | None = None, address: str | None = None,
                  actors: int | None = None, threads: int | None = None,
                  ship_model: bool | None = None) -> None:
-        from mellow.scan import runner as local
+        from mellow.generation.devices import resolve_dtype
+        from mellow.scan.runner import model_id_for, scoring_for
 
-        self.prompt, self.options, self.score, self.batch_size = prompt, options, score, batch_size
+        self.prompt, self.options, self.score = prompt, options, score
         self._started_ray = connect(address)
         self.shape = pool_shape(actors, threads)
+        # The batches of the local runner's defaults (its memory rule can only pick fewer on the CPU).
+        self.batch = int(batch_size or (GPU_MAX_BATCH if self.shape.num_gpus else CPU_MAX_BATCH))
         if ship_model or (ship_model is None and _other_nodes()):
             spec = replace(spec, shipped_checkpoint=ship_file(Path(spec.checkpoint)),
                            shipped_tokenizer=ship_file(Path(spec.tokenizer)))
         self.spec = spec
-        self.model_id: str = local.model_id_for(spec.config, Path(spec.checkpoint))
-        self.scoring: str | None = local.scoring_for(prompt, score)
+        self.model_id: str = model_id_for(spec.config, Path(spec.checkpoint), resolve_dtype(spec.dtype))
+        self.scoring: str | None = scoring_for(prompt, score)
         self.worker_pids: list[int] = []  # process ids of the actors that answered, in order of first answer
 
     def _dataset(self, windows: list[Window]) -> Any:
@@ -130,16 +138,14 @@ class RayScanRunner:
         ctx.enable_progress_bars = False  # the CLI draws its own bar
         ctx.print_on_execution_start = False
         logging.getLogger("ray.data").setLevel(logging.WARNING)  # no per-run INFO lines on the CLI's stderr
-        batch = self.batch_size or (GPU_BATCH if self.shape.num_gpus else CPU_BATCH)
-        blocks = max(1, math.ceil(len(windows) / batch))  # one batch per block: a retry redoes one batch
-        rows = ray.data.from_items(window_rows(windows), override_num_blocks=blocks)
+        rows = ray.data.from_arrow(window_blocks(windows, self.batch))
         with warnings.catch_warnings():
             # Ray 2.60 takes actor fault-tolerance options only as the deprecated **ray_remote_args; they are
             # set here on purpose (bounded retries instead of Ray Data's endless ones), hence the filter.
             warnings.filterwarnings("ignore", message=".*ray_remote_args. is deprecated")
             return rows.map_batches(
-                ScanActor, batch_size=batch, batch_format="numpy",
-                fn_constructor_args=(self.spec, self.prompt, self.options, self.score, self.batch_size,
+                ScanActor, batch_size=self.batch, batch_format="numpy",
+                fn_constructor_args=(self.spec, self.prompt, self.options, self.score, self.batch,
                                      self.shape.num_cpus),
                 compute=ActorPoolStrategy(size=self.shape.actors),
                 num_cpus=self.shape.num_cpus, num_gpus=self.shape.num_gpus,
@@ -154,20 +160,27 @@ class RayScanRunner:
             return
         pending: dict[int, WindowResult] = {}
         next_idx = 0
-        for batch in self._dataset(todo).iter_batches(batch_size=None, batch_format="numpy"):
-            self.worker_pids += [p for p in dict.fromkeys(batch["pid"].tolist()) if p not in self.worker_pids]
-            for idx, text in zip(batch["idx"].tolist(), batch["result"], strict=True):
-                if idx >= next_idx and idx not in pending:  # a retried batch's second answer is dropped
-                    pending[idx] = result_from_json(todo[idx], str(text))
-            done = next_idx + len(pending)
-            while next_idx in pending:
-                yield pending.pop(next_idx)
-                next_idx += 1
-            if progress is not None:
-                progress(done, len(todo))
-            if cancel is not None and cancel.is_set():
-                break
+        batches = iter(self._dataset(todo).iter_batches(batch_size=None, batch_format="numpy"))
+        try:
+            for batch in batches:
+                self._note_pids(batch["pid"].tolist())
+                for idx, text in zip(batch["idx"].tolist(), batch["result"], strict=True):
+                    if idx >= next_idx and idx not in pending:  # a retried batch's second answer is dropped
+                        pending[idx] = result_from_json(todo[idx], str(text))
+                done = next_idx + len(pending)
+                while next_idx in pending:
+                    yield pending.pop(next_idx)
+                    next_idx += 1
+                if progress is not None:
+                    progress(done, len(todo))
+                if cancel is not None and cancel.is_set():
+                    break
+        finally:
+            getattr(batches, "close", lambda: None)()  # stops the pipeline now, not when collected
         yield from (pending[i] for i in sorted(pending))
+
+    def _note_pids(self, pids: list[int]) -> None:
+        self.worker_pids += [p for p in dict.fromkeys(pids) if p not in self.worker_pids]
 
     def close(self) -> None:
         """Shut Ray down when this runner started it."""

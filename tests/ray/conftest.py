@@ -1,0 +1,76 @@
+"""One real local Ray cluster per test session (2 CPUs, no dashboard, a modest object store), and the
+recordings the Ray scan tests share.
+
+Locally a machine that cannot start Ray skips these tests; in CI (``CI=true``) that is a failure.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+OBJECT_STORE_BYTES = 500 * 1024**2
+RAY_CPUS = 2
+
+
+def _unavailable(message: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[object]:
+    """The ``ray`` module, initialised on a fresh local cluster; shut down at the end of the session.
+    ``ray_cluster.startup_s`` is how long ``ray.init`` took."""
+    try:
+        import ray
+    except ImportError as exc:  # `make test` installs the cluster extra
+        _unavailable(f"ray is not installed (pip install -e '.[cluster]'): {exc}")
+    t0 = time.perf_counter()
+    try:
+        ray.init(num_cpus=RAY_CPUS, include_dashboard=False, object_store_memory=OBJECT_STORE_BYTES,
+                 logging_level=logging.WARNING)
+    except Exception as exc:  # any failure to start is the environment's, reported the same way
+        _unavailable(f"cannot start a local Ray cluster: {type(exc).__name__}: {exc}")
+    ray.startup_s = time.perf_counter() - t0
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+def _write(path: Path, seconds: float, rate: int, channels: int, seed: int) -> Path:
+    """Noise with a few tones that change along the file (so windows differ), float32."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * rate)) / rate
+    tone = np.sin(2 * np.pi * (300 + 40 * np.floor(t / 7)) * t) * 0.3
+    wave = tone[:, None] + 0.05 * rng.standard_normal((t.size, channels))
+    sf.write(path, wave.astype(np.float32), rate, subtype="FLOAT" if path.suffix == ".wav" else None)
+    return path
+
+
+@pytest.fixture(scope="session")
+def long_recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated 3-minute, 48 kHz stereo WAV (the resampling path), 18 windows at hop 10."""
+    return _write(tmp_path_factory.mktemp("long") / "field recording.wav", 180.0, 48000, 2, seed=1)
+
+
+@pytest.fixture(scope="session")
+def recording_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of several recordings: 44.1 kHz stereo, 32 kHz mono FLAC, a clip shorter than 10 s, a name
+    with a tab, quotes and non-ASCII letters, and one file that is not audio."""
+    folder = tmp_path_factory.mktemp("folder")
+    _write(folder / "a site.wav", 25.0, 44100, 2, seed=2)
+    _write(folder / "b.flac", 21.0, 32000, 1, seed=3)
+    _write(folder / "c short.wav", 6.5, 16000, 1, seed=4)
+    _write(folder / 'd\t"Zürich" été.wav', 12.0, 22050, 1, seed=5)
+    (folder / "e broken.wav").write_bytes(b"RIFF....WAVEfmt this is not audio")
+    return folder

@@ -1,0 +1,71 @@
+"""The pieces of the Ray scan that need a cluster but no model: rows, pool shape, shipped model files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from mellow.errors import CheckpointError, MellowError
+from mellow.scan.types import Window
+
+HOSTILE = ["plain.wav", "with space.wav", "tab\there.wav", "new\nline.wav", 'quo"te\'s.wav',
+           "Zürich été 鳥.flac", os.fsdecode(b"latin1-\xe9t\xe9.wav")]  # the last: not UTF-8
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_windows_travel_unchanged(ray_cluster, tmp_path: Path, name: str) -> None:
+    """A window goes through Ray Data and back equal to itself, whatever its file names."""
+    from mellow.scan.ray_actor import window_blocks, window_from_json, window_json
+
+    windows = [Window(tmp_path / name, 12.5, 22.5, "abc123"),
+               Window(tmp_path / name, 0.1, 10.1, "h", slot2_file=tmp_path / ("b " + name),
+                      slot2_start_s=3.25, slot2_hash="h2")]
+    assert [window_from_json(window_json(w)) for w in windows] == windows
+    rows = ray_cluster.data.from_arrow(window_blocks(windows, 1)).take_all()
+    assert [window_from_json(r["window"]) for r in sorted(rows, key=lambda r: r["idx"])] == windows
+
+
+def test_blocks_are_cut_like_the_local_batches() -> None:
+    """Blocks of exactly the batch size, the rest last, positions counting on: the local runner's batches."""
+    from mellow.scan.ray_actor import window_blocks
+
+    windows = [Window(Path("/r.wav"), float(s), s + 10.0) for s in range(11)]
+    blocks = window_blocks(windows, 4)
+    assert [b.column("idx").to_pylist() for b in blocks] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10]]
+
+
+def test_pool_shape_on_two_cpus(ray_cluster) -> None:
+    """CPU-only: one actor with all CPUs by default, or N actors sharing them; too many is a clear error."""
+    from mellow.scan.ray_pipeline import pool_shape
+
+    default, two = pool_shape(), pool_shape(actors=2)
+    assert (default.actors, default.num_cpus, default.num_gpus) == (1, 2, 0)
+    assert (two.actors, two.num_cpus, two.num_gpus) == (2, 1, 0)
+    with pytest.raises(MellowError, match="need more CPUs"):
+        pool_shape(actors=3)
+    with pytest.raises(MellowError, match="need more CPUs"):
+        pool_shape(actors=1, threads=4)
+
+
+def test_shipped_file_is_written_once_per_node(ray_cluster, tmp_path: Path) -> None:
+    """A file shipped through the object store comes back byte for byte, under its own name, and a second
+    actor on the same node reuses the copy; a corrupt copy is refused."""
+    from dataclasses import replace
+
+    from mellow.scan.ray_actor import local_model_file, materialize, ship_file
+
+    source = tmp_path / "model.ckpt"
+    source.write_bytes(os.urandom(100_000))
+    shipped = ship_file(source)
+    cache = tmp_path / "cache"
+    copy = materialize(shipped, cache)
+    assert copy.name == "model.ckpt" and copy.read_bytes() == source.read_bytes()
+    mtime = copy.stat().st_mtime_ns
+    assert materialize(shipped, cache) == copy and copy.stat().st_mtime_ns == mtime
+    with pytest.raises(CheckpointError, match="corrupt"):
+        materialize(replace(shipped, sha256="0" * 64), cache)
+    assert local_model_file(str(source), None) == source  # the node has it: used in place
+    with pytest.raises(CheckpointError, match="does not exist on node"):
+        local_model_file(str(tmp_path / "elsewhere.ckpt"), None)

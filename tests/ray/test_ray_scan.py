@@ -1,0 +1,162 @@
+"""The scan on a real local Ray cluster gives the rows of the in-process scan: same windows, texts, tokens,
+scores and errors, in the same order, each window exactly once, also when a worker process is killed
+mid-scan and when a worker has no model files (the driver ships them through the object store).
+
+With the same batches and the same number of CPU threads per process the rows are identical to the bit.
+Actors with fewer threads than the in-process run round the CPU's matrix products differently: scores then
+differ in the last float32 digits (as between batch sizes, see tests/mellow/test_scan_runner.py) and
+everything else is identical.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mellow.generation import Engine, GenerationOptions
+from mellow.scan.plan import plan_scan
+from mellow.scan.runner import ScanRunner
+from mellow.scan.types import Window, WindowResult
+
+PROMPT = "is there a tone in the audio? answer yes or no"
+OPTIONS = GenerationOptions(max_len=6)
+
+
+@dataclass
+class Reference:
+    """A planned scan, and its rows answered in-process by ScanRunner (the truth the Ray scan must match)."""
+
+    windows: list[Window]
+    results: list[WindowResult]
+    model_id: str
+
+
+@pytest.fixture(scope="session")
+def scan_plan(long_recording: Path, recording_folder: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The plan of the 3-minute recording and the folder, with one planned file gone before it is read
+    (as on a node where the path is not mounted): its windows come back as errors."""
+    gone = tmp_path_factory.mktemp("gone") / "moved away.wav"
+    shutil.copy(recording_folder / "b.flac", gone.with_suffix(".flac"))
+    gone = gone.with_suffix(".flac")
+    plan = plan_scan([long_recording, recording_folder, gone])
+    gone.unlink()
+    return plan
+
+
+@pytest.fixture(scope="session")
+def reference(scan_plan, tiny_ckpt: Path, gguf: Path) -> Reference:
+    engine = Engine.load("tiny", tiny_ckpt, gguf, device="cpu")
+    runner = ScanRunner(engine, PROMPT, OPTIONS, batch_size=4)
+    windows = scan_plan.windows
+    return Reference(windows, list(runner.run(windows)), runner.model_id)
+
+
+def _ray_runner(tiny_ckpt: Path, gguf: Path, **kwargs):
+    from mellow.scan.ray_pipeline import RayScanRunner, model_spec
+
+    return RayScanRunner(model_spec("tiny", tiny_ckpt, gguf, device="cpu"), PROMPT, OPTIONS, **kwargs)
+
+
+def assert_same_but_rounding(got: list[WindowResult], want: list[WindowResult]) -> None:
+    """Same windows, texts, tokens, choices and errors in the same order; scores within float32 rounding."""
+    def rest(r: WindowResult) -> tuple:
+        return r.window, r.text, r.tokens, r.choices, r.error, r.score is None
+
+    assert [rest(r) for r in got] == [rest(r) for r in want]
+    scored = [(a.score, b.score) for a, b in zip(got, want, strict=True) if a.score is not None]
+    np.testing.assert_allclose([a for a, _ in scored], [b for _, b in scored], rtol=0, atol=2e-6)
+
+
+def test_plan_covers_the_cases(scan_plan, reference: Reference) -> None:
+    """The scan holds what the identity tests claim: many windows of the long file, several files, an
+    unreadable file (refused when planned) and a planned file gone before reading (errors), and scores."""
+    files = {w.file.name for w in reference.windows}
+    assert sum(w.file.name == "field recording.wav" for w in reference.windows) == 18
+    assert len(files) >= 5
+    assert [p.file.name for p in scan_plan.problems] == ["e broken.wav"]
+    errors = [r for r in reference.results if r.error is not None]
+    assert errors and all(r.window.file.name == "moved away.flac" for r in errors)
+    assert all(r.score is not None and 0 <= r.score <= 1 for r in reference.results if r.error is None)
+
+
+def test_ray_scan_equals_in_process_scan(ray_cluster, reference: Reference, tiny_ckpt: Path,
+                                         gguf: Path) -> None:
+    """One actor with the in-process run's two threads, the same batches of 4: results identical to the
+    bit, in window order, with the same model id and scoring."""
+    runner = _ray_runner(tiny_ckpt, gguf, batch_size=4, actors=1)
+    seen: list[tuple[int, int]] = []
+    results = list(runner.run(reference.windows, progress=lambda done, total: seen.append((done, total))))
+    assert results == reference.results
+    assert all(a.window is b for a, b in zip(results, reference.windows, strict=True))  # the driver's own
+    assert (runner.model_id, runner.scoring) == (reference.model_id, "yes-no")
+    assert seen[-1] == (len(reference.windows), len(reference.windows))
+    assert runner.shape.num_cpus == 2 and len(runner.worker_pids) == 1
+    assert os.getpid() not in runner.worker_pids
+
+
+def test_killed_worker_is_replaced_and_its_batch_retried(ray_cluster, reference: Reference, tiny_ckpt: Path,
+                                                          gguf: Path) -> None:
+    """Two actors of one thread; SIGKILL one actor's process after the first batch: a new process takes over
+    and the output still holds every window exactly once, as in the in-process scan."""
+    runner = _ray_runner(tiny_ckpt, gguf, batch_size=4, actors=2)
+    killed: list[int] = []
+
+    def kill_first_worker(done: int, total: int) -> None:
+        if not killed:
+            killed.append(runner.worker_pids[0])
+            os.kill(killed[0], signal.SIGKILL)
+
+    results = list(runner.run(reference.windows, progress=kill_first_worker))
+    assert killed
+    assert_same_but_rounding(results, reference.results)
+    assert len(set(runner.worker_pids)) >= 3  # the two first workers and at least one replacement
+
+
+def test_worker_without_model_files_gets_them_from_the_driver(ray_cluster, reference: Reference,
+                                                              tiny_ckpt: Path, gguf: Path,
+                                                              tmp_path: Path) -> None:
+    """The model files exist on the driver when the scan starts and nowhere once the actors load: the
+    actors build the engine from the copies the driver put into the object store, with the same rows."""
+    from mellow.scan.ray_actor import SHIPPED_DIR_NAME
+
+    ckpt, tok = tmp_path / "only-on-driver.ckpt", tmp_path / "only-on-driver.gguf"
+    shutil.copy(tiny_ckpt, ckpt)
+    shutil.copy(gguf, tok)
+    runner = _ray_runner(ckpt, tok, batch_size=4, actors=1, ship_model=True)
+    shipped = runner.spec.shipped_checkpoint
+    assert shipped is not None and runner.spec.shipped_tokenizer is not None
+    cache = Path(tempfile.gettempdir()) / SHIPPED_DIR_NAME
+    for item in (shipped, runner.spec.shipped_tokenizer):
+        shutil.rmtree(cache / item.sha256[:32], ignore_errors=True)
+    ckpt.unlink()
+    tok.unlink()
+    try:
+        results = list(runner.run(reference.windows[:8]))
+        assert results == reference.results[:8]
+        assert runner.model_id == reference.model_id  # named by content, not by path
+        assert (cache / shipped.sha256[:32] / ckpt.name).read_bytes() == tiny_ckpt.read_bytes()
+    finally:
+        for item in (shipped, runner.spec.shipped_tokenizer):
+            shutil.rmtree(cache / item.sha256[:32], ignore_errors=True)
+
+
+def test_cancel_stops_after_the_batch_in_hand(ray_cluster, reference: Reference, tiny_ckpt: Path,
+                                             gguf: Path) -> None:
+    """Cancelling after the first batch yields part of the scan: every window at most once, each
+    answer equal to the in-process one, fewer than all windows."""
+    import threading
+
+    runner = _ray_runner(tiny_ckpt, gguf, batch_size=4, actors=1)
+    cancel = threading.Event()
+    results = list(runner.run(reference.windows, cancel=cancel, progress=lambda done, total: cancel.set()))
+    truth = {r.window: r for r in reference.results}
+    assert 4 <= len(results) < len(reference.windows)
+    assert len({r.window for r in results}) == len(results)
+    assert all(truth[r.window] == r for r in results)
