@@ -81,6 +81,9 @@ class HistoryRecord:
     created: float = field(default_factory=time.time)
     id: int | None = None
 
+    kind = "question"
+    """Tells questions from scans (:class:`~mellow_desktop.core.scan_record.ScanRecord`, kind "scan")."""
+
     def created_iso(self) -> str:
         """Creation time as local ISO 8601 text with offset, seconds precision."""
         local = datetime.fromtimestamp(self.created, tz=timezone.utc).astimezone()

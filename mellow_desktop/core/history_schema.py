@@ -1,6 +1,8 @@
 """The history database's tables, their upgrade from schema 1, and its search index (stdlib ``sqlite3``).
 
-Only :mod:`.history_store` uses this module; the functions run inside its connection (autocommit mode).
+Only :mod:`.history_store` (and :mod:`.scan_store`) use this module; the functions run inside its
+connection (autocommit mode). Schema 3 adds the scan tables (:mod:`.scan_schema`); the search functions serve
+both kinds of entry, ``table`` "history" (questions) or "scan" (whole-recording scans).
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ import sqlite3
 from collections.abc import Iterator
 
 from mellow_desktop.core.history_record import clip_names
+from mellow_desktop.core.scan_schema import prepare_scan_tables, rebuild_scan_text, scan_text_in_step
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 COLUMNS = (
     "created",
@@ -85,14 +88,19 @@ _STALE = "INSERT OR REPLACE INTO history_meta(key, value) VALUES ('fts_stale', '
 """Set by a session without FTS5, whose writes do not reach the index: the next one with FTS5 rebuilds it."""
 
 SCAN_NEWEST = (
-    "SELECT h.id FROM history h INDEXED BY history_created JOIN history_text t ON t.id = h.id "
+    "SELECT h.id FROM {table} h INDEXED BY {table}_created JOIN {table}_text t ON t.id = h.id "
     "WHERE instr(t.prompt, ?1) > 0 OR instr(t.answer, ?1) > 0 OR instr(t.clips, ?1) > 0 "
     "ORDER BY h.created DESC, h.id DESC LIMIT ?2"
 )
-"""Ids of the newest ``?2`` records whose search text contains ``?1``, by a scan that stops at the limit."""
+"""Ids of the newest ``?2`` entries whose search text contains ``?1``, by a scan that stops at the limit."""
 
-MATCH = "SELECT rowid FROM history_fts WHERE history_fts MATCH ?1"
-"""Ids of the records whose search text contains the FTS5 phrase ``?1`` (see :func:`fts_phrase`)."""
+MATCH = "SELECT rowid FROM {table}_fts WHERE {table}_fts MATCH ?1"
+"""Ids of the entries whose search text contains the FTS5 phrase ``?1`` (see :func:`fts_phrase`)."""
+
+MANY_HITS = 1000
+"""Above this many matches, search walks the entries newest first and stops at the limit (else it sorts)."""
+
+TABLES = ("history", "scan")
 
 
 def fts5_trigram_available() -> bool:
@@ -115,22 +123,46 @@ def search_text(
     return (rid, prompt.casefold(), answer.casefold(), clip_names(clip_a, clip_b).casefold())
 
 
-def index_record(conn: sqlite3.Connection, fts: bool, row: tuple[int, str, str, str]) -> None:
-    """Add one :func:`search_text` row (inside the caller's transaction)."""
-    conn.execute("INSERT INTO history_text(id, prompt, answer, clips) VALUES (?, ?, ?, ?)", row)
+def index_record(
+    conn: sqlite3.Connection, fts: bool, row: tuple[int, str, str, str], table: str = "history"
+) -> None:
+    """Add one :func:`search_text` row of a ``table`` entry (inside the caller's transaction)."""
+    assert table in TABLES
+    conn.execute(f"INSERT INTO {table}_text(id, prompt, answer, clips) VALUES (?, ?, ?, ?)", row)
     if fts:
-        conn.execute("INSERT INTO history_fts(rowid, prompt, answer, clips) VALUES (?, ?, ?, ?)", row)
+        conn.execute(f"INSERT INTO {table}_fts(rowid, prompt, answer, clips) VALUES (?, ?, ?, ?)", row)
 
 
-def unindex_record(conn: sqlite3.Connection, fts: bool, rid: int) -> None:
-    """Remove record ``rid`` from the search text and index (inside the caller's transaction)."""
+def unindex_record(conn: sqlite3.Connection, fts: bool, rid: int, table: str = "history") -> None:
+    """Remove entry ``rid`` of ``table`` from the search text and index (inside the caller's transaction)."""
+    assert table in TABLES
     if fts:  # an external-content FTS5 table is told the old text to take out
         conn.execute(
-            "INSERT INTO history_fts(history_fts, rowid, prompt, answer, clips) "
-            "SELECT 'delete', id, prompt, answer, clips FROM history_text WHERE id = ?",
+            f"INSERT INTO {table}_fts({table}_fts, rowid, prompt, answer, clips) "
+            f"SELECT 'delete', id, prompt, answer, clips FROM {table}_text WHERE id = ?",
             (rid,),
         )
-    conn.execute("DELETE FROM history_text WHERE id = ?", (rid,))
+    conn.execute(f"DELETE FROM {table}_text WHERE id = ?", (rid,))
+
+
+def matching_ids(
+    conn: sqlite3.Connection, fts: bool, needle: str, limit: int, table: str = "history"
+) -> list[int]:
+    """Ids of the newest ``limit`` entries of ``table`` whose search text contains the case-folded ``needle``.
+
+    Uses the FTS5 trigram index for needles of three or more characters when available, else a scan.
+    """
+    assert table in TABLES
+    if fts and len(needle) >= 3:
+        phrase, match = fts_phrase(needle), MATCH.format(table=table)
+        hits = conn.execute(f"SELECT count(*) FROM ({match})", (phrase,)).fetchone()[0]
+        # Many hits: walk the created index newest first, stopping at the limit. Few: fetch, then sort.
+        plan = f"INDEXED BY {table}_created" if hits > MANY_HITS else "NOT INDEXED"
+        newest = "ORDER BY created DESC, id DESC LIMIT ?2"
+        rows = conn.execute(f"SELECT id FROM {table} {plan} WHERE id IN ({match}) {newest}", (phrase, limit))
+    else:
+        rows = conn.execute(SCAN_NEWEST.format(table=table), (needle, limit))
+    return [int(r[0]) for r in rows]
 
 
 def fts_phrase(needle: str) -> str:
@@ -143,7 +175,7 @@ def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
 
 
 def prepare_schema(conn: sqlite3.Connection, fts: bool) -> None:
-    """Create the tables, or bring a schema-1 file up to date, in one transaction; refuse newer files."""
+    """Create the tables, or bring a schema-1/2 file up to date, in one transaction; refuse newer files."""
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version > SCHEMA_VERSION:
         raise sqlite3.DatabaseError(f"written by a newer version (schema {version})")
@@ -155,22 +187,31 @@ def prepare_schema(conn: sqlite3.Connection, fts: bool) -> None:
             conn.execute("DROP TABLE history_fts")  # schema 1's one-column index
             tables.discard("history_fts")
         _run_script(conn, _SCHEMA + _TEXT_SCHEMA)
+        rebuild_index = prepare_scan_tables(conn, fts, tables)
         if version != SCHEMA_VERSION:
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        rebuild_index = False
         if not _text_in_step(conn):
             _rebuild_text(conn)
             rebuild_index = True
-        if fts:
-            if "history_fts" not in tables:
-                _run_script(conn, _FTS_SCHEMA)
-                rebuild_index = True
-            stale = conn.execute("SELECT 1 FROM history_meta WHERE key = 'fts_stale'").fetchone()
-            if rebuild_index or stale:
-                conn.execute("INSERT INTO history_fts(history_fts) VALUES ('rebuild')")
-                conn.execute("DELETE FROM history_meta WHERE key = 'fts_stale'")
-        elif "history_fts" in tables:
-            conn.execute(_STALE)
+        if not scan_text_in_step(conn):
+            rebuild_scan_text(conn)
+            rebuild_index = True
+        _prepare_index(conn, fts, tables, rebuild_index)
+
+
+def _prepare_index(conn: sqlite3.Connection, fts: bool, tables: set[str], rebuild: bool) -> None:
+    """Create the questions' FTS5 index when missing and rebuild both indexes when they may be out of step."""
+    if fts:
+        if "history_fts" not in tables:
+            _run_script(conn, _FTS_SCHEMA)
+            rebuild = True
+        stale = conn.execute("SELECT 1 FROM history_meta WHERE key = 'fts_stale'").fetchone()
+        if rebuild or stale:
+            for table in TABLES:
+                conn.execute(f"INSERT INTO {table}_fts({table}_fts) VALUES ('rebuild')")
+            conn.execute("DELETE FROM history_meta WHERE key = 'fts_stale'")
+    elif "history_fts" in tables or "scan_fts" in tables:
+        conn.execute(_STALE)
 
 
 def _run_script(conn: sqlite3.Connection, script: str) -> None:

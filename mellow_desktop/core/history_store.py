@@ -30,19 +30,21 @@ from mellow_desktop.core.history_export import export_records
 from mellow_desktop.core.history_record import STATUSES, HistoryError, HistoryRecord
 from mellow_desktop.core.history_schema import (
     COLUMNS,
-    MATCH,
-    SCAN_NEWEST,
+    MANY_HITS,
     SCHEMA_VERSION,
     fts5_trigram_available,
-    fts_phrase,
     index_record,
+    matching_ids,
     prepare_schema,
     search_text,
     transaction,
     unindex_record,
 )
+from mellow_desktop.core.scan_record import ScanRecord
+from mellow_desktop.core.scan_store import ScanStore
 
-__all__ = ["SCHEMA_VERSION", "STATUSES", "DeletedEntries", "HistoryError", "HistoryRecord", "HistoryStore"]
+__all__ = ["MANY_HITS", "SCHEMA_VERSION", "STATUSES", "DeletedEntries", "HistoryError", "HistoryRecord",
+           "HistoryStore", "ScanRecord"]
 
 
 def _row_to_record(row: sqlite3.Row) -> HistoryRecord:
@@ -94,10 +96,6 @@ def _write_failure(exc: sqlite3.Error) -> str:
     return text
 
 
-MANY_HITS = 1000
-"""Above this many matches, search walks the history newest first and stops at the limit (else it sorts)."""
-
-
 @dataclass(frozen=True)
 class DeletedEntries:
     """What :meth:`HistoryStore.delete_entries` removed, for :meth:`HistoryStore.restore` to undo it."""
@@ -122,6 +120,8 @@ class HistoryStore:
         self.fts = fts
         self.recovery_message = recovery_message
         """Set when a damaged database was moved aside on open (show it to the user once)."""
+        self.scans = ScanStore(conn, fts)
+        """The whole-recording scans in this database (same connection and thread)."""
 
     # ------------------------------------------------------------------------------------------- opening
 
@@ -297,18 +297,15 @@ class HistoryStore:
                 "SELECT * FROM history ORDER BY created DESC, id DESC LIMIT ?", (limit,)
             ).fetchall()
             return [_row_to_record(r) for r in rows]
-        if self.fts and len(needle) >= 3:
-            phrase = fts_phrase(needle)
-            hits = self._conn.execute(f"SELECT count(*) FROM ({MATCH})", (phrase,)).fetchone()[0]
-            # Many hits: walk the created index newest first, stopping at the limit. Few: fetch, then sort.
-            plan = "INDEXED BY history_created" if hits > MANY_HITS else "NOT INDEXED"
-            newest = "ORDER BY created DESC, id DESC LIMIT ?2"
-            sql = f"SELECT id FROM history {plan} WHERE id IN ({MATCH}) {newest}"
-            rows = self._conn.execute(sql, (phrase, limit))
-        else:
-            rows = self._conn.execute(SCAN_NEWEST, (needle, limit))
-        ids = [int(r[0]) for r in rows]
+        ids = matching_ids(self._conn, self.fts, needle, limit)
         return [r for r in (self.get(i) for i in ids) if r is not None]
+
+    def entries(self, text: str = "", limit: int = 200) -> list[HistoryRecord | ScanRecord]:
+        """Questions and scans together, newest first, matching ``text`` as :meth:`search` does (for scans:
+        prompt, any window's answer, file names); tell them apart by ``kind`` ("question" or "scan")."""
+        both: list[HistoryRecord | ScanRecord] = [*self.search(text, limit), *self.scans.search(text, limit)]
+        both.sort(key=lambda e: (e.created, e.kind == "scan", e.id or 0), reverse=True)
+        return both[:limit]
 
     def _select(self, ids: Iterable[int] | None) -> list[HistoryRecord]:
         if ids is None:

@@ -1,0 +1,140 @@
+"""The scan tables of the history database (schema 3): one ``scan`` row per whole-recording scan and one
+``scan_window`` row per answered window, with the scan's search text beside the questions' (same layout:
+``scan_text`` and its FTS5 trigram index ``scan_fts``, see :mod:`.history_schema`).
+
+Schema 2 files get these tables on open (nothing else changes).  Only :mod:`.history_schema` and
+:mod:`.scan_store` use this module; the functions run inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+SCAN_STATUSES = ("running", "finished", "cancelled", "failed")
+
+SCAN_COLUMNS = (
+    "created",
+    "finished",
+    "status",
+    "prompt",
+    "file",
+    "file_hash",
+    "duration_s",
+    "hop_s",
+    "from_s",
+    "to_s",
+    "threshold",
+    "slot2_mode",
+    "slot2_file",
+    "slot2_hash",
+    "slot2_start_s",
+    "scoring",
+    "options",
+    "model_id",
+    "model_checksum",
+    "n_windows",
+    "message",
+)
+
+WINDOW_COLUMNS = ("scan_id", "idx", "start_s", "end_s", "slot2_start_s", "text", "tokens", "score", "choices",
+                  "error")
+
+_SCAN_SCHEMA = """
+CREATE TABLE IF NOT EXISTS scan (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created REAL NOT NULL,
+    finished REAL,
+    status TEXT NOT NULL CHECK (status IN ('running', 'finished', 'cancelled', 'failed')),
+    prompt TEXT NOT NULL,
+    file TEXT NOT NULL,
+    file_hash TEXT NOT NULL,
+    duration_s REAL,
+    hop_s REAL NOT NULL,
+    from_s REAL NOT NULL DEFAULT 0,
+    to_s REAL,
+    threshold REAL NOT NULL DEFAULT 0.5,
+    slot2_mode TEXT NOT NULL DEFAULT 'same' CHECK (slot2_mode IN ('same', 'against', 'pair')),
+    slot2_file TEXT,
+    slot2_hash TEXT,
+    slot2_start_s REAL NOT NULL DEFAULT 0,
+    scoring TEXT,
+    options TEXT NOT NULL DEFAULT '{}',
+    model_id TEXT NOT NULL DEFAULT '',
+    model_checksum TEXT NOT NULL DEFAULT '',
+    n_windows INTEGER NOT NULL,
+    message TEXT
+);
+CREATE INDEX IF NOT EXISTS scan_created ON scan(created);
+CREATE TABLE IF NOT EXISTS scan_window (
+    scan_id INTEGER NOT NULL REFERENCES scan(id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    start_s REAL NOT NULL,
+    end_s REAL NOT NULL,
+    slot2_start_s REAL,
+    text TEXT NOT NULL,
+    tokens TEXT NOT NULL,
+    score REAL,
+    choices TEXT,
+    error TEXT,
+    PRIMARY KEY (scan_id, idx)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS scan_text (
+    id INTEGER PRIMARY KEY,
+    prompt TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    clips TEXT NOT NULL
+);
+"""
+"""``scan_window.idx`` is the window's place in the scan's plan; the primary key makes each window once."""
+
+_SCAN_FTS_SCHEMA = """
+CREATE VIRTUAL TABLE scan_fts USING fts5(
+    prompt, answer, clips, content='scan_text', content_rowid='id', tokenize='trigram'
+);
+"""
+
+
+def _run_script(conn: sqlite3.Connection, script: str) -> None:
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def prepare_scan_tables(conn: sqlite3.Connection, fts: bool, tables: set[str]) -> bool:
+    """Create the scan tables that are missing (``tables``: those that exist); True when the FTS index was
+    created now (so the caller rebuilds it)."""
+    _run_script(conn, _SCAN_SCHEMA)
+    if fts and "scan_fts" not in tables:
+        _run_script(conn, _SCAN_FTS_SCHEMA)
+        return True
+    return False
+
+
+def scan_text_in_step(conn: sqlite3.Connection) -> bool:
+    """True when every scan has its search-text row and no other row is there."""
+    main = conn.execute("SELECT count(*), max(id) FROM scan").fetchone()
+    text = conn.execute("SELECT count(*), max(id) FROM scan_text").fetchone()
+    return tuple(main) == tuple(text)
+
+
+def scan_search_row(conn: sqlite3.Connection, scan_id: int) -> tuple[int, str, str, str] | None:
+    """The search-text row of scan ``scan_id`` from the database: its prompt, the distinct answers of its
+    windows (one a line) and its files' names, case-folded; None when there is no such scan."""
+    from mellow_desktop.core.history_record import clip_names
+
+    head = conn.execute("SELECT prompt, file, slot2_file FROM scan WHERE id = ?", (scan_id,)).fetchone()
+    if head is None:
+        return None
+    texts = conn.execute("SELECT DISTINCT text FROM scan_window WHERE scan_id = ? AND text != '' "
+                         "ORDER BY idx", (scan_id,))
+    answers = "\n".join(str(r[0]) for r in texts)
+    return (scan_id, str(head[0]).casefold(), answers.casefold(), clip_names(head[1], head[2]).casefold())
+
+
+def rebuild_scan_text(conn: sqlite3.Connection) -> None:
+    """Recompute every scan's search text (after an upgrade or a session that could not keep it)."""
+    conn.execute("DELETE FROM scan_text")
+    for (scan_id,) in conn.execute("SELECT id FROM scan").fetchall():
+        row = scan_search_row(conn, int(scan_id))
+        if row is not None:
+            conn.execute("INSERT INTO scan_text(id, prompt, answer, clips) VALUES (?, ?, ?, ?)", row)

@@ -1,0 +1,181 @@
+"""Scans in the history database: create, list/search, load with every window, delete with undo, and
+append window results one transaction per batch.
+
+A :class:`ScanStore` works on any connection to the database: :attr:`HistoryStore.scans
+<mellow_desktop.core.history_store.HistoryStore.scans>` uses the GUI's, a
+:class:`~mellow_desktop.core.scan_session.ScanSession` opens its own on the worker thread (SQLite's WAL lets
+one connection write while others read).  Writes are ``BEGIN IMMEDIATE`` transactions with
+``synchronous=FULL``: a batch is on disk when :meth:`append_results` returns, and a crash loses at most the
+batch being written, never a window twice (``(scan_id, idx)`` is the primary key).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from mellow.errors import one_line
+from mellow.scan.types import WindowResult
+from mellow_desktop.core.history_record import HistoryError
+from mellow_desktop.core.history_schema import index_record, matching_ids, transaction, unindex_record
+from mellow_desktop.core.scan_record import LoadedScan, ScanRecord
+from mellow_desktop.core.scan_schema import SCAN_COLUMNS, SCAN_STATUSES, WINDOW_COLUMNS, scan_search_row
+
+_WINDOW_INSERT = (f"INSERT INTO scan_window ({', '.join(WINDOW_COLUMNS)}) "
+                  f"VALUES ({', '.join('?' * len(WINDOW_COLUMNS))})")
+
+
+def _record(row: sqlite3.Row) -> ScanRecord:
+    try:
+        options = json.loads(row["options"] or "{}")
+    except json.JSONDecodeError:
+        options = {}
+    values = {c: row[c] for c in SCAN_COLUMNS}
+    values["options"] = options if isinstance(options, dict) else {}
+    return ScanRecord(id=int(row["id"]), **values)
+
+
+def _window_values(scan: ScanRecord, idx: int, r: WindowResult) -> tuple[object, ...]:
+    w = r.window
+    return (scan.id, int(idx), float(w.start_s), float(w.end_s),
+            float(w.slot2_start_s) if w.slot2_file is not None else None, r.text, json.dumps(list(r.tokens)),
+            r.score, None if r.choices is None else json.dumps(r.choices), r.error)
+
+
+def _result(scan: ScanRecord, row: sqlite3.Row) -> WindowResult:
+    raw = None if row["choices"] is None else json.loads(row["choices"])
+    choices = None if raw is None else {str(k): float(v) for k, v in raw.items()}
+    window = scan.window_of(float(row["start_s"]), float(row["end_s"]), row["slot2_start_s"])
+    return WindowResult(window, text=row["text"], tokens=[int(t) for t in json.loads(row["tokens"])],
+                        score=row["score"], choices=choices, error=row["error"])
+
+
+@dataclass(frozen=True)
+class DeletedScans:
+    """What :meth:`ScanStore.delete_scans` removed, for :meth:`ScanStore.restore` to undo it."""
+
+    scans: tuple[LoadedScan, ...]
+
+    def __len__(self) -> int:
+        return len(self.scans)
+
+    def summary(self) -> str:
+        """``Deleted 1 scan`` / ``Deleted 3 scans``."""
+        n = len(self.scans)
+        return f"Deleted {n} scan{'' if n == 1 else 's'}"
+
+
+class ScanStore:
+    """The scans of the history database on ``conn`` (autocommit mode); ``fts``: FTS5 trigram available."""
+
+    def __init__(self, conn: sqlite3.Connection, fts: bool) -> None:
+        self._conn = conn
+        self.fts = fts
+
+    @contextlib.contextmanager
+    def _write(self, doing: str) -> Iterator[None]:
+        """One write transaction; an SQLite failure becomes a one-line :class:`HistoryError`."""
+        try:
+            with transaction(self._conn):
+                yield
+        except sqlite3.Error as exc:  # a full disk, a lock held too long, a window stored twice
+            raise HistoryError(f"cannot {doing} the history database: {one_line(exc)}") from None
+
+    # ------------------------------------------------------------------------------------------- scans
+    def create(self, scan: ScanRecord) -> int:
+        """Store a new scan (no windows yet) in its own transaction; sets and returns ``scan.id``."""
+        if scan.status not in SCAN_STATUSES:
+            raise ValueError(f"status must be one of {SCAN_STATUSES}, got {scan.status!r}")
+        with self._write("save the scan to"):
+            scan.id = self._insert(scan)
+        return scan.id
+
+    def _insert(self, scan: ScanRecord, keep_id: bool = False) -> int:
+        columns = ("id", *SCAN_COLUMNS) if keep_id else SCAN_COLUMNS
+        values = [getattr(scan, c) for c in columns]
+        values[columns.index("options")] = json.dumps(scan.options, ensure_ascii=False, default=str)
+        sql = f"INSERT INTO scan ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        sid = int(self._conn.execute(sql, values).lastrowid)
+        self._reindex(sid, fresh=True)
+        return sid
+
+    def _reindex(self, scan_id: int, fresh: bool = False) -> None:
+        """Bring the scan's search text up to date (its answers grow batch by batch)."""
+        if not fresh:
+            unindex_record(self._conn, self.fts, scan_id, table="scan")
+        row = scan_search_row(self._conn, scan_id)
+        if row is not None:
+            index_record(self._conn, self.fts, row, table="scan")
+
+    def get(self, scan_id: int) -> ScanRecord | None:
+        row = self._conn.execute("SELECT * FROM scan WHERE id = ?", (int(scan_id),)).fetchone()
+        return _record(row) if row else None
+
+    def set_status(self, scan_id: int, status: str, message: str | None = None) -> None:
+        """Mark the scan "finished", "cancelled", "failed" (with ``message``) or "running" again (resumed)."""
+        if status not in SCAN_STATUSES:
+            raise ValueError(f"status must be one of {SCAN_STATUSES}, got {status!r}")
+        finished = None if status == "running" else time.time()
+        with self._write("update the scan in"):
+            self._conn.execute("UPDATE scan SET status = ?, message = ?, finished = ? WHERE id = ?",
+                               (status, message, finished, int(scan_id)))
+
+    def search(self, text: str = "", limit: int = 200) -> list[ScanRecord]:
+        """Scans whose prompt, answers or file names contain ``text`` (case-insensitive), newest first."""
+        needle = text.strip().casefold()
+        if not needle:
+            rows = self._conn.execute("SELECT * FROM scan ORDER BY created DESC, id DESC LIMIT ?", (limit,))
+            return [_record(r) for r in rows.fetchall()]
+        ids = matching_ids(self._conn, self.fts, needle, limit, table="scan")
+        return [r for r in (self.get(i) for i in ids) if r is not None]
+
+    # ------------------------------------------------------------------------------------------- windows
+    def done_indices(self, scan_id: int) -> set[int]:
+        """Plan indices of the windows already stored."""
+        rows = self._conn.execute("SELECT idx FROM scan_window WHERE scan_id = ?", (int(scan_id),))
+        return {int(r[0]) for r in rows}
+
+    def append_results(self, scan: ScanRecord, results: Sequence[tuple[int, WindowResult]]) -> None:
+        """Store one batch of (plan index, result) in one transaction (and refresh the search text)."""
+        if not results:
+            return
+        with self._write("save the scan's results to"):
+            self._conn.executemany(_WINDOW_INSERT, [_window_values(scan, i, r) for i, r in results])
+            self._reindex(int(scan.id or 0))
+
+    def load(self, scan_id: int) -> LoadedScan | None:
+        """The scan with every stored window, in plan order; None when there is no such scan."""
+        scan = self.get(scan_id)
+        if scan is None:
+            return None
+        rows = self._conn.execute("SELECT * FROM scan_window WHERE scan_id = ? ORDER BY idx", (int(scan_id),))
+        rows = rows.fetchall()
+        return LoadedScan(scan, tuple(_result(scan, r) for r in rows), tuple(int(r["idx"]) for r in rows))
+
+    # ------------------------------------------------------------------------------------------- delete
+    def delete_scans(self, ids: Iterable[int]) -> DeletedScans:
+        """Delete these scans and their windows in one transaction; give the result to :meth:`restore`."""
+        wanted = list(dict.fromkeys(int(i) for i in ids))
+        with self._write("delete from"):
+            loaded = [s for s in (self.load(i) for i in wanted) if s is not None]
+            for s in loaded:
+                sid = int(s.record.id or 0)
+                unindex_record(self._conn, self.fts, sid, table="scan")
+                self._conn.execute("DELETE FROM scan_window WHERE scan_id = ?", (sid,))
+                self._conn.execute("DELETE FROM scan WHERE id = ?", (sid,))
+        return DeletedScans(tuple(loaded))
+
+    def restore(self, deleted: DeletedScans) -> int:
+        """Put deleted scans back with their ids and windows (undo); returns how many came back."""
+        with self._write("restore to"):
+            missing = [s for s in deleted.scans if s.record.id is not None and self.get(s.record.id) is None]
+            for s in missing:
+                self._insert(s.record, keep_id=True)
+                self._conn.executemany(_WINDOW_INSERT, [_window_values(s.record, i, r)
+                                                        for i, r in zip(s.indices, s.results, strict=True)])
+                self._reindex(int(s.record.id or 0))
+        return len(missing)
