@@ -107,7 +107,7 @@ def test_sigkill_mid_scan_then_rerun_gives_every_window_exactly_once(
     """Killed while it writes; the rerun keeps what was finished and adds each missing window once.  The CSV
     case names its file with a newline and a quote, so a cut row must be recognised inside a quoted cell."""
     name = "long.wav" if fmt == "jsonl" else 'site\nB "north".wav'
-    audio = _wav(tmp_path / name, 130.0)
+    audio = _wav(tmp_path / name, 100.0)
     out = tmp_path / f"scan.{fmt}"
     args = _scan_args([audio], out, tiny_ckpt, gguf, "--prompt", YES_NO, "--hop", "1", "--batch", "4")
     want = _windows([audio], hop_s=1)
@@ -135,7 +135,7 @@ def test_sigkill_mid_scan_then_rerun_gives_every_window_exactly_once(
 
 def test_ctrl_c_stops_after_the_batch_and_a_rerun_finishes(tiny_ckpt: Path, gguf: Path, env: dict[str, str],
                                                            tmp_path: Path) -> None:
-    audio = _wav(tmp_path / "long.wav", 130.0)
+    audio = _wav(tmp_path / "long.wav", 100.0)
     out = tmp_path / "scan.jsonl"
     args = _scan_args([audio], out, tiny_ckpt, gguf, "--prompt", "caption the audio.", "--hop", "1",
                       "--batch", "4")
@@ -281,3 +281,14 @@ def test_an_existing_file_of_another_kind_is_never_overwritten(tmp_path: Path, t
         err = capsys.readouterr().err.strip().splitlines()
         assert err[-1].startswith("error: ") and "another output file" in err[-1], err
         assert out.read_text() == text
+
+
+def test_ray_flag_gives_the_rows_of_the_local_scan(tiny_ckpt: Path, gguf: Path, env: dict[str, str],
+                                                   tmp_path: Path) -> None:
+    """``--ray`` answers the batches on a local Ray cluster: the same rows (text, tokens, score, key)."""
+    audio = _wav(tmp_path / "a.wav", 35.0)
+    local, distributed = tmp_path / "local.jsonl", tmp_path / "ray.jsonl"
+    for out, extra in ((local, []), (distributed, ["--ray"])):
+        proc = _run(_scan_args([audio], out, tiny_ckpt, gguf, "--prompt", YES_NO, *extra), env)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    assert jsonl.read(distributed) == jsonl.read(local) and len(jsonl.read(local)) == 4
