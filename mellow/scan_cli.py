@@ -185,7 +185,7 @@ class _Progress:
             rate = done / elapsed
             eta = (self.bar.total - self.bar.n) / rate
             self.bar.set_postfix_str(f"{rate:.2f} windows/s, {rate * self.per_window:.1f}× real time, "
-                                     f"ETA {format_clock(eta)}", refresh=False)
+                                     f"ETA {format_clock(round(eta))}", refresh=False)
 
     def close(self) -> float:
         self.bar.close()
