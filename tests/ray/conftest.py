@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+
+from tests.ray.scan_case import BATCH, OPTIONS, PROMPT, Reference
 
 OBJECT_STORE_BYTES = 500 * 1024**2
 RAY_CPUS = 2
@@ -74,3 +77,29 @@ def recording_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _write(folder / 'd\t"Zürich" été.wav', 12.0, 22050, 1, seed=5)
     (folder / "e broken.wav").write_bytes(b"RIFF....WAVEfmt this is not audio")
     return folder
+
+
+@pytest.fixture(scope="session")
+def scan_plan(long_recording: Path, recording_folder: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The plan of the 3-minute recording and the folder, with one planned file gone before it is read
+    (as on a node where the path is not mounted): its windows come back as errors."""
+    from mellow.scan.plan import plan_scan
+
+    gone = tmp_path_factory.mktemp("gone") / "moved away.flac"
+    shutil.copy(recording_folder / "b.flac", gone)
+    plan = plan_scan([long_recording, recording_folder, gone])
+    gone.unlink()
+    return plan
+
+
+@pytest.fixture(scope="session")
+def reference(scan_plan, tiny_ckpt: Path, gguf: Path) -> Reference:
+    """The plan answered in-process by ScanRunner (tiny config, CPU, batches of BATCH, this process's two
+    threads)."""
+    from mellow.generation import Engine
+    from mellow.scan.runner import ScanRunner
+
+    engine = Engine.load("tiny", tiny_ckpt, gguf, device="cpu")
+    runner = ScanRunner(engine, PROMPT, OPTIONS, batch_size=BATCH)
+    windows = scan_plan.windows
+    return Reference(windows, list(runner.run(windows)), runner.model_id)

@@ -14,48 +14,12 @@ import os
 import shutil
 import signal
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pytest
 
-from mellow.generation import Engine, GenerationOptions
-from mellow.scan.plan import plan_scan
-from mellow.scan.runner import ScanRunner
-from mellow.scan.types import Window, WindowResult
-
-PROMPT = "is there a tone in the audio? answer yes or no"
-OPTIONS = GenerationOptions(max_len=6)
-
-
-@dataclass
-class Reference:
-    """A planned scan, and its rows answered in-process by ScanRunner (the truth the Ray scan must match)."""
-
-    windows: list[Window]
-    results: list[WindowResult]
-    model_id: str
-
-
-@pytest.fixture(scope="session")
-def scan_plan(long_recording: Path, recording_folder: Path, tmp_path_factory: pytest.TempPathFactory):
-    """The plan of the 3-minute recording and the folder, with one planned file gone before it is read
-    (as on a node where the path is not mounted): its windows come back as errors."""
-    gone = tmp_path_factory.mktemp("gone") / "moved away.wav"
-    shutil.copy(recording_folder / "b.flac", gone.with_suffix(".flac"))
-    gone = gone.with_suffix(".flac")
-    plan = plan_scan([long_recording, recording_folder, gone])
-    gone.unlink()
-    return plan
-
-
-@pytest.fixture(scope="session")
-def reference(scan_plan, tiny_ckpt: Path, gguf: Path) -> Reference:
-    engine = Engine.load("tiny", tiny_ckpt, gguf, device="cpu")
-    runner = ScanRunner(engine, PROMPT, OPTIONS, batch_size=4)
-    windows = scan_plan.windows
-    return Reference(windows, list(runner.run(windows)), runner.model_id)
+from mellow.scan.types import WindowResult
+from tests.ray.scan_case import BATCH, OPTIONS, PROMPT, Reference
 
 
 def _ray_runner(tiny_ckpt: Path, gguf: Path, **kwargs):
@@ -88,9 +52,9 @@ def test_plan_covers_the_cases(scan_plan, reference: Reference) -> None:
 
 def test_ray_scan_equals_in_process_scan(ray_cluster, reference: Reference, tiny_ckpt: Path,
                                          gguf: Path) -> None:
-    """One actor with the in-process run's two threads, the same batches of 4: results identical to the
+    """One actor with the in-process run's two threads, the same batches: results identical to the
     bit, in window order, with the same model id and scoring."""
-    runner = _ray_runner(tiny_ckpt, gguf, batch_size=4, actors=1)
+    runner = _ray_runner(tiny_ckpt, gguf, batch_size=BATCH, actors=1)
     seen: list[tuple[int, int]] = []
     results = list(runner.run(reference.windows, progress=lambda done, total: seen.append((done, total))))
     assert results == reference.results
@@ -105,7 +69,7 @@ def test_killed_worker_is_replaced_and_its_batch_retried(ray_cluster, reference:
                                                           gguf: Path) -> None:
     """Two actors of one thread; SIGKILL one actor's process after the first batch: a new process takes over
     and the output still holds every window exactly once, as in the in-process scan."""
-    runner = _ray_runner(tiny_ckpt, gguf, batch_size=4, actors=2)
+    runner = _ray_runner(tiny_ckpt, gguf, batch_size=BATCH, actors=2)
     killed: list[int] = []
 
     def kill_first_worker(done: int, total: int) -> None:
@@ -129,7 +93,7 @@ def test_worker_without_model_files_gets_them_from_the_driver(ray_cluster, refer
     ckpt, tok = tmp_path / "only-on-driver.ckpt", tmp_path / "only-on-driver.gguf"
     shutil.copy(tiny_ckpt, ckpt)
     shutil.copy(gguf, tok)
-    runner = _ray_runner(ckpt, tok, batch_size=4, actors=1, ship_model=True)
+    runner = _ray_runner(ckpt, tok, batch_size=BATCH, actors=1, ship_model=True)
     shipped = runner.spec.shipped_checkpoint
     assert shipped is not None and runner.spec.shipped_tokenizer is not None
     cache = Path(tempfile.gettempdir()) / SHIPPED_DIR_NAME
@@ -153,7 +117,7 @@ def test_cancel_stops_after_the_batch_in_hand(ray_cluster, reference: Reference,
     answer equal to the in-process one, fewer than all windows."""
     import threading
 
-    runner = _ray_runner(tiny_ckpt, gguf, batch_size=4, actors=1)
+    runner = _ray_runner(tiny_ckpt, gguf, batch_size=BATCH, actors=1)
     cancel = threading.Event()
     results = list(runner.run(reference.windows, cancel=cancel, progress=lambda done, total: cancel.set()))
     truth = {r.window: r for r in reference.results}
