@@ -22,7 +22,7 @@ import torch
 from torch import Tensor, nn
 
 from mellow.download import ModelFiles, default_model_dir, download_model, find_model_files
-from mellow.errors import CheckpointError
+from mellow.errors import CheckpointError, one_line
 
 __all__ = [
     "CheckpointMismatch", "ModelFiles", "StateDict", "convert_to_safetensors", "default_model_dir",
@@ -72,11 +72,6 @@ def _sniff(path: Path) -> str:
     raise CheckpointError(f"{path} is not a checkpoint (neither a PyTorch file nor safetensors)")
 
 
-def _one_line(text: str, limit: int = 200) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _load_weights_only(path: Path, kind: str) -> object:
     """Read with ``torch.load(weights_only=True)``; every failure becomes a CheckpointError."""
     try:
@@ -100,7 +95,7 @@ def _load_weights_only(path: Path, kind: str) -> object:
     except OSError as exc:
         raise CheckpointError(f"cannot read checkpoint {path}: {exc.strerror or exc}") from None
     except Exception as exc:  # noqa: BLE001 - anything else torch raises on a bad file is still "bad file"
-        raise CheckpointError(f"cannot read checkpoint {path}: {_one_line(exc, 120)}") from None
+        raise CheckpointError(f"cannot read checkpoint {path}: {one_line(exc, 120)}") from None
 
 
 def _safetensors_metadata(path: Path) -> dict[str, str]:
@@ -119,7 +114,7 @@ def _read_safetensors(path: Path) -> StateDict:
             meta = dict(f.metadata() or {})
             state = {key: f.get_tensor(key) for key in f.keys()}  # noqa: SIM118 - safe_open has no __iter__
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        raise CheckpointError(f"checkpoint {path} is corrupt or truncated ({_one_line(exc, 120)})") from None
+        raise CheckpointError(f"checkpoint {path} is corrupt or truncated ({one_line(exc, 120)})") from None
     try:
         tied = json.loads(meta.get(_TIED_META, "{}"))
     except json.JSONDecodeError:
@@ -292,7 +287,7 @@ def load_checkpoint_into(
         with torch.no_grad():
             model.load_state_dict(state, strict=True)
     except RuntimeError as exc:  # should not happen after check_fits; keep the one-line promise anyway
-        raise CheckpointError(f"checkpoint does not fit {what}: {_one_line(exc, 300)}") from None
+        raise CheckpointError(f"checkpoint does not fit {what}: {one_line(exc, 300)}") from None
     return model
 
 

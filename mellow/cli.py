@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from mellow.errors import AudioError, MellowError
+from mellow.errors import AudioError, MellowError, one_line
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -424,14 +424,6 @@ COMMANDS = {"generate": cmd_generate, "batch": cmd_batch, "download": cmd_downlo
 
 
 # --------------------------------------------------------------------------------------------- main
-def _one_line(exc: BaseException) -> str:
-    if isinstance(exc, OSError) and exc.filename is not None:
-        text = f"{exc.strerror or exc}: {exc.filename}"
-    else:
-        text = str(exc) or type(exc).__name__
-    return " ".join(text.split())
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``mellow`` command line; returns the exit status."""
     parser = build_parser()
@@ -447,7 +439,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.close()
         return 0
     except (MellowError, OSError) as exc:
-        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        print(f"error: {one_line(exc)}", file=sys.stderr)
         return EXIT_USER_ERROR
 
 
