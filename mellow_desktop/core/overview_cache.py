@@ -1,0 +1,103 @@
+"""The overview of a file, cached on disk per file content, so reopening a long recording draws at once.
+
+Cache files live in ``<data folder>/overview-cache/`` (:func:`mellow_desktop.core.paths.data_dir`), named by
+the file's content hash (:func:`mellow.audio.clip_content_hash`) and the overview's size.  Hashing a 2-hour
+file reads all of it, so a small note per (path, size, modification time) remembers the hash of a file
+already seen: a reopened file is found without reading it, and a changed file (new size or time) is not.
+Files are written through a temporary file and a rename; a damaged cache file counts as missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from mellow.audio import clip_content_hash
+from mellow.config import AudioConfig
+from mellow_desktop.core.overview import DEFAULT_COLUMNS, Overview, overview_chunks
+from mellow_desktop.core.paths import data_dir
+
+CACHE_DIR_NAME = "overview-cache"
+FORMAT_VERSION = 1
+
+
+def cache_dir(create: bool = True) -> Path:
+    """``<data folder>/overview-cache``."""
+    path = data_dir(create) / CACHE_DIR_NAME
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _note_path(folder: Path, path: Path) -> Path:
+    st = path.stat()
+    key = f"{path.resolve()}\0{st.st_size}\0{st.st_mtime_ns}".encode("utf-8", "surrogateescape")
+    return folder / "seen" / (hashlib.sha1(key).hexdigest() + ".txt")
+
+
+def _cache_path(folder: Path, content_hash: str, columns: int, n_mels: int) -> Path:
+    return folder / f"{content_hash}-{columns}x{n_mels}-v{FORMAT_VERSION}.npz"
+
+
+def _write_atomic(target: Path, write) -> None:  # noqa: ANN001 - write(fileobj)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            write(fh)
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _load(path: Path) -> Overview | None:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            meta = data["meta"]
+            return Overview(float(meta[0]), int(meta[1]), int(meta[2]), int(meta[3]), data["env_min"],
+                            data["env_max"], data["mel_db"], data["band_edges_hz"], int(data["env_min"].size))
+    except (OSError, ValueError, KeyError, IndexError):
+        return None
+
+
+def _save(path: Path, ov: Overview) -> None:
+    meta = np.array([ov.duration_s, ov.sample_rate, ov.channels, ov.frames], dtype=np.float64)
+    _write_atomic(path, lambda fh: np.savez(fh, meta=meta, env_min=ov.env_min, env_max=ov.env_max,
+                                            mel_db=ov.mel_db, band_edges_hz=ov.band_edges_hz))
+
+
+def cached_overview(path: str | os.PathLike[str], columns: int = DEFAULT_COLUMNS, n_mels: int = 64,
+                    folder: Path | None = None) -> Overview | None:
+    """The cached complete overview of ``path`` when this file (same path, size and time) was seen."""
+    folder, p = folder or cache_dir(), Path(path)
+    try:
+        note = _note_path(folder, p)
+        content_hash = note.read_text(encoding="ascii").strip() if note.exists() else ""
+    except OSError:
+        return None
+    return _load(_cache_path(folder, content_hash, columns, n_mels)) if content_hash else None
+
+
+def file_overview(path: str | os.PathLike[str], columns: int = DEFAULT_COLUMNS, n_mels: int = 64,
+                  audio: AudioConfig | None = None, folder: Path | None = None) -> Iterator[Overview]:
+    """Snapshots of the overview of ``path`` (see :func:`~.overview.overview_chunks`): the cached one alone
+    when there is one, else computed, and then cached by content (the file is hashed after the last
+    snapshot, so drawing never waits for it).  Raises :class:`~mellow.errors.AudioError` (one line)."""
+    folder, p = folder or cache_dir(), Path(path)
+    hit = cached_overview(p, columns, n_mels, folder)
+    if hit is not None:
+        yield hit
+        return
+    last = None
+    for last in overview_chunks(p, columns, n_mels, audio):
+        yield last
+    content_hash = clip_content_hash(p)
+    target = _cache_path(folder, content_hash, columns, n_mels)
+    if last is not None and last.complete and _load(target) is None:
+        _save(target, last)
+    _write_atomic(_note_path(folder, p), lambda fh: fh.write(content_hash.encode("ascii")))

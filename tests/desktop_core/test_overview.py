@@ -1,0 +1,90 @@
+"""The whole-file overview: coarse first then exact, the envelope of the one envelope algorithm, the engine's
+mel bands (a tone lands in its band), cached per file content and found again without rereading."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from mellow.errors import AudioError
+from mellow.htsat import slaney_mel_edges_hz
+from mellow.measurements import envelope
+from mellow_desktop.core import overview_cache
+from mellow_desktop.core.overview import overview_chunks
+from mellow_desktop.core.overview_cache import cached_overview, file_overview
+
+
+def _tone_then_noise(path: Path, rate: int = 48000) -> Path:
+    """60 s stereo: 30 s of a 3 kHz tone (left 0.5, right 0.25), then 30 s of quiet noise."""
+    t = np.arange(30 * rate) / rate
+    tone = np.sin(2 * np.pi * 3000 * t)
+    noise = 0.01 * np.random.default_rng(0).standard_normal(30 * rate)
+    left = np.concatenate([0.5 * tone, noise])
+    right = np.concatenate([0.25 * tone, noise])
+    sf.write(path, np.stack([left, right], axis=1).astype(np.float32), rate, subtype="PCM_16")
+    return path
+
+
+def test_snapshots_go_from_coarse_to_exact_and_match_the_one_envelope(tmp_path: Path) -> None:
+    wav = _tone_then_noise(tmp_path / "tone.wav")
+    snapshots = list(overview_chunks(wav, columns=120))
+    first, last = snapshots[0], snapshots[-1]
+    assert first.done == 0 and not first.complete and first.columns == 120
+    assert last.complete and [s.done for s in snapshots] == sorted(s.done for s in snapshots)
+    assert last.duration_s == pytest.approx(60.0) and (last.sample_rate, last.channels) == (48000, 2)
+    mins, maxs = envelope(wav, 120, per_channel=True)  # the engine's envelope of the whole file at once
+    assert np.allclose(last.env_max, maxs.max(axis=0), atol=2e-3)
+    assert np.allclose(last.env_min, mins.min(axis=0), atol=2e-3)
+    assert last.mel_db.shape == (64, 120) and np.isfinite(last.mel_db).all()
+    edges = slaney_mel_edges_hz(64, 50.0, 14000.0)
+    band = int(np.argmin(np.abs(edges[1:-1] - 3000.0)))  # the band centred nearest 3 kHz
+    tone_cols = last.mel_db[:, :55]
+    assert (tone_cols.argmax(axis=0) == band).all(), "the tone is loudest in its own mel band"
+    assert tone_cols[band].mean() > last.mel_db[band, 65:].mean() + 30, "tone far above the quiet noise"
+    assert (first.mel_db[:, :55].argmax(axis=0) == band).all(), "the coarse pass already shows it"
+    assert last.column_of(45.0) == 90 and last.column_of(1e9) == 119
+
+
+def test_the_overview_is_cached_by_content_and_found_again_without_recomputing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MELLOW_DATA_DIR", str(tmp_path / "data"))
+    wav = _tone_then_noise(tmp_path / "dawn.wav")
+    computed = list(file_overview(wav, columns=100))
+    assert len(computed) >= 2 and computed[-1].complete
+    folder = overview_cache.cache_dir(create=False)
+    assert folder == tmp_path / "data" / "overview-cache" and len(list(folder.glob("*.npz"))) == 1
+
+    def fail(*args: object, **kw: object) -> None:
+        raise AssertionError("recomputed")
+
+    monkeypatch.setattr(overview_cache, "overview_chunks", fail)
+    again = list(file_overview(wav, columns=100))
+    assert len(again) == 1 and again[0].complete
+    assert np.array_equal(again[0].mel_db, computed[-1].mel_db)
+    assert np.array_equal(again[0].env_max, computed[-1].env_max)
+    copy = tmp_path / "copy of dawn.wav"  # same content elsewhere: not yet seen by path
+    copy.write_bytes(wav.read_bytes())
+    assert cached_overview(copy, columns=100) is None
+    monkeypatch.undo()
+    monkeypatch.setenv("MELLOW_DATA_DIR", str(tmp_path / "data"))
+    list(file_overview(copy, columns=100))
+    assert len(list(folder.glob("*.npz"))) == 1, "one cache file per content"
+    _tone_then_noise(wav, rate=44100)  # the file changes: its old overview no longer counts
+    os.utime(wav, ns=(1, 1))
+    assert cached_overview(wav, columns=100) is None
+
+
+def test_unreadable_files_fail_with_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.wav"
+    bad.write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt nonsense")
+    with pytest.raises(AudioError, match="not a readable audio file") as info:
+        next(overview_chunks(bad))
+    assert "\n" not in str(info.value)
+    short = tmp_path / "short.wav"
+    sf.write(short, np.zeros(500, np.float32), 16000)
+    only = list(overview_chunks(short))
+    assert only[-1].complete and only[-1].columns == 1 and np.isfinite(only[-1].mel_db).all()
