@@ -17,7 +17,9 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from mellow.generation import GenerationOptions
 from mellow.scan.types import WindowResult
 from tests.ray.scan_case import BATCH, OPTIONS, PROMPT, Reference
 
@@ -124,3 +126,29 @@ def test_cancel_stops_after_the_batch_in_hand(ray_cluster, reference: Reference,
     assert 4 <= len(results) < len(reference.windows)
     assert len({r.window for r in results}) == len(results)
     assert all(truth[r.window] == r for r in results)
+
+
+@pytest.mark.slow
+def test_full_size_model_same_rows_on_ray(ray_cluster, v0_recipe_model, scan_plan, gguf: Path,
+                                          tmp_path: Path) -> None:
+    """The full-size v0 model (recipe weights, saved like the published checkpoint): a few windows of the
+    long recording and the folder (one of them unreadable) give identical rows in-process and on one Ray
+    actor."""
+    import torch
+
+    from mellow.generation import Engine
+    from mellow.scan.runner import ScanRunner
+
+    ckpt = tmp_path / "v0-recipe.ckpt"
+    torch.save({"module." + k: v for k, v in v0_recipe_model.state_dict().items()}, ckpt)
+    windows = scan_plan.windows[:2] + [next(w for w in scan_plan.windows if w.file.name == name)
+                                       for name in ("b.flac", "moved away.flac")]
+    options = GenerationOptions(max_len=4)
+    local = ScanRunner(Engine.load("v0", ckpt, gguf, device="cpu"), PROMPT, options, batch_size=len(windows))
+    want = list(local.run(windows))
+    from mellow.scan.ray_pipeline import RayScanRunner, model_spec
+
+    runner = RayScanRunner(model_spec("v0", ckpt, gguf, device="cpu"), PROMPT, options,
+                           batch_size=len(windows), actors=1)
+    assert list(runner.run(windows)) == want
+    assert runner.model_id == local.model_id and any(r.error for r in want) and any(r.text for r in want)
