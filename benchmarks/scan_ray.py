@@ -1,0 +1,166 @@
+"""When does Ray pay off?  The same yes/no scan in-process and on a local Ray cluster with 1 and 2 actors.
+
+Prints, in one run, on this machine (CPU, float32, the model of ``--model``: the full-size v0 with recipe
+weights by default, saved like the published checkpoint; or the tiny config):
+  * the start-up time of a local Ray cluster (``ray.init``) and its shutdown;
+  * the in-process real-time factor (audio seconds per wall second) of benchmarks/scan.py's yes/no scan of a
+    generated 48 kHz stereo recording, hop 10 s, batches of ``--batch``;
+  * the same scan on Ray with 1 actor (all CPUs) and 2 actors (half each): the real-time factor overall, the
+    time to the first batch (actor start + engine load + one batch) and the steady real-time factor after it,
+    and whether the rows equal the in-process ones (bit for bit with the same threads per process);
+  * what caps a cluster, measured here: reading + resampling one window on one core, and the driver's
+    writer (JSON-lines rows appended and fsynced per batch) in windows per second.
+
+Run:  python benchmarks/scan_ray.py [--minutes 10] [--model v0|tiny] [--batch 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.scan import YES_NO, YES_NO_OPTS, write_recording  # noqa: E402
+from mellow.audio import Clip, load_window  # noqa: E402
+from mellow.config import load_config  # noqa: E402
+from mellow.generation import Engine  # noqa: E402
+from mellow.model import MellowModel  # noqa: E402
+from mellow.recipe import apply_recipe  # noqa: E402
+from mellow.scan.plan import plan_scan  # noqa: E402
+from mellow.scan.resume import ResultLog  # noqa: E402
+from mellow.scan.runner import ScanRunner  # noqa: E402
+from mellow.scan.types import Window, WindowResult  # noqa: E402
+from mellow.scan.writers.records import ScanRow  # noqa: E402
+from mellow.tokenizer import find_offline_gguf  # noqa: E402
+
+
+def save_recipe_checkpoint(config: str, path: Path) -> None:
+    model = apply_recipe(MellowModel(load_config(config)))
+    torch.save({"module." + k: v for k, v in model.state_dict().items()}, path)
+
+
+class Clock:
+    """Progress callback that notes when each batch came back."""
+
+    def __init__(self) -> None:
+        self.t0 = time.perf_counter()
+        self.marks: list[tuple[float, int]] = []
+
+    def __call__(self, done: int, total: int) -> None:
+        self.marks.append((time.perf_counter() - self.t0, done))
+
+
+def timed_scan(runner, windows: list[Window]) -> tuple[list[WindowResult], float, Clock]:
+    clock = Clock()
+    results = list(runner.run(windows, progress=clock))
+    return results, time.perf_counter() - clock.t0, clock
+
+
+def describe(label: str, windows: list[Window], wall: float, clock: Clock, audio_s: float) -> float:
+    per_window = audio_s / len(windows)
+    first_s, first_n = clock.marks[0]
+    steady = (len(windows) - first_n) * per_window / max(wall - first_s, 1e-9)
+    print(f"{label}: {wall:.1f} s -> {audio_s / wall:.2f}x real time; first batch after {first_s:.1f} s, "
+          f"then {steady:.2f}x real time")
+    return audio_s / wall
+
+
+def same_rows(a: list[WindowResult], b: list[WindowResult]) -> str:
+    if a == b:
+        return "rows identical to the in-process scan"
+    texts = all(x.text == y.text and x.tokens == y.tokens for x, y in zip(a, b, strict=True))
+    delta = max((abs(x.score - y.score) for x, y in zip(a, b, strict=True) if x.score is not None), default=0)
+    return f"texts/tokens {'identical' if texts else 'DIFFER'}, largest |delta score| {delta:.2g}"
+
+
+def read_cost_ms(window: Window, repeats: int = 20) -> float:
+    """One window read + downmix + resample (48 kHz stereo -> 32 kHz mono) on one thread, best of N."""
+    torch.set_num_threads(1)
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        load_window(Clip(window.file, window.start_s))
+        best = min(best, time.perf_counter() - t)
+    return 1e3 * best
+
+
+def writer_windows_per_s(folder: Path, results: list[WindowResult], model_id: str, batch: int) -> float:
+    """Rows the driver's JSON-lines writer appends per second, with one fsync per batch."""
+    rows = [ScanRow.from_result(r, YES_NO, model_id, f"{i:020d}") for i, r in enumerate(results)]
+    rows = (rows * (5000 // len(rows) + 1))[:5000]
+    with ResultLog(folder / "writer.jsonl", "jsonl") as log:
+        t = time.perf_counter()
+        for i, row in enumerate(rows):
+            log.append(row)
+            if i % batch == batch - 1:
+                log.sync()
+        log.sync()
+        return len(rows) / (time.perf_counter() - t)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--minutes", type=float, default=10.0, help="recording length (default 10)")
+    ap.add_argument("--model", choices=("v0", "tiny"), default="v0", help="config with recipe weights")
+    ap.add_argument("--batch", type=int, default=8, help="windows per batch (default 8, the CPU maximum)")
+    args = ap.parse_args()
+    cpus = os.cpu_count() or 1
+    torch.set_num_threads(cpus)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        audio_path, ckpt = folder / "recording.wav", folder / f"{args.model}-recipe.ckpt"
+        gguf = find_offline_gguf()
+        write_recording(audio_path, args.minutes * 60)
+        save_recipe_checkpoint(args.model, ckpt)
+        plan = plan_scan([audio_path])
+        windows, audio_s = plan.windows, plan.range_s
+        print(f"{args.model} model (recipe weights), float32, CPU ({cpus} cores); {args.minutes:g} min "
+              f"48 kHz stereo, {len(windows)} windows, hop 10 s, batch {args.batch}, yes/no scan "
+              f"({YES_NO_OPTS.max_len} forced tokens)")
+
+        t = time.perf_counter()
+        engine = Engine.load(args.model, ckpt, gguf, device="cpu")
+        load_s = time.perf_counter() - t
+        local = ScanRunner(engine, YES_NO, YES_NO_OPTS, batch_size=args.batch)
+        want, wall, clock = timed_scan(local, windows)
+        print(f"engine load {load_s:.1f} s")
+        base = describe(f"in-process ({cpus} threads)", windows, wall, clock, audio_s)
+        del engine, local
+
+        import ray
+
+        from mellow.scan.ray_pipeline import RayScanRunner, connect, model_spec
+
+        t = time.perf_counter()
+        connect(None)  # what `mellow scan --ray` does: a new local cluster with every CPU of this machine
+        print(f"Ray cluster start-up {time.perf_counter() - t:.1f} s ({ray.__version__}, "
+              f"{int(ray.cluster_resources().get('CPU', 0))} CPUs)")
+        spec = model_spec(args.model, ckpt, gguf, device="cpu")
+        for actors in (1, 2):
+            runner = RayScanRunner(spec, YES_NO, YES_NO_OPTS, batch_size=args.batch, actors=actors)
+            got, wall, clock = timed_scan(runner, windows)
+            rtf = describe(f"Ray, {actors} actor(s) x {runner.shape.num_cpus} threads", windows, wall, clock,
+                           audio_s)
+            print(f"  {rtf / base:.2f}x the in-process speed; {same_rows(got, want)}")
+        t = time.perf_counter()
+        ray.shutdown()
+        print(f"Ray shutdown {time.perf_counter() - t:.1f} s")
+
+        read_ms = read_cost_ms(windows[len(windows) // 2])
+        writes = writer_windows_per_s(folder, want, runner.model_id, args.batch)
+        print(f"read + resample: {read_ms:.1f} ms per window on one core -> one core feeds "
+              f"{10e3 / read_ms:.0f}x real time at hop 10 s")
+        print(f"driver writer: {writes:.0f} rows/s (fsync every {args.batch}) -> "
+              f"{10 * writes:.0f}x real time at hop 10 s")
+
+
+if __name__ == "__main__":
+    main()
