@@ -114,7 +114,8 @@ def prefill_flop(engine: Engine) -> float:
     """Floating-point operations of one prefill of prefix_len positions (matrix products and attention)."""
     d, n = engine.config.decoder, engine.config.prefix_len
     kv = d.num_key_value_heads * d.head_dim
-    per_token = 2 * (2 * d.hidden_size ** 2 + 2 * d.hidden_size * kv + 3 * d.hidden_size * d.intermediate_size)
+    h = d.hidden_size
+    per_token = 2 * (2 * h * h + 2 * h * kv + 3 * h * d.intermediate_size)
     attention = 2 * 2 * n * n * d.num_attention_heads * d.head_dim  # scores and values, full (unmasked) cost
     return d.num_hidden_layers * (n * per_token + attention)
 
