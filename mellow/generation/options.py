@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from numbers import Real
+from numbers import Integral, Real
 
 from mellow.errors import MellowError
 
@@ -30,7 +30,7 @@ class GenerationOptions:
     stop_token: int | None = 0
 
     def __post_init__(self) -> None:
-        if isinstance(self.max_len, bool) or not isinstance(self.max_len, int) or self.max_len < 1:
+        if isinstance(self.max_len, bool) or not isinstance(self.max_len, Integral) or self.max_len < 1:
             raise OptionsError(f"max_len must be a positive whole number, got {self.max_len!r}")
         for name in ("temperature", "top_p"):
             value = getattr(self, name)
@@ -41,7 +41,7 @@ class GenerationOptions:
         if self.sample and not 0 < self.top_p <= 1:
             raise OptionsError(f"top_p must be in (0, 1], got {self.top_p}")
         if self.stop_token is not None and (isinstance(self.stop_token, bool)
-                                            or not isinstance(self.stop_token, int)):
+                                            or not isinstance(self.stop_token, Integral)):
             raise OptionsError(f"stop_token must be a token id or None, got {self.stop_token!r}")
 
 
