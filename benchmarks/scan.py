@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import statistics
 import sys
 import tempfile
@@ -159,7 +160,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     minutes = args.minutes or (2.0 if args.quick else 10.0)
     sweep_windows = 8 if args.quick else 16
-    print(f"torch {torch.__version__}, {args.threads} threads, CPU; v0 architecture, recipe weights")
+    print(f"torch {torch.__version__}, {args.threads} threads, CPU; v0 architecture, recipe weights; "
+          f"load average {os.getloadavg()[0]:.1f} (other processes on these cores distort every figure)")
 
     tok = PromptTokenizer.load(find_offline_gguf())
     model = apply_recipe(MellowModel(load_config("v0"))).eval()
@@ -216,7 +218,7 @@ def main() -> None:
                   f"{100 * same_cap:.0f} % (caption); largest |delta score| {delta:.4f}; "
                   f"median float32 score {statistics.median(r.score for r in yes32):.4f}")
     print(f"float32 summary: yes/no {rtf_yes:.1f}x, caption {rtf_cap:.1f}x real time; "
-          f"peak RSS at the end {peak_rss_mib():.0f} MiB")
+          f"peak RSS at the end {peak_rss_mib():.0f} MiB; load average {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
