@@ -335,7 +335,7 @@ def _open(path: str | os.PathLike[str]) -> sf.SoundFile:
     try:
         return sf.SoundFile(str(p))
     except (sf.LibsndfileError, RuntimeError, OSError, TypeError, ValueError) as exc:
-        reason = " ".join(str(exc).split()) or type(exc).__name__
+        reason = one_line(exc)
         raise AudioError(f"cannot read {p.name} as audio: {reason}") from None
 
 
@@ -368,7 +368,7 @@ def measure_file(
                 levels.feed(data)
                 spectrum.feed(to_mono(data))
         except (sf.LibsndfileError, RuntimeError) as exc:
-            reason = " ".join(str(exc).split())
+            reason = one_line(exc)
             raise AudioError(f"cannot read {Path(path).name}: {reason}") from None
     spectrum.finish()
     return _result(levels, spectrum, n_read, channels, sr, n_bad)

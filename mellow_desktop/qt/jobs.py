@@ -27,9 +27,13 @@ _long_pool: QThreadPool | None = None
 
 
 def _pool(long: bool) -> QThreadPool:
+    """The pool for short or long jobs. Its few threads are kept for the session (no expiry), so the app's
+    thread count does not depend on how long ago a file was last opened."""
     global _long_pool
     if not long:
-        return QThreadPool.globalInstance()
+        pool = QThreadPool.globalInstance()
+        pool.setExpiryTimeout(-1)
+        return pool
     if _long_pool is None:
         _long_pool = QThreadPool()
         _long_pool.setMaxThreadCount(2)

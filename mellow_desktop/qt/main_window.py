@@ -18,14 +18,13 @@ from PySide6.QtWidgets import QApplication, QDialog, QHBoxLayout, QLabel, QMainW
 
 from mellow.generation import GenerationOptions
 from mellow_desktop.core import paths
-from mellow_desktop.core.history_store import HistoryError, HistoryRecord, HistoryStore
-from mellow_desktop.core.model_loading import not_ready_message
+from mellow_desktop.core.history_store import HistoryRecord, HistoryStore
 from mellow_desktop.core.package_data import samples_dir
-from mellow_desktop.core.question import Answer, QuestionProblem, build_question
-from mellow_desktop.core.session import clip_ref, history_record, reload_plan
+from mellow_desktop.core.session import clip_ref, reload_plan
 from mellow_desktop.qt import window_layout as layout
 from mellow_desktop.qt import window_state
 from mellow_desktop.qt.actions import build_menus, show_about, show_shortcuts, tip
+from mellow_desktop.qt.asking import AskingFlow
 from mellow_desktop.qt.dialogs.settings_dialog import SettingsDialog, load_settings, save_settings
 from mellow_desktop.qt.engine_host import EngineHost
 from mellow_desktop.qt.jobs import wait_for_jobs
@@ -137,8 +136,9 @@ class MainWindow(QMainWindow):
             p.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.prompt.send_requested.connect(self.ask)
         self.prompt.stop_requested.connect(self.stop_generation)
-        self.host.worker.piece.connect(self.chat.add_piece)
-        self.host.worker.finished.connect(self._on_answer)
+        self.asking = AskingFlow(self.host, self.model, self.chat, self.prompt, self.store, self.history,
+                                 self.statusBar().showMessage, self)
+        self.asking.answered.connect(self.answer_shown)
         self.model.state_changed.connect(lambda _state, text: self.model_label.setText(text))
         self.model.message.connect(self.chat.add_notice)
         self.model.tokenizer_ready.connect(lambda tok: self.prompt.set_tokenizer(tok.count_tokens))
@@ -237,47 +237,13 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------------------------------- asking
     def ask(self, prompt: str) -> None:
         """Send ``prompt`` about the loaded clips to the model (or explain what is missing)."""
-        if self.host.busy():
-            return
-        if self.panel_a.is_loading() or self.panel_b.is_loading():
-            self.statusBar().showMessage("Wait until the clips are loaded.", 5000)
-            return
-        a, b = clip_ref(self.panel_a.state()), clip_ref(self.panel_b.state())
-        try:
-            q = build_question(prompt, a, b, self.generation, self.app_settings.device)
-        except QuestionProblem as exc:
-            self.chat.add_notice(str(exc))
-            return
-        if not self.model.is_ready():
-            self.chat.add_notice(not_ready_message(self.model.state, self.model.description))
-            return
-        self.chat.add_question(q)
-        self.prompt.set_busy(True)
-        self.statusBar().showMessage("Answering…")
-        self.host.ask(q)
+        clips = (clip_ref(self.panel_a.state()), clip_ref(self.panel_b.state()))
+        loading = self.panel_a.is_loading() or self.panel_b.is_loading()
+        self.asking.ask(prompt, clips, loading, self.app_settings)
 
     def stop_generation(self) -> None:
         """Stop the current answer (Esc)."""
-        if self.host.busy():
-            self.host.cancel()
-            self.statusBar().showMessage("Stopping…", 3000)
-
-    def _on_answer(self, answer: Answer) -> None:
-        self.chat.finish(answer)
-        self.prompt.set_busy(False)
-        if answer.device_note:
-            self.chat.add_notice(answer.device_note)
-        try:
-            self.store.add(history_record(answer))
-        except (HistoryError, ValueError) as exc:
-            self.chat.add_notice(f"The answer could not be saved in the history: {exc}")
-        self.history.refresh()
-        self.answer_shown.emit(answer)
-        speed = f" ({answer.tokens_per_s:.1f} tokens/s)" if answer.tokens_per_s else ""
-        text, msecs = {"finished": (f"Answered{speed}.", 8000), "cancelled": ("Stopped.", 5000)}.get(
-            answer.status, (f"The answer failed: {answer.error}", 10000)
-        )
-        self.statusBar().showMessage(text, msecs)
+        self.asking.stop()
 
     # ------------------------------------------------------------------------------------------- settings
     def edit_settings(self) -> None:
@@ -313,8 +279,8 @@ class MainWindow(QMainWindow):
             p.shutdown()
         self.model.shutdown()
         self.host.shutdown()
-        # A cancelled answer's "finished" is queued for this window: store it before the history closes.
-        QCoreApplication.sendPostedEvents(self, QEvent.Type.MetaCall)
+        # A cancelled answer's "finished" is queued for the asking flow: store it before the history closes.
+        QCoreApplication.sendPostedEvents(self.asking, QEvent.Type.MetaCall)
         wait_for_jobs()
         for timer in self.findChildren(QTimer):  # pending debounce timers must not fire into a closed window
             timer.stop()

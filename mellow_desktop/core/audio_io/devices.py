@@ -11,6 +11,8 @@ import functools
 from dataclasses import dataclass
 from types import ModuleType
 
+from mellow.errors import one_line
+
 PORTAUDIO_HINT = "install the PortAudio library (Debian/Ubuntu: apt install libportaudio2)"
 
 
@@ -43,7 +45,7 @@ def _import() -> tuple[ModuleType | None, str | None]:
     try:
         import sounddevice
     except OSError as exc:  # PortAudio shared library not found
-        return None, f"audio is unavailable: {' '.join(str(exc).split())}; {PORTAUDIO_HINT}"
+        return None, f"audio is unavailable: {one_line(exc)}; {PORTAUDIO_HINT}"
     except ImportError as exc:
         return None, f"audio is unavailable: the sounddevice package is missing ({exc.name or exc})"
     return sounddevice, None

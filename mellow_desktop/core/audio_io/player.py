@@ -22,7 +22,7 @@ import numpy as np
 import soundfile as sf
 
 from mellow.audio import to_mono
-from mellow.errors import AudioError
+from mellow.errors import AudioError, one_line
 from mellow_desktop.core.audio_io.devices import AudioUnavailable, resolve_device, sounddevice_module
 
 FEED_CHUNK = 8192
@@ -84,7 +84,7 @@ class _FileFeed:
                     self.chunks.append(_playable(block))
                     self.produced += block.shape[0]
         except (sf.LibsndfileError, RuntimeError, OSError) as exc:
-            self.error = f"playback stopped: cannot read {self.path.name} ({' '.join(str(exc).split())})"
+            self.error = f"playback stopped: cannot read {self.path.name} ({one_line(exc)})"
         self.chunks.append(_EOF)
 
     def stop(self) -> None:
@@ -137,7 +137,7 @@ class Player:
         try:
             info = sf.info(str(p))
         except (sf.LibsndfileError, RuntimeError, OSError, TypeError, ValueError) as exc:
-            raise AudioError(f"cannot play {p.name}: {' '.join(str(exc).split())}") from None
+            raise AudioError(f"cannot play {p.name}: {one_line(exc)}") from None
         self.stop()
         self._data = None
         self._frames = int(info.frames)
@@ -269,7 +269,7 @@ class Player:
             self._stream.start()
         except Exception as exc:  # noqa: BLE001 - sd.PortAudioError and friends
             self._close_stream()
-            raise AudioUnavailable(f"cannot play on {dev.name}: {' '.join(str(exc).split())}") from None
+            raise AudioUnavailable(f"cannot play on {dev.name}: {one_line(exc)}") from None
         self._state = "playing"
         self._error = None
 

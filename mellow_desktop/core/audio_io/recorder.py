@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from mellow.errors import one_line
 from mellow.measurements import to_dbfs
 from mellow_desktop.core.audio_io.devices import AudioUnavailable, resolve_device, sounddevice_module
 from mellow_desktop.core.audio_io.wav_writer import WavWriteError, WavWriter
@@ -159,7 +160,7 @@ class Recorder:
             self._writer.close()
             with contextlib.suppress(OSError):
                 self.path.unlink()
-            raise AudioUnavailable(f"cannot record from {dev.name}: {' '.join(str(exc).split())}") from None
+            raise AudioUnavailable(f"cannot record from {dev.name}: {one_line(exc)}") from None
         self._last_block_time = time.monotonic()
         self._state = "recording"
         self._thread = threading.Thread(target=self._drain, name="mellow-recorder-writer", daemon=True)
@@ -260,7 +261,7 @@ class Recorder:
         except WavWriteError as exc:
             self._fail(str(exc))
         except Exception as exc:  # noqa: BLE001 - keep the file whatever happens
-            self._fail(f"recording stopped: {' '.join(str(exc).split())}")
+            self._fail(f"recording stopped: {one_line(exc)}")
         finally:
             try:
                 writer.close()

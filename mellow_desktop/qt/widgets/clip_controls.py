@@ -1,4 +1,5 @@
-"""The head row of a clip panel: its title, the file name and the Open/Record/Play/Stop/Clear buttons.
+"""The parts of a clip panel around its plots: the head row (title, file name, Open/Record/Play/Stop/Clear),
+the error banner, and the text rows under the plots.
 
 :meth:`ClipControls.refresh` enables and labels the buttons for the panel's state; the panel connects the
 buttons' ``clicked`` signals to its own actions.
@@ -8,12 +9,18 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QStyle, QToolButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QStyle, QToolButton, QVBoxLayout, QWidget
 
+from mellow.measurements import format_seconds
+from mellow_desktop.core.session import ClipState, describe_file
 from mellow_desktop.qt.actions import tip
 from mellow_desktop.qt.icons import transport_icon
+from mellow_desktop.qt.widgets.level_meter import LevelMeter
 
 NO_CLIP_TEXT = "no clip — open a file, drop one here or record"
+ERROR_STYLE = (
+    "background: #f8d7da; color: #58151c; border: 1px solid #f1aeb5; border-radius: 4px; padding: 4px 8px;"
+)
 
 
 class ClipControls(QWidget):
@@ -85,3 +92,52 @@ class ClipControls(QWidget):
         """Redraw the icons after a palette change (dark/light)."""
         self.record_button.setIcon(transport_icon("record", self.palette()))
         self.stop_button.setIcon(transport_icon("stop", self.palette()))
+
+
+def error_banner(parent: QWidget) -> QLabel:
+    """The (hidden) red banner in which a panel shows why a file could not be used."""
+    label = QLabel(parent)
+    label.setWordWrap(True)
+    label.setStyleSheet(ERROR_STYLE)
+    label.setVisible(False)
+    return label
+
+
+class ClipInfoRows(QWidget):
+    """The text rows under a clip's plots: what the model hears and the hover read-out; the file's facts,
+    and while recording the level meter and the elapsed time."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.window_label = QLabel("", self)
+        self.window_label.setToolTip("The 10 s the model hears: mono, resampled to 32 kHz")
+        self.hover_label = QLabel("", self)
+        self.hover_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.facts_label = QLabel("", self)
+        self.facts_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.meter = LevelMeter(self)
+        self.meter.setVisible(False)
+        self.elapsed_label = QLabel("", self)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(4)
+        for first, *rest in ((self.window_label, self.hover_label),
+                             (self.facts_label, self.meter, self.elapsed_label)):
+            row = QHBoxLayout()
+            row.addWidget(first, 1)
+            for w in rest:
+                row.addWidget(w)
+            lay.addLayout(row)
+
+    def show_clip(self, state: ClipState | None) -> None:
+        self.facts_label.setText(describe_file(state.info) if state else "")
+        self.window_label.setText(state.heard_text() if state else "")
+
+    def show_recording(self, recording: bool) -> None:
+        self.meter.setVisible(recording)
+        if not recording:
+            self.elapsed_label.setText("")
+
+    def show_level(self, db: float, elapsed_s: float) -> None:
+        self.meter.set_level_db(db)
+        self.elapsed_label.setText(f"● {format_seconds(elapsed_s)}")

@@ -1,40 +1,38 @@
 """One clip slot ("Clip A" or "Clip B"): open, drop, record, play, clear; waveform, spectrogram, facts.
 
-Files are read by the panel's :class:`~mellow_desktop.qt.jobs.JobRunner` (work from
-:mod:`mellow_desktop.core.clip_io`); the panel keeps showing its previous clip until the new one has been read
-successfully, and shows an error banner (keeping the previous clip) when not. Every request carries a ticket:
-only results of the latest request are shown, so a slow, outdated job never overwrites a newer clip.
+Files are read in the background by the panel's :class:`~mellow_desktop.qt.widgets.clip_reader.ClipReader`
+(only the latest request's results arrive); the panel keeps showing its previous clip until the new one has
+been read successfully, and shows an error banner (keeping the previous clip) when not.
 Recording and playback are :class:`~mellow_desktop.qt.widgets.clip_transport.ClipTransport`'s.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QFileDialog, QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QFrame, QVBoxLayout, QWidget
 
 from mellow.measurements import format_seconds
-from mellow_desktop.core.clip_analysis import Trace, WindowAnalysis, analyse_window, clamp_start, trace
-from mellow_desktop.core.clip_io import ClipFacts, OpenedClip, clip_facts, open_clip
-from mellow_desktop.core.session import ClipState, describe_file
-from mellow_desktop.qt.jobs import JobRunner
-from mellow_desktop.qt.widgets.clip_controls import NO_CLIP_TEXT, ClipControls
+from mellow_desktop.core.clip_analysis import Trace, WindowAnalysis, clamp_start
+from mellow_desktop.core.clip_io import ClipFacts, OpenedClip
+from mellow_desktop.core.session import ClipState
+from mellow_desktop.qt.widgets.clip_controls import NO_CLIP_TEXT, ClipControls, ClipInfoRows, error_banner
+from mellow_desktop.qt.widgets.clip_reader import ClipReader
 from mellow_desktop.qt.widgets.clip_transport import ClipTransport
-from mellow_desktop.qt.widgets.level_meter import LevelMeter
 from mellow_desktop.qt.widgets.spectrogram_view import SpectrogramView
 from mellow_desktop.qt.widgets.waveform_view import DETAIL_BINS, WaveformView
 
 AUDIO_FILTER = "Audio files (*.wav *.flac *.ogg *.oga *.mp3 *.aif *.aiff *.au *.w64 *.caf);;All files (*)"
-ERROR_STYLE = (
-    "background: #f8d7da; color: #58151c; border: 1px solid #f1aeb5; border-radius: 4px; padding: 4px 8px;"
-)
-READING, MEASURING = "reading the file", "measuring the file"
+
+
+def _transport_setting(name: str, doc: str) -> property:
+    """A panel property that reads and writes its transport's attribute ``name``."""
+    return property(lambda self: getattr(self.transport, name),
+                    lambda self, value: setattr(self.transport, name, value), doc=doc)
 
 
 class ClipPanel(QFrame):
@@ -53,21 +51,20 @@ class ClipPanel(QFrame):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAcceptDrops(True)
         self._state: ClipState | None = None
-        self._ticket = 0  # latest request; older results are ignored
-        self._window_ticket = 0
-        self._loading_path: Path | None = None
         self._pending_start = 0.0
         self._record_reason: str | None = None
         self.last_folder = ""
-        self._jobs = JobRunner(self)
+        self.reader = ClipReader(self)
         self.transport = ClipTransport(self)
         self._build()
-        self.transport.recorded.connect(self.open_file)
-        self.transport.recording_started.connect(self._on_recording_started)
-        self.transport.error.connect(self.show_error)
-        self.transport.changed.connect(self._update_buttons)
-        self.transport.level.connect(self._on_level)
-        self.transport.playhead.connect(self.waveform.set_playhead)
+        r, t = self.reader, self.transport
+        for signal, slot in ((r.opened, self._on_opened), (r.open_failed, self._on_open_failed),
+                             (r.measured, self._on_facts), (r.measure_failed, self._on_facts_failed),
+                             (r.window_ready, self._on_window), (r.detail_ready, self._on_detail),
+                             (t.recorded, self.open_file), (t.recording_started, self._on_recording_started),
+                             (t.error, self.show_error), (t.changed, self._update_buttons),
+                             (t.level, self.info_rows.show_level), (t.playhead, self.waveform.set_playhead)):
+            signal.connect(slot)
         self._update_buttons()
 
     def _build(self) -> None:
@@ -79,10 +76,7 @@ class ClipPanel(QFrame):
                              (c.play_button, self.toggle_playback), (c.stop_button, self.stop_audio),
                              (c.clear_button, self.clear)):
             button.clicked.connect(slot)
-        self.error_label = QLabel(self)
-        self.error_label.setWordWrap(True)
-        self.error_label.setStyleSheet(ERROR_STYLE)
-        self.error_label.setVisible(False)
+        self.error_label = error_banner(self)
         self.waveform = WaveformView(self)
         self.waveform.window_moved.connect(self.set_window_start)
         self.waveform.detail_wanted.connect(self._on_detail_wanted)
@@ -90,16 +84,10 @@ class ClipPanel(QFrame):
         for view in (self.waveform, self.spectrogram):
             view.setAcceptDrops(False)  # a file dropped on a plot goes to the panel
             view.viewport().setAcceptDrops(False)
-        self.window_label = QLabel("", self)
-        self.window_label.setToolTip("The 10 s the model hears: mono, resampled to 32 kHz")
-        self.hover_label = QLabel("", self)
-        self.hover_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.info_rows = i = ClipInfoRows(self)
+        self.window_label, self.hover_label, self.facts_label = i.window_label, i.hover_label, i.facts_label
+        self.meter, self.elapsed_label = i.meter, i.elapsed_label
         self.spectrogram.readout.connect(self.hover_label.setText)
-        self.facts_label = QLabel("", self)
-        self.facts_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.meter = LevelMeter(self)
-        self.meter.setVisible(False)
-        self.elapsed_label = QLabel("", self)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(8, 6, 8, 6)
         lay.setSpacing(4)
@@ -107,13 +95,7 @@ class ClipPanel(QFrame):
         lay.addWidget(self.error_label)
         lay.addWidget(self.waveform, 4)
         lay.addWidget(self.spectrogram, 5)
-        rows = ((self.window_label, self.hover_label), (self.facts_label, self.meter, self.elapsed_label))
-        for row in rows:
-            line = QHBoxLayout()
-            line.addWidget(row[0], 1)
-            for w in row[1:]:
-                line.addWidget(w)
-            lay.addLayout(line)
+        lay.addWidget(self.info_rows)
 
     # ------------------------------------------------------------------------------------------- state
     def state(self) -> ClipState | None:
@@ -121,13 +103,12 @@ class ClipPanel(QFrame):
         return self._state
 
     def is_loading(self) -> bool:
-        return self._loading_path is not None
+        return self.reader.loading is not None
 
     def set_state(self, state: ClipState | None) -> None:
         """Show ``state`` (used by Swap A⇄B) without reading the file again."""
         self.stop_audio()
-        self._ticket += 1
-        self._loading_path = None
+        self.reader.invalidate()
         self._state = state
         self._show_state()
         self.clip_changed.emit(self.slot)
@@ -148,8 +129,7 @@ class ClipPanel(QFrame):
             self.spectrogram.set_analysis(s.window)
         self.name_label.setText(s.path.name if s else NO_CLIP_TEXT)
         self.name_label.setToolTip(str(s.path) if s else "")
-        self.facts_label.setText(describe_file(s.info) if s else "")
-        self.window_label.setText(s.heard_text() if s else "")
+        self.info_rows.show_clip(s)
         self._update_buttons()
 
     # ------------------------------------------------------------------------------------------- opening
@@ -162,56 +142,36 @@ class ClipPanel(QFrame):
     def open_file(self, path: str | Path, start_s: float = 0.0) -> None:
         """Read ``path`` in the background; on success it replaces the clip (window at ``start_s``)."""
         p = Path(path).expanduser()
-        self._ticket += 1
-        self._loading_path, self._pending_start, self.last_folder = p, start_s, str(p.parent)
+        self._pending_start, self.last_folder = start_s, str(p.parent)
         self.name_label.setText(f"opening {p.name}…")
         self.message.emit(f"Opening {p.name}…")
-        self._submit(lambda: open_clip(p), self._on_opened, self._on_open_failed)
+        self.reader.open(p)
 
-    def _submit(
-        self,
-        work: Callable[[], Any],
-        on_done: Callable[[int, Any], None],
-        on_failed: Callable[[int, str], None] | None = None,
-        doing: str = READING,
-    ) -> None:
-        """Run ``work`` for the current ticket; ``on_done(ticket, result)`` / ``on_failed(ticket, msg)``."""
-        t = self._ticket
-        self._jobs.submit(work, lambda r: on_done(t, r), lambda m: on_failed and on_failed(t, m), doing)
-
-    def _on_opened(self, ticket: int, opened: OpenedClip) -> None:
-        if ticket != self._ticket:
-            return
-        self._loading_path = None
+    def _on_opened(self, opened: OpenedClip) -> None:
         self.stop_audio()
         self.hide_error()
         self._state = ClipState.opened(opened)
         self._show_state()
         self.message.emit(f"Clip {self.slot}: {opened.path.name} ({format_seconds(opened.info.duration)})")
         self.clip_changed.emit(self.slot)
-        self._submit(lambda: clip_facts(opened.path), self._on_facts, self._on_facts_failed, MEASURING)
         start = clamp_start(opened.info, self._pending_start)
         if start > 0:
             self.set_window_start(start)
 
-    def _on_open_failed(self, ticket: int, message: str) -> None:
-        if ticket != self._ticket and ticket != self._window_ticket:
-            return
-        path, self._loading_path = self._loading_path, None
+    def _on_open_failed(self, path: Path | None, message: str) -> None:
         self._show_state()
         kept = f" Clip {self.slot} still holds {self._state.path.name}." if self._state else ""
         what = f"Could not open {path.name}: " if path else ""
         self.show_error(f"{what}{message}.{kept}".replace("..", "."))
 
-    def _on_facts(self, ticket: int, facts: ClipFacts) -> None:
-        if ticket == self._ticket and self._state is not None:
+    def _on_facts(self, facts: ClipFacts) -> None:
+        if self._state is not None:
             self._state = replace(self._state, facts=facts)
             self.facts_changed.emit(self.slot)
 
-    def _on_facts_failed(self, ticket: int, message: str) -> None:
-        if ticket == self._ticket:
-            name = self._state.path.name if self._state else "the clip"
-            self.show_error(f"Measuring {name} failed: {message}")
+    def _on_facts_failed(self, message: str) -> None:
+        name = self._state.path.name if self._state else "the clip"
+        self.show_error(f"Measuring {name} failed: {message}")
 
     def show_error(self, text: str) -> None:
         """Show an error banner in the panel (and in the status bar)."""
@@ -229,15 +189,13 @@ class ClipPanel(QFrame):
     def set_window_start(self, start_s: float) -> None:
         """Move the analysis window (seconds) and recompute its spectrogram in the background."""
         s = self._state
-        if s is None:
-            return
-        start = clamp_start(s.info, start_s)
-        self.waveform.set_window(start)
-        self._window_ticket = self._ticket
-        self._submit(lambda: analyse_window(s.info, start), self._on_window, self._on_open_failed)
+        if s is not None:
+            start = clamp_start(s.info, start_s)
+            self.waveform.set_window(start)
+            self.reader.analyse(s.info, start)
 
-    def _on_window(self, ticket: int, analysis: WindowAnalysis) -> None:
-        if ticket != self._ticket or self._state is None:
+    def _on_window(self, analysis: WindowAnalysis) -> None:
+        if self._state is None:
             return
         self._state = replace(self._state, window=analysis)
         self.spectrogram.set_analysis(analysis)
@@ -248,11 +206,11 @@ class ClipPanel(QFrame):
     def _on_detail_wanted(self, t0: float, t1: float) -> None:
         s = self._state
         if s is not None:
-            first, last = int(t0 * s.info.sample_rate), int(math.ceil(t1 * s.info.sample_rate))
-            self._submit(lambda: trace(s.info, first, last, DETAIL_BINS), self._on_detail)
+            rate = s.info.sample_rate
+            self.reader.detail(s.info, int(t0 * rate), int(math.ceil(t1 * rate)), DETAIL_BINS)
 
-    def _on_detail(self, ticket: int, detail: Trace) -> None:
-        if ticket == self._ticket and self._state is not None:
+    def _on_detail(self, detail: Trace) -> None:
+        if self._state is not None:
             self.waveform.set_detail(detail)
 
     def dragEnterEvent(self, ev: QDragEnterEvent) -> None:  # noqa: N802 (Qt override)
@@ -266,21 +224,8 @@ class ClipPanel(QFrame):
             self.open_file(files[0])
 
     # ------------------------------------------------------------------------------------------- audio
-    @property
-    def input_device(self) -> int | str | None:
-        return self.transport.input_device
-
-    @input_device.setter
-    def input_device(self, device: int | str | None) -> None:
-        self.transport.input_device = device
-
-    @property
-    def output_device(self) -> int | str | None:
-        return self.transport.output_device
-
-    @output_device.setter
-    def output_device(self, device: int | str | None) -> None:
-        self.transport.output_device = device
+    input_device = _transport_setting("input_device", "The recording device (None: the system default).")
+    output_device = _transport_setting("output_device", "The playback device (None: the system default).")
 
     def set_recording_unavailable(self, reason: str | None) -> None:
         """Disable Record with ``reason`` in its tooltip (None enables it)."""
@@ -311,15 +256,9 @@ class ClipPanel(QFrame):
         self.hide_error()
         self.message.emit(f"Recording Clip {self.slot} to {path.name}…")
 
-    def _on_level(self, db: float, elapsed_s: float) -> None:
-        self.meter.set_level_db(db)
-        self.elapsed_label.setText(f"● {format_seconds(elapsed_s)}")
-
     def _update_buttons(self) -> None:
         recording = self.transport.is_recording()
-        self.meter.setVisible(recording)
-        if not recording:
-            self.elapsed_label.setText("")
+        self.info_rows.show_recording(recording)
         self.controls.refresh(self._state is not None, recording, self.transport.is_playing(),
                               self.transport.has_player(), self._record_reason)
 
