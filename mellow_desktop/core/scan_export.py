@@ -1,0 +1,71 @@
+"""Exports of a stored scan: CSV, JSON lines, Audacity labels and Raven selection tables through the engine's
+writers (:func:`mellow.scan.writers.export_bytes`, the same code path as ``mellow scan``), and the HTML report
+(:mod:`.scan_report`).  Windows that could not be read are left out of the tables, as ``mellow scan`` does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from mellow.config import AudioConfig
+from mellow.errors import MellowError, one_line
+from mellow.scan.writers import export_bytes, format_for, write_atomic
+from mellow.scan.writers.records import ScanRow, row_key
+from mellow_desktop.core.scan_record import LoadedScan
+
+#: What the Export menu offers: name -> file suffix.
+EXPORT_FORMATS = {"csv": ".csv", "audacity": ".txt", "raven": ".selections.txt", "jsonl": ".jsonl",
+                  "html": ".html"}
+
+
+class ExportError(MellowError):
+    """The export could not be written (one line)."""
+
+
+def options_text(loaded: LoadedScan) -> str:
+    """The canonical text of what changes answers besides the model (as ``mellow scan`` keys its rows)."""
+    rec = loaded.record
+    return json.dumps({"options": rec.options.get("generation", {}), "scoring": rec.scoring,
+                       "dtype": rec.options.get("dtype", "float32")}, sort_keys=True)
+
+
+def scan_rows(loaded: LoadedScan) -> list[ScanRow]:
+    """The engine's export rows of the scan's answered windows, in plan order."""
+    rec, options = loaded.record, options_text(loaded)
+    return [ScanRow.from_result(r, rec.prompt, rec.model_id,
+                                row_key(r.window, rec.prompt, options, rec.model_id))
+            for r in loaded.results if r.error is None]
+
+
+def export_format(path: str | os.PathLike[str], fmt: str | None = None) -> str:
+    """The export format of ``path`` (by ``fmt`` or the suffix); "html" for ``.html``/``.htm``."""
+    if (fmt or "").lower() == "html" or (not fmt and Path(path).suffix.lower() in (".html", ".htm")):
+        return "html"
+    return format_for(path, fmt)
+
+
+def export_scan(loaded: LoadedScan, path: str | os.PathLike[str], fmt: str | None = None,
+                threshold: float | None = None, audio: AudioConfig | None = None) -> Path:
+    """Write the scan to ``path`` (atomically) as ``fmt`` or as its suffix says; returns the path.
+
+    ``threshold`` (default: the scan's) sets the detections of yes/no scans in label and Raven exports and
+    in the report.  Raises :class:`ExportError` or the engine's FormatError with a one-line reason.
+    """
+    audio, target = audio or AudioConfig(), Path(path)
+    fmt = export_format(target, fmt)
+    threshold = loaded.record.threshold if threshold is None else float(threshold)
+    if fmt == "html":
+        from mellow_desktop.core.scan_report import report_html
+
+        data = report_html(loaded, threshold=threshold, audio=audio).encode("utf-8", "surrogateescape")
+    else:
+        durations = {loaded.record.file: float(loaded.record.duration_s or 0.0)}
+        data = export_bytes(fmt, scan_rows(loaded), durations, loaded.record.scoring == "yes-no", threshold,
+                            (audio.f_min, audio.f_max))
+    try:
+        write_atomic(target, data)
+    except OSError as exc:
+        raise ExportError(f"cannot write {target}: {one_line(exc)}") from None
+    return target

@@ -1,0 +1,131 @@
+"""The HTML report of a scan: ONE self-contained file (inline CSS and SVG, the spectrogram as a data URI, no
+script, nothing fetched) with the file's facts, the scan's parameters, the model id and checksum, the overview
+spectrogram with the detections drawn, the score curve and the results table.
+
+Every text from outside (file names, paths, prompt, answers, model id) goes through :func:`html.escape`, so
+an answer or a file name holding markup shows as text and runs nothing.
+"""
+
+from __future__ import annotations
+
+import collections
+import html
+from datetime import datetime, timezone
+
+from mellow.config import AudioConfig
+from mellow.errors import MellowError, one_line
+from mellow.measurements import format_seconds
+from mellow_desktop.core.report_graphics import score_svg, spectrogram_svg
+from mellow_desktop.core.scan_record import LoadedScan, ScanRecord
+from mellow_desktop.core.scan_view import ScanView
+
+_CSS = """
+body { font: 15px/1.45 system-ui, sans-serif; color: #1d1d24; background: #fafafa; margin: 24px auto;
+       max-width: 1040px; padding: 0 16px; }
+h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 28px 0 8px; }
+.sub { color: #555; margin: 0 0 16px; overflow-wrap: anywhere; }
+table { border-collapse: collapse; width: 100%; background: #fff; }
+th, td { border: 1px solid #d6d6de; padding: 4px 8px; text-align: left; vertical-align: top;
+         overflow-wrap: anywhere; }
+th { background: #eceef4; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+table.facts th { width: 190px; font-weight: 600; }
+tr.hit td { background: #fff1e0; }
+svg.plot { width: 100%; height: auto; background: #fff; border: 1px solid #d6d6de; }
+svg text { font: 12px system-ui, sans-serif; fill: #333; } svg .label { font-weight: 600; }
+svg .axis { stroke: #555; } svg .frame { fill: none; stroke: #d6d6de; }
+svg .det { fill: #2fd0ff; fill-opacity: 0.28; stroke: #00a3d9; stroke-width: 1.5; }
+svg .curve { fill: none; stroke: #2455c3; stroke-width: 1.6; }
+svg .threshold { stroke: #d9480f; stroke-dasharray: 6 4; stroke-width: 1.5; }
+.note { color: #666; font-size: 13px; }
+"""
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _rows(pairs: list[tuple[str, str]]) -> str:
+    return "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in pairs)
+
+
+def _when(t: float | None) -> str:
+    if t is None:
+        return "—"
+    return datetime.fromtimestamp(t, tz=timezone.utc).astimezone().isoformat(timespec="seconds")
+
+
+def _facts(rec: ScanRecord, overview: object | None) -> list[tuple[str, str]]:
+    facts = [("File", rec.file_name), ("Path", rec.file), ("Content hash", rec.file_hash),
+             ("Duration", format_seconds(float(rec.duration_s or 0.0)))]
+    if overview is not None:
+        facts += [("Sample rate", f"{overview.sample_rate} Hz"), ("Channels", str(overview.channels))]
+    return facts
+
+
+def _parameters(rec: ScanRecord, threshold: float, n_done: int) -> list[tuple[str, str]]:
+    to = "end of file" if rec.to_s is None else format_seconds(rec.to_s)
+    slot2 = {"same": "the same window", "against": f"fixed reference {rec.slot2_file} from "
+             f"{format_seconds(rec.slot2_start_s)}", "pair": f"paired recording {rec.slot2_file} "
+             f"(offset {rec.slot2_start_s:g} s)"}.get(rec.slot2_mode, rec.slot2_mode)
+    return [("Prompt", rec.prompt), ("Range", f"{format_seconds(rec.from_s)} – {to}"),
+            ("Hop", f"{rec.hop_s:g} s"), ("Threshold", f"{threshold:.2f}"), ("Slot 2", slot2),
+            ("Score", rec.scoring or "none"), ("Decoding", str(rec.options.get("generation", {}))),
+            ("Windows", f"{n_done} of {rec.n_windows} answered ({rec.status})"),
+            ("Started", _when(rec.created)), ("Ended", _when(rec.finished)), ("Model", rec.model_id),
+            ("Model checksum", rec.model_checksum)]
+
+
+def _table(view: ScanView, threshold: float) -> str:
+    head = "<tr><th>#</th><th>Start</th><th>End</th><th>Answer</th><th>Score</th></tr>"
+    body = []
+    for n, row in enumerate(view.table(), start=1):
+        start, end, answer, score = row.cells()
+        hit = ' class="hit"' if row.score is not None and row.score >= threshold else ""
+        cells = "".join(f"<td class=num>{_e(c)}</td>" for c in (n, start, end))
+        body.append(f"<tr{hit}>{cells}<td>{_e(answer)}</td><td class=num>{_e(score)}</td></tr>")
+    return f"<table class=results>{head}{''.join(body)}</table>"
+
+
+def _overview(rec: ScanRecord, audio: AudioConfig):  # noqa: ANN202 - Overview | None, and a note
+    from mellow_desktop.core.overview_cache import file_overview
+
+    try:
+        last = collections.deque(file_overview(rec.file, audio=audio), maxlen=1)
+        return last[0], ""
+    except (MellowError, OSError) as exc:
+        return None, f"The overview spectrogram could not be made: {one_line(exc)}"
+
+
+def report_html(loaded: LoadedScan, threshold: float | None = None, audio: AudioConfig | None = None,
+                overview: object | None = None) -> str:
+    """The report as one HTML document (``overview``: the file's :class:`~.overview.Overview`, made or taken
+    from the cache when None)."""
+    rec, audio = loaded.record, audio or AudioConfig()
+    threshold = rec.threshold if threshold is None else threshold
+    view = ScanView(threshold=threshold)
+    view.add(zip(loaded.indices, loaded.results, strict=True))
+    note = ""
+    if overview is None:
+        overview, note = _overview(rec, audio)
+    duration = float(rec.duration_s or getattr(overview, "duration_s", 0.0) or 1.0)
+    detections = view.detections() if rec.scoring == "yes-no" else []
+    parts = [f"<h1>Scan of {_e(rec.file_name)}</h1><p class=sub>{_e(rec.prompt)}</p>",
+             f"<h2>File</h2><table class=facts>{_rows(_facts(rec, overview))}</table>",
+             f"<h2>Scan</h2><table class=facts>{_rows(_parameters(rec, threshold, len(view)))}</table>",
+             "<h2>Overview spectrogram</h2>"]
+    if overview is not None:
+        parts.append(spectrogram_svg(overview.mel_db, overview.band_edges_hz, duration, detections))
+        if detections:
+            parts.append(f"<p class=note>Shaded: {len(detections)} detection(s), windows with P(yes) ≥ "
+                         f"{threshold:.2f} merged.</p>")
+    else:
+        parts.append(f"<p class=note>{_e(note)}</p>")
+    times, scores = view.score_curve()
+    if scores.size:
+        parts += ["<h2>Score</h2>", score_svg(times, scores, duration, threshold)]
+    parts += [f"<h2>Results ({len(view)} windows)</h2>", _table(view, threshold)]
+    title = _e(f"Mellow scan: {rec.file_name}")
+    return (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{title}</title>"
+            f"<meta name=viewport content='width=device-width, initial-scale=1'><style>{_CSS}</style></head>"
+            f"<body>{''.join(parts)}<p class=note>Made by Mellow Desktop.</p></body></html>\n")
