@@ -31,6 +31,7 @@ from mellow.measurements import envelope_frames
 DEFAULT_COLUMNS = 2048
 FRAMES_PER_COLUMN = 8  # FFT frames averaged per column in the exact pass
 CHUNK_SECONDS = 10.0  # read per step of the exact pass (about one analysis window)
+COARSE_GROUP = 256  # columns read and analysed together in the coarse pass
 YIELD_EVERY_S = 0.2  # the exact pass yields a snapshot at most this often (and at the end)
 
 
@@ -116,12 +117,18 @@ def _frame_starts(length: int, n_fft: int, k: int) -> np.ndarray:
 
 
 def _coarse(f: sf.SoundFile, edges: np.ndarray, an: _Analyser) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One frame at each column's centre: (mel_db (n_mels, columns), env_min, env_max) of those frames."""
+    """One frame at each column's centre: (mel_db (n_mels, columns), env_min, env_max) of those frames,
+    computed ``COARSE_GROUP`` columns at a time (bounded memory)."""
     centres = (edges[:-1] + edges[1:]) // 2 - an.n_fft // 2
-    reads = np.stack([_read(f, int(c), an.n_fft) for c in centres])  # (columns, n_fft, channels)
-    reads = np.nan_to_num(reads, nan=0.0, posinf=0.0, neginf=0.0)
-    mono = to_mono(reads.reshape(-1, reads.shape[-1])).reshape(reads.shape[:2])
-    return an.mel_db(mono[:, None, :]), reads.min(axis=(1, 2)), reads.max(axis=(1, 2))
+    mels, lows, highs = [], [], []
+    for g in range(0, len(centres), COARSE_GROUP):
+        reads = np.stack([_read(f, int(c), an.n_fft) for c in centres[g:g + COARSE_GROUP]])  # (n, n_fft, ch)
+        reads[~np.isfinite(reads)] = 0.0
+        mono = to_mono(reads.reshape(-1, reads.shape[-1])).reshape(reads.shape[:2])
+        mels.append(an.mel_db(mono[:, None, :]))
+        lows.append(reads.min(axis=(1, 2)))
+        highs.append(reads.max(axis=(1, 2)))
+    return np.concatenate(mels, axis=1), np.concatenate(lows), np.concatenate(highs)
 
 
 def _exact(chunk: np.ndarray, local_edges: np.ndarray, an: _Analyser) -> tuple[np.ndarray, ...]:

@@ -103,8 +103,7 @@ def report_html(loaded: LoadedScan, threshold: float | None = None, audio: Audio
     from the cache when None)."""
     rec, audio = loaded.record, audio or AudioConfig()
     threshold = rec.threshold if threshold is None else threshold
-    view = ScanView(threshold=threshold)
-    view.add(zip(loaded.indices, loaded.results, strict=True))
+    view = ScanView.of(loaded, threshold)
     note = ""
     if overview is None:
         overview, note = _overview(rec, audio)

@@ -20,6 +20,7 @@ from mellow.scan.plan import ScanPlan, ScanRange, ScanSetupError, plan_scan, slo
 from mellow.scan.types import Window, WindowResult
 from mellow_desktop.core.history_record import HistoryError
 from mellow_desktop.core.history_schema import fts5_trigram_available, prepare_schema
+from mellow_desktop.core.history_store import HistoryStore
 from mellow_desktop.core.scan_record import ScanRecord
 from mellow_desktop.core.scan_store import ScanStore
 
@@ -65,9 +66,11 @@ def plan_for(record: ScanRecord | ScanRequest, audio: AudioConfig | None = None)
     return plan
 
 
-def connect(db_path: str | os.PathLike[str]) -> tuple[sqlite3.Connection, bool]:
-    """A connection of its own to the history database (WAL, ``synchronous=FULL``, schema brought up to
-    date), usable from one thread at a time, whichever; and whether FTS5 trigram search is there."""
+def connect(db_path: str | os.PathLike[str] | HistoryStore) -> tuple[sqlite3.Connection, bool]:
+    """A connection of its own to the history database (a path, or the GUI's store: its file) (WAL,
+    ``synchronous=FULL``, schema brought up to date), usable from one thread at a time, whichever; and
+    whether FTS5 trigram search is there."""
+    db_path = db_path.path if isinstance(db_path, HistoryStore) else db_path
     try:
         conn = sqlite3.connect(str(db_path), timeout=10.0, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
@@ -81,13 +84,14 @@ def connect(db_path: str | os.PathLike[str]) -> tuple[sqlite3.Connection, bool]:
 
 
 class ScanSession:
-    """One scan's plan and stored progress on a connection of its own (see :func:`connect`).
+    """One scan's plan and stored progress on a connection of its own (see :func:`connect`), given the
+    history database (its path or the :class:`HistoryStore`) and the scan's id.
 
     ``missing`` lists the (plan index, window) pairs not yet stored; :meth:`append` stores one batch of
     (plan index, result) in one transaction; :meth:`finish` records how the scan ended.
     """
 
-    def __init__(self, db_path: str | os.PathLike[str], scan_id: int,
+    def __init__(self, db_path: str | os.PathLike[str] | HistoryStore, scan_id: int,
                  audio: AudioConfig | None = None) -> None:
         self._conn, fts = connect(db_path)
         self.store = ScanStore(self._conn, fts)
@@ -103,7 +107,7 @@ class ScanSession:
             raise
 
     @classmethod
-    def create(cls, db_path: str | os.PathLike[str], record: ScanRecord,
+    def create(cls, db_path: str | os.PathLike[str] | HistoryStore, record: ScanRecord,
                audio: AudioConfig | None = None) -> ScanSession:
         """Store a new scan (``record.n_windows``, ``file_hash`` and ``duration_s`` are set from its plan)."""
         plan = plan_for(record, audio)

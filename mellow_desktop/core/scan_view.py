@@ -15,6 +15,7 @@ import numpy as np
 from mellow.measurements import format_seconds
 from mellow.scan.merge import DEFAULT_THRESHOLD, merge_detections
 from mellow.scan.types import Detection, WindowResult
+from mellow_desktop.core.scan_record import LoadedScan
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,13 @@ class ScanView:
 
     threshold: float = DEFAULT_THRESHOLD
     _results: dict[int, WindowResult] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, loaded: LoadedScan, threshold: float | None = None) -> ScanView:
+        """The view of a scan re-opened from the history (threshold: the scan's unless given)."""
+        view = cls(threshold=loaded.record.threshold if threshold is None else threshold)
+        view.add(zip(loaded.indices, loaded.results, strict=True))
+        return view
 
     def add(self, batch: Iterable[tuple[int, WindowResult]]) -> None:
         """Add (plan index, result) pairs as they arrive (a repeated index replaces the old result)."""

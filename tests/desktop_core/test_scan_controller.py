@@ -17,11 +17,13 @@ from pathlib import Path
 import pytest
 
 from mellow.generation import Engine, GenerationOptions
+from mellow.scan.merge import merge_detections
 from mellow.scan.plan import ScanSetupError
 from mellow.scan.runner import ScanRunner
 from mellow_desktop.core.history_store import HistoryStore
 from mellow_desktop.core.scan_controller import ScanController
 from mellow_desktop.core.scan_session import ScanRequest, ScanSession
+from mellow_desktop.core.scan_view import ScanView
 from tests.desktop_core.scan_helpers import YES_NO, recording
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,6 +58,9 @@ def test_a_scan_streams_stored_batches_with_progress_and_the_runners_answers(eng
         loaded = store.scans.load(controller.scan_id)
     assert loaded is not None and loaded.record.status == "finished" and loaded.record.threshold == 0.4
     assert [r.window.start_s for r in loaded.results] == [0, 10, 20, 30, 40, 50, 55]
+    view = ScanView.of(loaded)
+    assert view.threshold == 0.4 and view.detections() == merge_detections(list(loaded.results), 0.4)
+    assert [row.index for row in view.table()] == list(range(7))
     runner = ScanRunner(engine, YES_NO, GenerationOptions(max_len=2), batch_size=1)
     alone = list(runner.run([r.window for r in loaded.results]))
     assert [(r.text, r.tokens) for r in loaded.results] == [(r.text, r.tokens) for r in alone]
@@ -75,8 +80,9 @@ def test_cancel_stops_after_the_batch_and_resume_finishes_each_window_once(engin
         cancel.set()
     controller.close()
     assert controller.record.status == "cancelled" and controller.record.n_windows == 16
-    with ScanSession(db, controller.scan_id) as session:
+    with HistoryStore.open(db) as store, ScanSession(store, controller.scan_id) as session:
         assert [i for i, _ in session.missing()] == list(range(4, 16))
+        assert len(ScanView.of(store.scans.load(controller.scan_id))) == 4, "the view of a re-opened scan"
     again = ScanController.resume(engine, db, controller.scan_id, batch_size=5)
     assert [len(b.results) for b in again.run()] == [5, 5, 2]
     again.close()
