@@ -10,18 +10,16 @@ thread's event loop and joins it, so closing the window mid-answer exits cleanly
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from mellow.errors import MellowError, user_message
+from mellow.errors import MellowError
 from mellow_desktop.core.model_loading import EngineFactory, EngineReady, device_text
 from mellow_desktop.core.question import Answer, Question
-
-log = logging.getLogger(__name__)
+from mellow_desktop.qt.jobs import failure_message
 
 
 @dataclass(frozen=True)
@@ -53,9 +51,7 @@ class EngineWorker(QObject):
         try:
             engine = request.factory(self.load_progress.emit)
         except Exception as exc:  # every failure becomes the one user message
-            if not isinstance(exc, (MellowError, MemoryError)):
-                log.exception("loading the model failed")
-            self.load_failed.emit(user_message(exc, "loading the model"))
+            self.load_failed.emit(failure_message(exc, "loading the model"))
             return
         self.engine, self.model_id = engine, request.model_id
         self.loaded.emit(EngineReady.of(engine, request.model_id))
@@ -88,9 +84,7 @@ class EngineWorker(QObject):
                     self.piece.emit(q.id, piece)
             answer.status = "cancelled" if q.cancel.is_set() else "finished"
         except Exception as exc:  # every failure becomes the one user message
-            if not isinstance(exc, (MellowError, MemoryError)):
-                log.exception("generation failed")
-            answer.status, answer.error = "failed", user_message(exc, "generating the answer")
+            answer.status, answer.error = "failed", failure_message(exc, "generating the answer")
         answer.text = "".join(parts)
         answer.pieces = len(parts)
         stats = stream.result.stats if stream is not None else None

@@ -40,6 +40,14 @@ def _pool(long: bool) -> QThreadPool:
     return _long_pool
 
 
+def failure_message(exc: BaseException, doing: str) -> str:
+    """The one user message for ``exc`` raised while ``doing`` (:func:`mellow.errors.user_message`); an
+    unexpected exception (a bug, not a user's file or a lack of memory) is logged with its traceback."""
+    if not isinstance(exc, (MellowError, MemoryError)):
+        log.error("%s failed", doing, exc_info=exc)
+    return user_message(exc, doing)
+
+
 class Job:
     """A submitted piece of work: :meth:`wait` blocks until it has run (done or failed)."""
 
@@ -66,9 +74,7 @@ class _Runnable(QRunnable):
         try:
             result = self._work()
         except Exception as exc:  # every failure becomes the one user message; a bug must not kill the app
-            if not isinstance(exc, (MellowError, MemoryError)):
-                log.exception("%s failed", self._doing)
-            self._runner._call.emit(self._on_failed, (user_message(exc, self._doing),))
+            self._runner._call.emit(self._on_failed, (failure_message(exc, self._doing),))
         else:
             self._runner._call.emit(self._on_done, (result,))
         finally:

@@ -7,8 +7,9 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from mellow.errors import MellowError, one_line
+from mellow.errors import MellowError
 from mellow_desktop.core import paths
+from mellow_desktop.qt.jobs import failure_message
 
 
 def recover_recordings(chat: Any, open_link: Callable[[str], None]) -> list[Path]:
@@ -39,4 +40,4 @@ def audio_problem(input_device: str | None) -> str | None:
     try:
         return recording_unavailable_reason(input_device)
     except Exception as exc:  # a broken audio stack must not stop the app
-        return f"audio is unavailable ({one_line(exc)})"
+        return failure_message(exc, "checking the audio devices")

@@ -7,15 +7,14 @@ file from the window start through the player's file feed, so a clip of any leng
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from mellow.errors import MellowError, one_line
+from mellow_desktop.qt.jobs import failure_message
 
-log = logging.getLogger(__name__)
 POLL_MS = 33
 
 
@@ -80,8 +79,8 @@ class ClipTransport(QObject):
         try:
             path = rec.stop()
         except Exception as exc:  # keep going: the file on disk is what counts
-            log.exception("stopping the recorder failed")
-            self.error.emit(f"Recording stopped with an error: {exc}")
+            message = failure_message(exc, "stopping the recorder")
+            self.error.emit(f"Recording stopped with an error: {message}")
             path = rec.path
         finally:
             rec.close()
