@@ -1,4 +1,4 @@
-"""Reading a clip for the panels, without Qt: header + overview + first window, slow facts, playback segments.
+"""Reading a clip for the panels, without Qt: header, overview and first window; then the slow facts.
 
 The Qt shell runs these on its job runner; each raises :class:`mellow.errors.MellowError` (or another
 exception, reported as an unexpected failure) when the file cannot be used.
@@ -9,10 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from mellow.audio import AudioInfo, audio_info, clip_content_hash
-from mellow.errors import MellowError, one_line
+from mellow.errors import MellowError
 from mellow.measurements import Measurements, measure_file
 from mellow_desktop.core.clip_analysis import Trace, WindowAnalysis, analyse_window, trace
 
@@ -48,27 +46,3 @@ class ClipFacts:
 def clip_facts(path: Path) -> ClipFacts:
     """Measure the whole file (streamed) and hash its bytes."""
     return ClipFacts(measurements=measure_file(path), content_hash=clip_content_hash(path))
-
-
-@dataclass(frozen=True)
-class PlaybackSegment:
-    """Samples to play: ``data`` (frames, channels) float32 starting ``start_s`` into the file."""
-
-    data: np.ndarray
-    sample_rate: int
-    start_s: float
-
-
-def read_segment(path: Path, start_s: float, max_s: float) -> PlaybackSegment:
-    """Read at most ``max_s`` seconds of ``path`` from ``start_s`` (for playback)."""
-    import soundfile as sf
-
-    try:
-        with sf.SoundFile(str(path)) as f:
-            rate = int(f.samplerate)
-            first = min(int(start_s * rate), max(0, f.frames - 1))
-            f.seek(first)
-            data = f.read(int(max_s * rate), dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, OSError, ValueError) as exc:
-        raise MellowError(f"cannot play {path.name}: {one_line(exc)}") from None
-    return PlaybackSegment(data=data, sample_rate=rate, start_s=first / rate)
