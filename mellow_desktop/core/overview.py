@@ -1,11 +1,11 @@
 """Whole-file overview of a long recording: level envelope and a mel spectrogram overview, computed in chunks
 read from the file (never the whole file in memory), yielded as partial results so the view draws at once.
 
-:func:`overview_chunks` yields :class:`Overview` snapshots: first a coarse one over the whole file (one FFT
-frame per column, read at each column's centre: quick), then ever more exact ones as a sequential pass
-reads the file ~10 s at a time (columns ``[0, done)`` exact: the envelope of every sample of every channel by
-the one envelope algorithm, :func:`mellow.measurements.envelope_frames`; the mono mix's spectrum averaged over
-8 frames per column).
+:func:`overview_chunks` yields :class:`Overview` snapshots: first coarse ones over the whole file (one FFT
+frame read at the centre of 256 columns spread over the file, then of every column: quick), then ever more
+exact ones as a sequential pass reads the file ~10 s at a time (columns ``[0, done)`` exact: the envelope of
+every sample of every channel by the one envelope algorithm, :func:`mellow.measurements.envelope_frames`; the
+mono mix's spectrum averaged over 8 frames per column).
 The mel filters are the engine's (:func:`mellow.htsat.slaney_mel_matrix`, 64 Slaney bands, 50 Hz-14 kHz,
 capped at the file's Nyquist frequency), in dB as the engine's log-mel: ``10·log10(max(power, 1e-10))``.
 Caching per file content is in :mod:`.overview_cache`.
@@ -31,7 +31,7 @@ from mellow.measurements import envelope_frames
 DEFAULT_COLUMNS = 2048
 FRAMES_PER_COLUMN = 8  # FFT frames averaged per column in the exact pass
 CHUNK_SECONDS = 10.0  # read per step of the exact pass (about one analysis window)
-COARSE_GROUP = 256  # columns read and analysed together in the coarse pass
+COARSE_GROUP = 256  # columns of the first coarse snapshot; also read and analysed together
 YIELD_EVERY_S = 0.2  # the exact pass yields a snapshot at most this often (and at the end)
 
 
@@ -116,10 +116,11 @@ def _frame_starts(length: int, n_fft: int, k: int) -> np.ndarray:
     return np.unique(np.linspace(0, length - n_fft, k).astype(np.int64))
 
 
-def _coarse(f: sf.SoundFile, edges: np.ndarray, an: _Analyser) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One frame at each column's centre: (mel_db (n_mels, columns), env_min, env_max) of those frames,
-    computed ``COARSE_GROUP`` columns at a time (bounded memory)."""
-    centres = (edges[:-1] + edges[1:]) // 2 - an.n_fft // 2
+def _coarse(f: sf.SoundFile, edges: np.ndarray, an: _Analyser,
+            cols: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One frame at the centre of each column of ``cols``: (mel_db (n_mels, n), env_min (n,), env_max (n,))
+    of those frames, computed ``COARSE_GROUP`` columns at a time (bounded memory)."""
+    centres = (edges[cols] + edges[cols + 1]) // 2 - an.n_fft // 2
     mels, lows, highs = [], [], []
     for g in range(0, len(centres), COARSE_GROUP):
         reads = np.stack([_read(f, int(c), an.n_fft) for c in centres[g:g + COARSE_GROUP]])  # (n, n_fft, ch)
@@ -129,6 +130,24 @@ def _coarse(f: sf.SoundFile, edges: np.ndarray, an: _Analyser) -> tuple[np.ndarr
         lows.append(reads.min(axis=(1, 2)))
         highs.append(reads.max(axis=(1, 2)))
     return np.concatenate(mels, axis=1), np.concatenate(lows), np.concatenate(highs)
+
+
+def _coarse_passes(f: sf.SoundFile, edges: np.ndarray, an: _Analyser, view: Overview) -> Iterator[Overview]:
+    """Coarse snapshots: ``COARSE_GROUP`` columns spread over the file (their neighbours copied), then all."""
+    n = len(edges) - 1
+    stride = max(1, n // COARSE_GROUP)
+    sparse = np.arange(0, n, stride)
+    mel, lo, hi = _coarse(f, edges, an, sparse)
+    fill = np.minimum(np.arange(n) // stride, len(sparse) - 1)
+    view = replace(view, env_min=lo[fill].astype(np.float32), env_max=hi[fill].astype(np.float32),
+                   mel_db=mel[:, fill])
+    yield view
+    rest = np.setdiff1d(np.arange(n), sparse)
+    if rest.size:
+        m, a, b = _coarse(f, edges, an, rest)
+        mel, lo, hi = view.mel_db.copy(), view.env_min.copy(), view.env_max.copy()
+        mel[:, rest], lo[rest], hi[rest] = m, a, b
+        yield replace(view, env_min=lo, env_max=hi, mel_db=mel)
 
 
 def _exact(chunk: np.ndarray, local_edges: np.ndarray, an: _Analyser) -> tuple[np.ndarray, ...]:
@@ -157,10 +176,12 @@ def overview_chunks(path: str | os.PathLike[str], columns: int = DEFAULT_COLUMNS
         an = _Analyser(rate, audio, n_mels)
         n_cols = max(1, min(columns, total // an.n_fft))
         edges = (np.arange(n_cols + 1, dtype=np.int64) * total) // n_cols
-        mel, lo, hi = _coarse(f, edges, an)
-        view = Overview(total / rate, rate, int(f.channels), total, lo.astype(np.float32),
-                        hi.astype(np.float32), mel, an.edges, 0)
-        yield view
+        empty = np.zeros(n_cols, np.float32)
+        start = Overview(total / rate, rate, int(f.channels), total, empty, empty,
+                         np.zeros((n_mels, n_cols), np.float32), an.edges, 0)
+        view = start
+        for view in _coarse_passes(f, edges, an, start):
+            yield view
         yield from _exact_pass(f, edges, an, view)
 
 

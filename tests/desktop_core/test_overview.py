@@ -88,3 +88,15 @@ def test_unreadable_files_fail_with_one_line(tmp_path: Path) -> None:
     sf.write(short, np.zeros(500, np.float32), 16000)
     only = list(overview_chunks(short))
     assert only[-1].complete and only[-1].columns == 1 and np.isfinite(only[-1].mel_db).all()
+
+
+def test_the_first_snapshot_samples_columns_across_the_file_and_the_next_fills_them(tmp_path: Path) -> None:
+    wav = _tone_then_noise(tmp_path / "tone.wav")
+    it = overview_chunks(wav, columns=1024)
+    sparse, full = next(it), next(it)
+    assert sparse.columns == full.columns == 1024 and sparse.done == full.done == 0
+    assert np.array_equal(sparse.mel_db[:, 0::4], full.mel_db[:, 0::4]), "the sampled columns stay"
+    assert np.array_equal(sparse.mel_db[:, 1], sparse.mel_db[:, 0]), "neighbours copied at first"
+    assert not np.array_equal(full.mel_db[:, 1:1000:4], full.mel_db[:, 0:1000:4]), "then each its own"
+    assert (sparse.mel_db[:, 900:] < sparse.mel_db[:, :400].max() - 30).all(), "the noise half is quiet"
+    it.close()
