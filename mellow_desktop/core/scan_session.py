@@ -47,6 +47,14 @@ class ScanRequest:
     score: str | None = "auto"
 
 
+def check_request(request: ScanRequest | ScanRecord) -> None:
+    """Raise ScanSetupError (one line) for a prompt or threshold the scan cannot use."""
+    if not request.prompt.strip():
+        raise ScanSetupError("type a prompt to ask of every window")
+    if not 0.0 <= float(request.threshold) <= 1.0:
+        raise ScanSetupError(f"the threshold must be between 0 and 1, got {request.threshold:g}")
+
+
 def plan_for(record: ScanRecord | ScanRequest, audio: AudioConfig | None = None) -> ScanPlan:
     """The engine's plan of one scan (one file); raises ScanSetupError with the reason when it has none."""
     audio = audio or AudioConfig()
@@ -110,6 +118,7 @@ class ScanSession:
     def create(cls, db_path: str | os.PathLike[str] | HistoryStore, record: ScanRecord,
                audio: AudioConfig | None = None) -> ScanSession:
         """Store a new scan (``record.n_windows``, ``file_hash`` and ``duration_s`` are set from its plan)."""
+        check_request(record)
         plan = plan_for(record, audio)
         scanned = plan.files[0]
         record.file, record.file_hash = str(scanned.path), scanned.file_hash

@@ -139,6 +139,17 @@ class ScanStore:
         rows = self._conn.execute("SELECT idx FROM scan_window WHERE scan_id = ?", (int(scan_id),))
         return {int(r[0]) for r in rows}
 
+    def done_counts(self, ids: Iterable[int]) -> dict[int, int]:
+        """Windows stored per scan (for "34 of 720 windows" in the history list; 0 when none)."""
+        wanted = [int(i) for i in ids]
+        counts = dict.fromkeys(wanted, 0)
+        marks = ", ".join("?" * len(wanted))
+        if wanted:
+            rows = self._conn.execute(f"SELECT scan_id, count(*) FROM scan_window WHERE scan_id IN ({marks}) "
+                                      "GROUP BY scan_id", wanted)
+            counts.update({int(r[0]): int(r[1]) for r in rows})
+        return counts
+
     def append_results(self, scan: ScanRecord, results: Sequence[tuple[int, WindowResult]]) -> None:
         """Store one batch of (plan index, result) in one transaction (and refresh the search text)."""
         if not results:

@@ -108,6 +108,14 @@ def test_a_changed_file_or_another_model_is_refused_with_one_line(engine: Engine
     assert "\n" not in str(info.value)
     with pytest.raises(ScanSetupError, match="lies outside"):
         ScanController.start(engine, ScanRequest(file=audio, prompt=YES_NO, from_s=30.0), db)
+    with pytest.raises(ScanSetupError, match="type a prompt"):
+        ScanController.start(engine, ScanRequest(file=audio, prompt="  "), db)
+    with pytest.raises(ScanSetupError, match="threshold must be between 0 and 1, got 1.5"):
+        ScanController.start(engine, ScanRequest(file=audio, prompt=YES_NO, threshold=1.5), db)
+    with pytest.raises(ScanSetupError, match="--hop must be at least 1 s"):
+        ScanController.start(engine, ScanRequest(file=audio, prompt=YES_NO, hop_s=0.5), db)
+    with HistoryStore.open(db) as store:
+        assert len(store.scans.search()) == 1, "refused scans are not stored"
 
 
 def _child(db: Path, ckpt: Path, gguf: Path, *args: str) -> subprocess.Popen[str]:

@@ -129,3 +129,22 @@ def test_deleting_scans_can_be_undone_with_their_windows(tmp_path: Path) -> None
         assert store.scans.restore(deleted) == 1 and store.scans.restore(deleted) == 0
         assert store.scans.load(sid) == before
         assert [e.id for e in store.entries("north")] == [sid]
+
+
+def test_a_scan_added_without_fts5_is_found_once_fts5_is_back(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    if not history_schema.fts5_trigram_available():
+        pytest.skip("this SQLite has no FTS5 trigram tokenizer")
+    db = tmp_path / "h.sqlite3"
+    HistoryStore.open(db).close()  # made with the FTS5 index
+    monkeypatch.setattr("mellow_desktop.core.history_store.fts5_trigram_available", lambda: False)
+    with HistoryStore.open(db) as store:
+        record = _scan(5.0, file="/x/Heronry marsh.wav")
+        store.scans.create(record)
+        store.scans.append_results(record, fake_results(record, ["a bittern booms"], [0.8]))
+    monkeypatch.undo()
+    with HistoryStore.open(db) as store:
+        assert store.fts
+        assert [e.id for e in store.entries("bittern")] == [record.id]
+        assert [e.id for e in store.entries("heronry")] == [record.id]
+        assert store.scans.done_counts([record.id, 77]) == {record.id: 1, 77: 0}
