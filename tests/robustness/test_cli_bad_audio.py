@@ -50,10 +50,11 @@ def cached_engine() -> Iterator[dict[tuple, Any]]:
     real = mellow.wrapper.open_engine
     built: dict[tuple, Any] = {}
 
-    def open_once(config: Any = "v0", model: Any = "v0", tokenizer: Any = None, device: Any = "auto") -> Any:
-        key = (str(config), str(model), str(tokenizer), str(device))
+    def open_once(config: Any = "v0", model: Any = "v0", tokenizer: Any = None, device: Any = "auto",
+                  dtype: Any = None) -> Any:
+        key = (str(config), str(model), str(tokenizer), str(device), str(dtype))
         if key not in built:
-            built[key] = real(config, model, tokenizer, device)
+            built[key] = real(config, model, tokenizer, device, dtype)
         return built[key]
 
     mellow.wrapper.open_engine = open_once
