@@ -100,6 +100,8 @@ def add_scan_command(sub: Any) -> None:
     s.add_argument("--ray", action="store_true", help="answer the batches on a local Ray cluster")
     s.add_argument("--ray-address", default=None, metavar="ADDRESS",
                    help='join the Ray cluster at ADDRESS ("auto" or host:port)')
+    s.add_argument("--ray-actors", type=base._positive_int, default=None, metavar="N",
+                   help="engine actors on the Ray cluster (default: one per GPU, else one per node)")
 
 
 # --------------------------------------------------------------------------------------------- setup
@@ -240,12 +242,14 @@ def _runner(args: argparse.Namespace) -> Any:
     from mellow.generation import GenerationOptions
 
     options, score = GenerationOptions(max_len=args.max_len), SCORE_MODES[args.score]
+    if args.ray_actors and not (args.ray or args.ray_address):
+        raise base.UsageError("--ray-actors needs --ray or --ray-address")
     if args.ray or args.ray_address:
         from mellow.scan.ray_pipeline import RayScanRunner, model_spec
 
         spec = model_spec(args.config, args.model, args.tokenizer, args.device, args.dtype)
         return RayScanRunner(spec, args.prompt, options, score=score, batch_size=args.batch,
-                             address=args.ray_address)
+                             address=args.ray_address, actors=args.ray_actors)
     from mellow.scan.runner import ScanRunner
 
     engine = base._open_engine(args)  # honours args.dtype

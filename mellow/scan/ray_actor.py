@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 import ray
 
 from mellow.config import ModelConfig
@@ -116,12 +115,11 @@ def window_from_json(text: str) -> Window:
     return Window(**{k: Path(v) if k in data["paths"] else v for k, v in data["fields"].items()})
 
 
-def window_blocks(windows: Sequence[Window], batch: int) -> list[pa.Table]:
-    """The windows as Ray Data blocks of exactly ``batch`` rows (the last one: the rest), cut where the
-    in-process runner cuts its batches, so every actor call answers the batch the local scan would.
-    Columns: ``idx`` (position in the scan) and ``window`` (:func:`window_json`)."""
-    return [pa.table({"idx": pa.array(range(i, min(i + batch, len(windows))), pa.int64()),
-                      "window": [window_json(w) for w in windows[i:i + batch]]})
+def batch_rows(windows: Sequence[Window], batch: int) -> list[dict[str, Any]]:
+    """The windows as Ray Data rows of one batch each, cut where the in-process runner cuts its batches, so
+    every actor call answers the batch the local scan would.  Columns: ``first`` (position in the scan of
+    the batch's first window) and ``windows`` (their :func:`window_json`, in order)."""
+    return [{"first": i, "windows": [window_json(w) for w in windows[i:i + batch]]}
             for i in range(0, len(windows), batch)]
 
 
@@ -139,8 +137,9 @@ def result_from_json(window: Window, text: str) -> WindowResult:
 class ScanActor:
     """A Ray Data ``map_batches`` class: builds the engine and its ScanRunner once, then answers batches.
 
-    In: the columns of :func:`window_blocks` (n rows).  Out: ``idx`` (n,) int64, ``result`` (n,) JSON strings,
-    ``pid`` (n,) the worker's process id (for fault tests and logs).
+    In: rows of :func:`batch_rows` (one planned batch each).  Out, one row per window: ``idx`` int64
+    (position in the scan), ``result`` (:func:`result_json`), ``pid`` (the worker's process id, for fault
+    tests and logs).
     """
 
     def __init__(self, spec: ModelSpec, prompt: str, options: GenerationOptions | None, score: str | None,
@@ -154,12 +153,15 @@ class ScanActor:
         self.runner = ScanRunner(spec.open_engine(), prompt, options=options, score=score,
                                  batch_size=batch_size)
 
-    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        windows = [window_from_json(str(text)) for text in batch["window"]]
-        results = list(self.runner.run(windows))
-        if [r.window for r in results] != windows:
-            raise RuntimeError("the scan runner did not answer the batch's windows one by one, in order")
-        n = len(results)
-        return {"idx": np.asarray(batch["idx"], dtype=np.int64),
-                "result": np.array([result_json(r) for r in results], dtype=object),
-                "pid": np.full(n, os.getpid(), dtype=np.int64)}
+    def __call__(self, rows: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        idx: list[int] = []
+        texts: list[str] = []
+        for first, encoded in zip(rows["first"].tolist(), rows["windows"], strict=True):
+            windows = [window_from_json(str(text)) for text in encoded]
+            results = list(self.runner.run(windows))
+            if [r.window for r in results] != windows:
+                raise RuntimeError("the scan runner did not answer the batch's windows one by one, in order")
+            idx += range(first, first + len(windows))
+            texts += [result_json(r) for r in results]
+        return {"idx": np.asarray(idx, dtype=np.int64), "result": np.array(texts, dtype=object),
+                "pid": np.full(len(idx), os.getpid(), dtype=np.int64)}

@@ -3,11 +3,12 @@
 :class:`RayScanRunner` has the shape of :class:`~mellow.scan.runner.ScanRunner` (``run(windows, cancel,
 progress)`` yielding :class:`~mellow.scan.types.WindowResult` in window order, ``model_id``, ``scoring``), so
 the CLI picks one class or the other and writes with the same writers.  Planning stays on the driver; the
-windows go into blocks of exactly one batch (``ray.data.from_arrow``, cut where the local runner cuts) ->
-``map_batches(ScanActor, ActorPoolStrategy(size=n))``; each actor loads the engine once and runs the ordinary
-ScanRunner on its batch (reading audio itself, window by window).  So a Ray scan answers the same batches as
-a local scan with the same batch size and its rows are identical to the bit (different batch sizes change
-scores only by float rounding).
+windows are cut into batches where the local runner cuts them, one Ray Data row (and block) per batch
+(``ray.data.from_items``) -> ``map_batches(ScanActor, ActorPoolStrategy(size=n))``; each actor loads the
+engine once and runs the ordinary ScanRunner on its batch (reading audio itself, window by window).  So a
+Ray scan answers the same batches as a local scan with the same batch size, and with the same threads per
+process its rows are identical to the bit (other batch sizes or thread counts change scores by float
+rounding only).
 
 Faults: a worker process that dies is replaced (``max_restarts=-1``) and its batch is retried up to
 :data:`BATCH_RETRIES` times; the driver keeps the first answer per window, so every window comes back exactly
@@ -17,6 +18,7 @@ once.  Only ``mellow scan --ray/--ray-address`` imports this module.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Iterator
@@ -29,7 +31,7 @@ import ray
 from mellow.errors import MellowError, one_line
 from mellow.generation import GenerationOptions
 from mellow.scan.batching import CPU_MAX_BATCH, GPU_MAX_BATCH
-from mellow.scan.ray_actor import ModelSpec, ScanActor, result_from_json, ship_file, window_blocks
+from mellow.scan.ray_actor import ModelSpec, ScanActor, batch_rows, result_from_json, ship_file
 from mellow.scan.types import Window, WindowResult
 
 BATCH_RETRIES = 4  # a batch whose worker dies more often than this ends the scan with an error
@@ -70,23 +72,26 @@ def connect(address: str | None = None) -> bool:
 
 @dataclass(frozen=True)
 class PoolShape:
-    """How many actors, and what each one reserves (``num_gpus`` 0 or 1, ``num_cpus`` = torch threads)."""
+    """How many actors, and what each one reserves (``num_gpus``: 0, 1, or a share of one GPU when several
+    actors share it; ``num_cpus`` = torch threads)."""
 
     actors: int
     num_cpus: int
-    num_gpus: int
+    num_gpus: float
 
 
 def pool_shape(actors: int | None = None, threads: int | None = None) -> PoolShape:
-    """One actor per GPU when the cluster has GPUs; otherwise CPU actors of ``threads`` threads each (default:
-    one actor per node, all of the smallest node's CPUs).  MellowError when the request cannot fit."""
+    """One actor per GPU when the cluster has GPUs (``actors`` above the GPU count share them: two per GPU
+    overlap one's audio reading with the other's GPU work); otherwise CPU actors of ``threads`` threads each
+    (default: one actor per node, all of the smallest node's CPUs).  MellowError when the request cannot
+    fit."""
     total = ray.cluster_resources()
     cpus, gpus = int(total.get("CPU", 0)), int(total.get("GPU", 0))
     node_cpus = [int(n["Resources"].get("CPU", 0)) for n in ray.nodes() if n.get("Alive")]
     smallest = max(1, min((c for c in node_cpus if c > 0), default=1))
     if gpus >= 1:
         n = actors or gpus
-        return PoolShape(n, threads or max(1, min(4, cpus // gpus)), 1)
+        return PoolShape(n, threads or max(1, min(4, cpus // n)), 1 / math.ceil(n / gpus))
     if threads is None:
         threads = smallest if actors is None else max(1, min(smallest, cpus // actors))
     n = actors or max(1, cpus // threads)
@@ -138,13 +143,14 @@ class RayScanRunner:
         ctx.enable_progress_bars = False  # the CLI draws its own bar
         ctx.print_on_execution_start = False
         logging.getLogger("ray.data").setLevel(logging.WARNING)  # no per-run INFO lines on the CLI's stderr
-        rows = ray.data.from_arrow(window_blocks(windows, self.batch))
+        batches = batch_rows(windows, self.batch)
+        rows = ray.data.from_items(batches, override_num_blocks=len(batches))  # a retry redoes one batch
         with warnings.catch_warnings():
             # Ray 2.60 takes actor fault-tolerance options only as the deprecated **ray_remote_args; they are
             # set here on purpose (bounded retries instead of Ray Data's endless ones), hence the filter.
             warnings.filterwarnings("ignore", message=".*ray_remote_args. is deprecated")
             return rows.map_batches(
-                ScanActor, batch_size=self.batch, batch_format="numpy",
+                ScanActor, batch_size=1, batch_format="numpy",  # one planned batch per call
                 fn_constructor_args=(self.spec, self.prompt, self.options, self.score, self.batch,
                                      self.shape.num_cpus),
                 compute=ActorPoolStrategy(size=self.shape.actors),

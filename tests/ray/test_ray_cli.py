@@ -50,6 +50,8 @@ def test_scan_without_ray_flags_imports_no_ray(recording_folder: Path, tiny_ckpt
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "exit 0; ray modules: 0" in proc.stderr
     assert len(jsonl.read(out)) == 1
+    alone = _probe(_args([recording_folder / "c short.wav"], out, tiny_ckpt, gguf, "--ray-actors", "2"), env)
+    assert alone.returncode == 2 and "error: --ray-actors needs --ray or --ray-address" in alone.stderr
 
 
 def _wait_for_rows(proc: subprocess.Popen, out: Path, count: int) -> None:

@@ -17,23 +17,25 @@ HOSTILE = ["plain.wav", "with space.wav", "tab\there.wav", "new\nline.wav", 'quo
 @pytest.mark.parametrize("name", HOSTILE)
 def test_windows_travel_unchanged(ray_cluster, tmp_path: Path, name: str) -> None:
     """A window goes through Ray Data and back equal to itself, whatever its file names."""
-    from mellow.scan.ray_actor import window_blocks, window_from_json, window_json
+    from mellow.scan.ray_actor import batch_rows, window_from_json, window_json
 
     windows = [Window(tmp_path / name, 12.5, 22.5, "abc123"),
                Window(tmp_path / name, 0.1, 10.1, "h", slot2_file=tmp_path / ("b " + name),
                       slot2_start_s=3.25, slot2_hash="h2")]
     assert [window_from_json(window_json(w)) for w in windows] == windows
-    rows = ray_cluster.data.from_arrow(window_blocks(windows, 1)).take_all()
-    assert [window_from_json(r["window"]) for r in sorted(rows, key=lambda r: r["idx"])] == windows
+    rows = ray_cluster.data.from_items(batch_rows(windows, 1)).take_all()
+    assert [window_from_json(r["windows"][0]) for r in sorted(rows, key=lambda r: r["first"])] == windows
 
 
-def test_blocks_are_cut_like_the_local_batches() -> None:
-    """Blocks of exactly the batch size, the rest last, positions counting on: the local runner's batches."""
-    from mellow.scan.ray_actor import window_blocks
+def test_rows_are_cut_like_the_local_batches() -> None:
+    """One row per batch of exactly the batch size, the rest last: the local runner's batches."""
+    from mellow.scan.ray_actor import batch_rows, window_from_json
 
-    windows = [Window(Path("/r.wav"), float(s), s + 10.0) for s in range(11)]
-    blocks = window_blocks(windows, 4)
-    assert [b.column("idx").to_pylist() for b in blocks] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10]]
+    windows = [Window(Path("/r.wav"), float(s), s + 10.0) for s in range(0, 110, 10)]
+    rows = batch_rows(windows, 4)
+    assert [r["first"] for r in rows] == [0, 4, 8]
+    assert [[window_from_json(t).start_s for t in r["windows"]] for r in rows] == [
+        [0, 10, 20, 30], [40, 50, 60, 70], [80, 90, 100]]
 
 
 def test_pool_shape_on_two_cpus(ray_cluster) -> None:
