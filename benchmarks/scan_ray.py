@@ -8,8 +8,8 @@ weights by default, saved like the published checkpoint; or the tiny config):
   * the same scan on Ray with 1 actor (all CPUs) and 2 actors (half each): the real-time factor overall, the
     time to the first batch (actor start + engine load + one batch) and the steady real-time factor after it,
     and whether the rows equal the in-process ones (bit for bit with the same threads per process);
-  * what caps a cluster, measured here: reading + resampling one window on one core, and the driver's
-    writer (JSON-lines rows appended and fsynced per batch) in windows per second.
+  * what caps a cluster, measured here: reading + resampling one window on one core, the driver's writer
+    (JSON-lines rows appended and fsynced per batch) and the driver's planning (it hashes every file).
 
 Run:  python benchmarks/scan_ray.py [--minutes 10] [--model v0|tiny] [--batch 8]
 """
@@ -120,7 +120,9 @@ def main() -> None:
         gguf = find_offline_gguf()
         write_recording(audio_path, args.minutes * 60)
         save_recipe_checkpoint(args.model, ckpt)
-        plan = plan_scan([audio_path])
+        t = time.perf_counter()
+        plan = plan_scan([audio_path])  # the driver reads every byte once (content hash for resume keys)
+        plan_s = time.perf_counter() - t
         windows, audio_s = plan.windows, plan.range_s
         print(f"{args.model} model (recipe weights), float32, CPU ({cpus} cores); {args.minutes:g} min "
               f"48 kHz stereo, {len(windows)} windows, hop 10 s, batch {args.batch}, yes/no scan "
@@ -160,6 +162,11 @@ def main() -> None:
               f"{10e3 / read_ms:.0f}x real time at hop 10 s")
         print(f"driver writer: {writes:.0f} rows/s (fsync every {args.batch}) -> "
               f"{10 * writes:.0f}x real time at hop 10 s")
+        size_mb = audio_path.stat().st_size / 1e6
+        print(f"driver planning (header + content hash): {plan_s:.2f} s for {size_mb:.0f} MB -> "
+              f"{size_mb / plan_s:.0f} MB/s, {audio_s / plan_s:.0f}x real time for 48 kHz stereo 16-bit")
+        print(f"load average (1, 5, 15 min): {', '.join(f'{x:.1f}' for x in os.getloadavg())} "
+              f"(the cores are shared)")
 
 
 if __name__ == "__main__":
