@@ -12,26 +12,34 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QEvent, QSettings, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QSettings, QTimer, QUrl, Signal
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QApplication, QDialog, QHBoxLayout, QLabel, QMainWindow, QPushButton, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QWidget,
+)
 
 from mellow.generation import GenerationOptions
 from mellow_desktop.core import paths
 from mellow_desktop.core.history_store import HistoryRecord, HistoryStore
 from mellow_desktop.core.package_data import samples_dir
-from mellow_desktop.core.session import clip_ref, reload_plan
+from mellow_desktop.core.session import reload_plan
 from mellow_desktop.qt import window_layout as layout
 from mellow_desktop.qt import window_state
 from mellow_desktop.qt.actions import build_menus, show_about, show_shortcuts, tip
 from mellow_desktop.qt.asking import AskingFlow
+from mellow_desktop.qt.clip_pair import ClipPair
 from mellow_desktop.qt.dialogs.settings_dialog import SettingsDialog, load_settings, save_settings
 from mellow_desktop.qt.engine_host import EngineHost
 from mellow_desktop.qt.jobs import wait_for_jobs
 from mellow_desktop.qt.model_manager import ModelManager
 from mellow_desktop.qt.recovery import audio_problem, recover_recordings
 from mellow_desktop.qt.widgets.chat_panel import ChatPanel
-from mellow_desktop.qt.widgets.clip_panel import ClipPanel, panel_of
+from mellow_desktop.qt.widgets.clip_panel import ClipPanel
 from mellow_desktop.qt.widgets.comparison_table import ComparisonTable
 from mellow_desktop.qt.widgets.history_view import HistoryView
 from mellow_desktop.qt.widgets.prompt_box import PromptBox
@@ -55,13 +63,12 @@ class MainWindow(QMainWindow):
         self.app_settings = load_settings(settings)
         self.host = EngineHost(self)
         self.model = ModelManager(self.host, settings, lambda: self.app_settings.device, self)
-        self._focused_slot = "A"
         self._closed = False
         self._build_widgets()
         self.view_actions = build_menus(self, self.commands(), self.set_spectrogram_mode, self.set_colormap)
         self._connect()
-        window_state.restore(self, settings)
-        self._set_focused_slot("A")
+        self._restore_state()
+        self.clips.focus("A")
         if self.store.recovery_message:
             self.notify(self.store.recovery_message, 15000)
 
@@ -82,31 +89,22 @@ class MainWindow(QMainWindow):
     @input_device.setter
     def input_device(self, name: str) -> None:
         self.app_settings = replace(self.app_settings, input_device=name)
-        self._apply_audio_devices()
+        self.clips.apply_devices(self.app_settings)
 
     def _build_widgets(self) -> None:
         self.panel_a, self.panel_b = ClipPanel("A", self), ClipPanel("B", self)
-        self._apply_audio_devices()
+        self.clips = ClipPair(self.panel_a, self.panel_b)
+        self.clips.apply_devices(self.app_settings)
         self.comparison = ComparisonTable(self)
         self.swap_button = QPushButton("Swap A ⇄ B", self)
         self.swap_button.setToolTip(tip("swap"))
         self.swap_button.clicked.connect(self.swap_clips)
         middle = layout.comparison_column(self, self.comparison, self.swap_button)
-        h, v = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
-        self.clips_splitter = layout.splitter("clipsSplitter", h, self, (self.panel_a, 1), (middle, 0),
-                                              (self.panel_b, 1))
         self.chat, self.prompt = ChatPanel(self), PromptBox(self)
         self.history = HistoryView(self.store, self)
-        conversation = layout.conversation_column(self, self.chat, self.prompt)
-        self.bottom_splitter = layout.splitter("bottomSplitter", h, self, (conversation, 3),
-                                               (self.history, 1))
-        self.main_splitter = layout.splitter("mainSplitter", v, self, (self.clips_splitter, 5),
-                                             (self.bottom_splitter, 4))
-        central = QWidget(self)
-        lay = QHBoxLayout(central)
-        lay.setContentsMargins(6, 6, 6, 0)
-        lay.addWidget(self.main_splitter)
-        self.setCentralWidget(central)
+        self.splitters = layout.assemble(self, (self.panel_a, middle, self.panel_b), self.chat, self.prompt,
+                                         self.history)
+        self.main_splitter = self.splitters.main  # (tests resize it)
         self.model_label = QLabel(self.model.description, self)
         self.model_label.setToolTip("The model's state and the device it runs on")
         self.statusBar().addPermanentWidget(self.model_label)
@@ -116,7 +114,7 @@ class MainWindow(QMainWindow):
         return {
             "open_focused": lambda: self.focused_panel().choose_file(),
             "open_a": lambda: self.panel_a.choose_file(), "open_b": lambda: self.panel_b.choose_file(),
-            "open_samples": self.open_samples,
+            "open_samples": lambda: self.clips.open_files(sorted(samples_dir().glob("*.flac"))),
             "export_md": lambda: self.history.export_dialog("md"),
             "export_json": lambda: self.history.export_dialog("json"),
             "quit": self.close,
@@ -124,7 +122,7 @@ class MainWindow(QMainWindow):
             "play": lambda: self.focused_panel().toggle_playback(),
             "stop_audio": lambda: self.focused_panel().stop_audio(),
             "swap": self.swap_clips, "clear_a": self.panel_a.clear, "clear_b": self.panel_b.clear,
-            "fit": self.fit_all, "settings": self.edit_settings,
+            "fit": self.clips.fit, "settings": self.edit_settings,
             "shortcuts": lambda: show_shortcuts(self), "about": lambda: show_about(self),
             "send": self.prompt.send, "stop_answer": self.stop_generation,
         } | self.model.commands()
@@ -145,7 +143,9 @@ class MainWindow(QMainWindow):
         self.history.reuse_prompt.connect(self.prompt.reuse)
         self.history.reload_clips.connect(self.reload_clips)
         self.history.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
-        QApplication.instance().focusChanged.connect(self._on_focus_changed)
+        QApplication.instance().focusChanged.connect(
+            lambda _old, new: None if self._closed else self.clips.follow_focus(new)
+        )
 
     def notify(self, text: str, msecs: int = 8000) -> None:
         """Tell the user in the conversation and in the status bar."""
@@ -168,37 +168,20 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------------------------------- clips
     def panel(self, slot: str) -> ClipPanel:
-        return self.panel_a if slot == "A" else self.panel_b
+        return self.clips.panel(slot)
 
     def focused_panel(self) -> ClipPanel:
-        return self.panel(self._focused_slot)
-
-    def _on_focus_changed(self, _old: QWidget | None, new: QWidget | None) -> None:
-        p = panel_of(new) if not self._closed else None
-        if p is not None:
-            self._set_focused_slot(p.slot)
-
-    def _set_focused_slot(self, slot: str) -> None:
-        self._focused_slot = slot
-        self.panel_a.set_focused_look(slot == "A")
-        self.panel_b.set_focused_look(slot == "B")
+        return self.clips.focused()
 
     def _on_clips_changed(self, _slot: str = "") -> None:
-        a, b = self.panel_a.state(), self.panel_b.state()
+        a, b = self.clips.states()
         self.comparison.update_states(a, b)
         names = [s.path.name for s in (a, b) if s is not None]
         self.setWindowTitle(f"{TITLE} — {' vs '.join(names)}" if names else TITLE)
 
     def swap_clips(self) -> None:
         """Exchange Clip A and Clip B (without reading the files again)."""
-        a, b = self.panel_a.state(), self.panel_b.state()
-        self.panel_a.set_state(b)
-        self.panel_b.set_state(a)
-
-    def open_samples(self) -> None:
-        files = sorted(samples_dir().glob("*.flac"))
-        for panel, path in zip((self.panel_a, self.panel_b), files, strict=False):
-            panel.open_file(path)
+        self.clips.swap()
 
     def reload_clips(self, record: HistoryRecord) -> None:
         """Open the clips of a history entry again, at the same windows, when the files still exist."""
@@ -210,36 +193,27 @@ class MainWindow(QMainWindow):
         if plan.missing:
             self.notify(f"No longer on disk: {', '.join(plan.missing)}")
 
-    def fit_all(self) -> None:
-        for p in (self.panel_a, self.panel_b):
-            p.waveform.fit()
-
     def set_spectrogram_mode(self, mode: str) -> None:
-        for p in (self.panel_a, self.panel_b):
-            p.spectrogram.set_mode(mode)
+        self.clips.set_view(mode=mode)
         self.view_actions.modes[mode].setChecked(True)
         self.settings.setValue("view/spectrogram", mode)
 
     def set_colormap(self, name: str) -> None:
-        for p in (self.panel_a, self.panel_b):
-            p.spectrogram.set_colormap(name)
+        self.clips.set_view(colormap=name)
         self.view_actions.colormaps[name].setChecked(True)
         self.settings.setValue("view/colormap", name)
 
     def check_audio(self) -> None:
         """Disable Record (with the reason) when there is no PortAudio or no input device."""
         reason = audio_problem(self.input_device or None)
-        for p in (self.panel_a, self.panel_b):
-            p.set_recording_unavailable(reason)
+        self.clips.set_recording_unavailable(reason)
         if reason:
             self.statusBar().showMessage(f"Recording disabled: {reason}", 10000)
 
     # ------------------------------------------------------------------------------------------- asking
     def ask(self, prompt: str) -> None:
         """Send ``prompt`` about the loaded clips to the model (or explain what is missing)."""
-        clips = (clip_ref(self.panel_a.state()), clip_ref(self.panel_b.state()))
-        loading = self.panel_a.is_loading() or self.panel_b.is_loading()
-        self.asking.ask(prompt, clips, loading, self.app_settings)
+        self.asking.ask(prompt, self.clips.refs(), self.clips.loading(), self.app_settings)
 
     def stop_generation(self) -> None:
         """Stop the current answer (Esc)."""
@@ -253,18 +227,21 @@ class MainWindow(QMainWindow):
         old_device = self.app_settings.device
         self.app_settings = dialog.chosen()
         save_settings(self.settings, self.app_settings)
-        self._apply_audio_devices()
+        self.clips.apply_devices(self.app_settings)
         self.check_audio()
         if self.app_settings.device != old_device and self.model.state in ("ready", "failed"):
             self.model.reload()
 
-    def _apply_audio_devices(self) -> None:
-        for p in (self.panel_a, self.panel_b):
-            p.input_device = self.app_settings.input_device or None
-            p.output_device = self.app_settings.output_device or None
+    def _restore_state(self) -> None:
+        choices = window_state.restore(self, self.splitters.all(), self.settings)
+        for slot, folder in choices.folders.items():
+            self.panel(slot).last_folder = folder
+        self.set_spectrogram_mode(choices.mode)
+        self.set_colormap(choices.colormap)
 
     def save_state(self) -> None:
-        window_state.save(self, self.settings)
+        folders = {slot: self.panel(slot).last_folder for slot in window_state.SLOTS}
+        window_state.save(self, self.splitters.all(), folders, self.settings)
         save_settings(self.settings, self.app_settings)
         self.settings.sync()
 
@@ -275,8 +252,7 @@ class MainWindow(QMainWindow):
         self._closed = True
         self.save_state()
         self.host.cancel()
-        for p in (self.panel_a, self.panel_b):
-            p.shutdown()
+        self.clips.shutdown()
         self.model.shutdown()
         self.host.shutdown()
         # A cancelled answer's "finished" is queued for the asking flow: store it before the history closes.

@@ -6,9 +6,11 @@ can be saved (QSettings "window/<name>").
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidget
 
 HEARS_TEXT = (
     "The shaded part of each waveform is what Mellow hears: 10 s, mixed to mono and resampled to "
@@ -68,3 +70,32 @@ def splitter(
         s.setStretchFactor(i, stretch)
     s.setChildrenCollapsible(False)
     return s
+
+
+@dataclass(frozen=True)
+class Splitters:
+    """The window's three named splitters (their state is saved)."""
+
+    main: QSplitter
+    clips: QSplitter
+    bottom: QSplitter
+
+    def all(self) -> tuple[QSplitter, QSplitter, QSplitter]:
+        return (self.main, self.clips, self.bottom)
+
+
+def assemble(window: QMainWindow, clips: tuple[QWidget, QWidget, QWidget], chat: QWidget, prompt: QWidget,
+             history: QWidget) -> Splitters:
+    """Place the clips row (A, middle column, B) above the conversation and history; returns the splitters."""
+    h, v = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
+    a, middle, b = clips
+    clips_row = splitter("clipsSplitter", h, window, (a, 1), (middle, 0), (b, 1))
+    conversation = conversation_column(window, chat, prompt)
+    bottom = splitter("bottomSplitter", h, window, (conversation, 3), (history, 1))
+    main = splitter("mainSplitter", v, window, (clips_row, 5), (bottom, 4))
+    central = QWidget(window)
+    lay = QHBoxLayout(central)
+    lay.setContentsMargins(6, 6, 6, 0)
+    lay.addWidget(main)
+    window.setCentralWidget(central)
+    return Splitters(main, clips_row, bottom)

@@ -1,47 +1,58 @@
-"""Saving and restoring the main window's geometry, splitters, clip folders and view choices in QSettings."""
+"""Saving and restoring the main window's geometry, splitters, clip folders and view choices in QSettings.
+
+The functions take the window's parts explicitly (no import of the window, no reach into it).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtWidgets import QMainWindow, QSplitter
 
 from mellow_desktop.qt.widgets.spectrogram_view import COLORMAPS, MODES
 
-if TYPE_CHECKING:  # typing only: the window imports this module
-    from mellow_desktop.qt.main_window import MainWindow
+SLOTS = ("A", "B")
 
 
-def _splitters(w: MainWindow) -> tuple:
-    return (w.main_splitter, w.clips_splitter, w.bottom_splitter)
+@dataclass(frozen=True)
+class ViewChoices:
+    """What the user chose last time: the folder each clip slot opened from, spectrogram mode, colormap."""
+
+    folders: dict[str, str]
+    mode: str
+    colormap: str
 
 
-def restore(w: MainWindow, s: QSettings) -> None:
-    """Geometry and splitters (defaults on first start), last folders, spectrogram mode and colormap."""
+def restore(window: QMainWindow, splitters: Sequence[QSplitter], s: QSettings) -> ViewChoices:
+    """Restore geometry and splitters (sensible sizes on first start); return the saved view choices."""
     geometry = s.value("window/geometry")
     if isinstance(geometry, QByteArray) and not geometry.isEmpty():
-        w.restoreGeometry(geometry)
+        window.restoreGeometry(geometry)
     else:
-        w.resize(1500, 940)
-    for splitter in _splitters(w):
-        state = s.value(f"window/{splitter.objectName()}")
+        window.resize(1500, 940)
+    by_name = {sp.objectName(): sp for sp in splitters}
+    for name, splitter in by_name.items():
+        state = s.value(f"window/{name}")
         if isinstance(state, QByteArray) and not state.isEmpty():
             splitter.restoreState(state)
     if not isinstance(s.value("window/mainSplitter"), QByteArray):
-        w.main_splitter.setSizes([520, 420])
-        w.bottom_splitter.setSizes([1000, 420])
-    for slot in ("A", "B"):
-        w.panel(slot).last_folder = str(s.value(f"folders/clip_{slot}", "") or "")
+        by_name["mainSplitter"].setSizes([520, 420])
+        by_name["bottomSplitter"].setSizes([1000, 420])
     mode = str(s.value("view/spectrogram", "mel"))
-    w.set_spectrogram_mode(mode if mode in MODES else "mel")
     cmap = str(s.value("view/colormap", COLORMAPS[0]))
-    w.set_colormap(cmap if cmap in COLORMAPS else COLORMAPS[0])
+    return ViewChoices(
+        folders={slot: str(s.value(f"folders/clip_{slot}", "") or "") for slot in SLOTS},
+        mode=mode if mode in MODES else "mel",
+        colormap=cmap if cmap in COLORMAPS else COLORMAPS[0],
+    )
 
 
-def save(w: MainWindow, s: QSettings) -> None:
+def save(window: QMainWindow, splitters: Sequence[QSplitter], folders: dict[str, str], s: QSettings) -> None:
     """Geometry, splitters and last folders (the view choices are saved when they change)."""
-    s.setValue("window/geometry", w.saveGeometry())
-    for splitter in _splitters(w):
+    s.setValue("window/geometry", window.saveGeometry())
+    for splitter in splitters:
         s.setValue(f"window/{splitter.objectName()}", splitter.saveState())
-    for slot in ("A", "B"):
-        s.setValue(f"folders/clip_{slot}", w.panel(slot).last_folder)
+    for slot, folder in folders.items():
+        s.setValue(f"folders/clip_{slot}", folder)

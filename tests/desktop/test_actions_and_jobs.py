@@ -47,7 +47,7 @@ def test_the_shortcuts_page_is_generated_from_the_table() -> None:
 def test_triggering_a_menu_action_runs_its_command(qtbot: Any, window: Any) -> None:
     calls = []
     window.panel_b.toggle_playback = lambda: calls.append("B")
-    window._set_focused_slot("B")  # noqa: SLF001 - what a click on panel B does
+    window.clips.focus("B")  # what a click on panel B does
     _actions(window)["play"].trigger()
     assert calls == ["B"]
 
