@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from mellow.errors import AudioError, MellowError, one_line
+from mellow.files import write_atomic
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -248,12 +249,7 @@ def finished_keys(out_path: Path) -> set[str]:
             keys.add(str(rec["key"]))
         keep.append(line)
     if tail or len(keep) != len(lines):
-        tmp = out_path.with_name(out_path.name + ".tmp")
-        with tmp.open("wb") as f:
-            f.write(b"".join(line + b"\n" for line in keep))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, out_path)
+        write_atomic(out_path, b"".join(line + b"\n" for line in keep))
     return keys
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mellow.errors import MellowError, one_line
+from mellow.files import write_atomic
 from mellow_desktop.core.package_data import app_icon_file
 
 APP_ID = "mellow-desktop"  # the desktop file's id, the icon's name and the launcher's name
@@ -110,14 +111,6 @@ def desktop_file_text(launcher: Path, icon: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write_atomically(path: Path, data: bytes, mode: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    tmp.chmod(mode)
-    os.replace(tmp, path)
-
-
 def install_desktop_entry(data_home: Path | None = None, launcher: Path | None = None) -> InstalledEntry:
     """Write the icon and the ``.desktop`` file under ``data_home`` (default :func:`xdg_data_home`)."""
     home = xdg_data_home() if data_home is None else Path(data_home)
@@ -125,8 +118,9 @@ def install_desktop_entry(data_home: Path | None = None, launcher: Path | None =
     icon = home / ICON_SUBDIR / f"{APP_ID}.svg"
     desktop_file = home / "applications" / f"{APP_ID}.desktop"
     try:
-        _write_atomically(icon, app_icon_file().read_bytes(), 0o644)
-        _write_atomically(desktop_file, desktop_file_text(launcher, icon).encode("utf-8"), 0o644)
+        write_atomic(icon, app_icon_file().read_bytes(), mode=0o644, make_parents=True)
+        write_atomic(desktop_file, desktop_file_text(launcher, icon).encode("utf-8"), mode=0o644,
+                     make_parents=True)
     except OSError as exc:
         raise DesktopEntryError(f"cannot write the desktop entry: {one_line(exc)}") from None
     _refresh_menu_caches(home)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import json
 import os
-import secrets
 from pathlib import Path
 
 from mellow.errors import one_line
+from mellow.files import is_disk_full, write_atomic
 from mellow_desktop.core.history_record import HistoryError, HistoryRecord
 
 EXTENSIONS = {"md": ".md", "json": ".json"}
@@ -93,49 +91,18 @@ def export_records(records: list[HistoryRecord], kind: str, path: str | os.PathL
     return atomic_write_text(with_extension(path, kind), text)
 
 
-_NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
-
-
-def _create_temp_beside(path: Path) -> tuple[int, Path]:
-    """A new, empty file next to ``path``, created as ``open()`` would (mode 0666 less the umask)."""
-    directory = path.parent if str(path.parent) else Path(".")
-    for _ in range(100):
-        tmp = directory / f".{path.name}.{secrets.token_hex(4)}.tmp"
-        try:
-            return os.open(tmp, _NEW_FILE_FLAGS, 0o666), tmp
-        except FileExistsError:
-            continue
-    raise FileExistsError(errno.EEXIST, "cannot pick a temporary file name", str(directory))
-
-
 def atomic_write_text(path: Path, text: str) -> Path:
-    """Write ``text`` to a temp file beside ``path``, fsync, then rename over it; returns ``path``.
+    """Write ``text`` over ``path`` atomically (:func:`mellow.files.write_atomic`); returns ``path``.
 
-    A new file gets the usual permissions (0666 less the umask); a file it replaces keeps its own mode.
-    On any failure (disk full, file-size limit, permissions) the temp file is removed, an existing file at
-    ``path`` is untouched, and :class:`HistoryError` explains what happened.
+    On any failure (disk full, file-size limit, permissions) an existing file at ``path`` is untouched and
+    :class:`HistoryError` explains what happened.
     """
-    data = text.encode("utf-8")
-    tmp: Path | None = None
     try:
-        fd, tmp = _create_temp_beside(path)
-        with os.fdopen(fd, "wb") as fh:
-            with contextlib.suppress(FileNotFoundError):
-                os.fchmod(fh.fileno(), path.stat().st_mode & 0o7777)
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        tmp = None
+        return write_atomic(path, text.encode("utf-8"))
     except OSError as exc:
         reason = exc.strerror or one_line(exc)
-        if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+        if is_disk_full(exc):
             reason = f"disk full or file too large ({reason})"
         err = HistoryError(f"cannot export to {path}: {reason}; any existing file there was left unchanged")
         err.errno = exc.errno
         raise err from None
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-    return path

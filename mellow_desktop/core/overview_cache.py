@@ -18,6 +18,7 @@ import numpy as np
 
 from mellow.audio import clip_content_hash
 from mellow.config import AudioConfig
+from mellow.files import write_atomic
 from mellow_desktop.core.overview import DEFAULT_COLUMNS, Overview, overview_chunks
 from mellow_desktop.core.paths import data_dir
 
@@ -43,18 +44,6 @@ def _cache_path(folder: Path, content_hash: str, columns: int, n_mels: int) -> P
     return folder / f"{content_hash}-{columns}x{n_mels}-v{FORMAT_VERSION}.npz"
 
 
-def _write_atomic(target: Path, write) -> None:  # noqa: ANN001 - write(fileobj)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            write(fh)
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def _load(path: Path) -> Overview | None:
     try:
         with np.load(path, allow_pickle=False) as data:
@@ -67,8 +56,9 @@ def _load(path: Path) -> Overview | None:
 
 def _save(path: Path, ov: Overview) -> None:
     meta = np.array([ov.duration_s, ov.sample_rate, ov.channels, ov.frames], dtype=np.float64)
-    _write_atomic(path, lambda fh: np.savez(fh, meta=meta, env_min=ov.env_min, env_max=ov.env_max,
-                                            mel_db=ov.mel_db, band_edges_hz=ov.band_edges_hz))
+    write_atomic(path, lambda fh: np.savez(fh, meta=meta, env_min=ov.env_min, env_max=ov.env_max,
+                                            mel_db=ov.mel_db, band_edges_hz=ov.band_edges_hz),
+                 make_parents=True)
 
 
 def cached_overview(path: str | os.PathLike[str], columns: int = DEFAULT_COLUMNS, n_mels: int = 64,
@@ -100,4 +90,4 @@ def file_overview(path: str | os.PathLike[str], columns: int = DEFAULT_COLUMNS, 
     target = _cache_path(folder, content_hash, columns, n_mels)
     if last is not None and last.complete and _load(target) is None:
         _save(target, last)
-    _write_atomic(_note_path(folder, p), lambda fh: fh.write(content_hash.encode("ascii")))
+    write_atomic(_note_path(folder, p), content_hash.encode("ascii"), make_parents=True)

@@ -12,6 +12,7 @@ from pathlib import Path
 from types import ModuleType
 
 from mellow.errors import MellowError
+from mellow.files import write_atomic
 from mellow.scan.merge import merge_detections
 from mellow.scan.writers import audacity, jsonl, raven, table
 from mellow.scan.writers.audacity import Label
@@ -100,21 +101,6 @@ def export_bytes(fmt: str, rows: Sequence[ScanRow], durations: dict[str, float],
         return raven.encode(selections_for(rows, durations, scored, threshold, band))
     module = table_module(fmt)
     return module.header() + b"".join(module.encode_row(r) for r in rows)
-
-
-def write_atomic(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder, fsynced, then renamed."""
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 __all__ = ["APPENDABLE", "EXPORTS", "FORMATS", "FormatError", "Label", "ScanRow", "Selection", "export_bytes",
