@@ -26,8 +26,9 @@ from typing import Any, TextIO
 
 from mellow import cli as base
 from mellow.errors import one_line
+from mellow.measurements import format_seconds
 from mellow.scan.merge import DEFAULT_THRESHOLD
-from mellow.scan.plan import ScanPlan, ScanRange, ScanSetupError, format_clock, plan_scan, slot_two
+from mellow.scan.plan import ScanPlan, ScanRange, ScanSetupError, plan_scan, slot_two
 from mellow.scan.resume import ResultLog, journal_path
 from mellow.scan.types import FileProblem, Window
 from mellow.scan.writers import APPENDABLE, EXPORTS, export_bytes, format_for, write_atomic
@@ -187,7 +188,7 @@ class _Progress:
             rate = done / elapsed
             eta = (self.bar.total - self.bar.n) / rate
             self.bar.set_postfix_str(f"{rate:.2f} windows/s, {rate * self.per_window:.1f}× real time, "
-                                     f"ETA {format_clock(round(eta))}", refresh=False)
+                                     f"ETA {format_seconds(round(eta))}", refresh=False)
 
     def close(self) -> float:
         self.bar.close()
@@ -306,7 +307,7 @@ def _summary(plan: ScanPlan, outcome: _Outcome, rows: list[ScanRow], n_planned: 
     problems = plan.problems + outcome.problems
     if outcome.written:
         rtf = plan.range_s / max(1, plan.n_windows) * outcome.written / max(outcome.elapsed_s, 1e-9)
-        print(f"scanned {outcome.written} windows in {format_clock(outcome.elapsed_s)} "
+        print(f"scanned {outcome.written} windows in {format_seconds(outcome.elapsed_s)} "
               f"({rtf:.1f}× real time); {len(rows)} of {n_planned} windows are in {out_path}",
               file=sys.stderr)
     if problems:

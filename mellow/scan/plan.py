@@ -21,6 +21,7 @@ from pathlib import Path
 from mellow.audio import audio_info, clip_content_hash, resampled_length
 from mellow.config import AudioConfig
 from mellow.errors import MellowError, one_line
+from mellow.measurements import format_seconds
 from mellow.scan.types import FileProblem, Window
 
 #: The smallest hop a scan accepts (seconds).
@@ -181,8 +182,8 @@ def _range_samples(f: GridInfo, rng: ScanRange, slot2: SlotTwo, rate: int) -> tu
     lo = round(rng.from_s * rate)
     hi = f.samples if rng.to_s is None else round(rng.to_s * rate)
     if rng.to_s is not None and rng.to_s > f.duration_s + END_TOLERANCE_S or lo >= f.samples:
-        asked = f"{format_clock(rng.from_s)}–{format_clock(rng.to_s) if rng.to_s is not None else 'end'}"
-        raise ScanSetupError(f"the range {asked} lies outside {f.path} ({format_clock(f.duration_s)} long)")
+        asked = f"{format_seconds(rng.from_s)}–{format_seconds(rng.to_s) if rng.to_s is not None else 'end'}"
+        raise ScanSetupError(f"the range {asked} lies outside {f.path} ({format_seconds(f.duration_s)} long)")
     hi = min(hi, f.samples)
     if slot2.mode == "pair" and slot2.file is not None:
         off = round(slot2.offset_s * rate)
@@ -261,9 +262,3 @@ def _covered_s(windows: Sequence[Window]) -> float:
     return total
 
 
-def format_clock(seconds: float) -> str:
-    """Seconds for people: "42.5 s" under a minute, else h:mm:ss ("0:01:05", "2:00:00")."""
-    if abs(seconds) < 60:
-        return f"{seconds:.3g} s" if seconds != int(seconds) else f"{int(seconds)} s"
-    sign, s = ("-" if seconds < 0 else ""), int(round(abs(seconds)))
-    return f"{sign}{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"

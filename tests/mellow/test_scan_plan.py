@@ -10,8 +10,9 @@ import soundfile as sf
 import torch
 
 from mellow.audio import Clip, load_window, read_audio, resample_to_32k, to_mono
+from mellow.measurements import format_seconds
 from mellow.scan.merge import merge_detections
-from mellow.scan.plan import ScanRange, ScanSetupError, find_audio_files, format_clock, plan_scan, slot_two
+from mellow.scan.plan import ScanRange, ScanSetupError, find_audio_files, plan_scan, slot_two
 from mellow.scan.types import Window, WindowResult
 
 
@@ -81,7 +82,7 @@ def test_bad_hop_and_range_are_refused(tmp_path: Path) -> None:
     for rng in (ScanRange(from_s=30), ScanRange(to_s=31)):
         plan = plan_scan([path], rng)
         assert plan.windows == [] and "outside" in plan.problems[0].reason
-        assert "0:00:30" not in plan.problems[0].reason and "30 s long" in plan.problems[0].reason
+        assert "30.00 s long" in plan.problems[0].reason  # under a minute: seconds, not h:mm:ss
 
 
 def test_folders_recursively_sorted_with_problems_reported(tmp_path: Path) -> None:
@@ -128,9 +129,9 @@ def test_against_puts_one_fixed_clip_in_slot_two(tmp_path: Path) -> None:
         slot_two(against=tmp_path / "nope.wav")
 
 
-def test_format_clock_uses_h_mm_ss_over_a_minute() -> None:
-    assert [format_clock(s) for s in (5, 42.5, 65, 7200, 3599.6)] == ["5 s", "42.5 s", "0:01:05",
-                                                                      "2:00:00", "1:00:00"]
+def test_times_for_people_use_h_mm_ss_over_a_minute() -> None:
+    assert [format_seconds(s) for s in (5, 42.5, 65, 7200, 3599.6)] == ["5.00 s", "42.50 s", "1:05.0",
+                                                                      "2:00:00.0", "59:59.6"]
 
 
 def _result(file: str, start: float, score: float | None, hop: float = 10.0) -> WindowResult:
