@@ -8,6 +8,8 @@ weights by default, saved like the published checkpoint; or the tiny config):
   * the same scan on Ray with 1 actor (all CPUs) and 2 actors (half each): the real-time factor overall, the
     time to the first batch (actor start + engine load + one batch) and the steady real-time factor after it,
     and whether the rows equal the in-process ones (bit for bit with the same threads per process);
+  * the in-process scan once more, so that the Ray figures are compared with the mean of runs before and
+    after them (the cores of this machine are shared and the load drifts);
   * what caps a cluster, measured here: reading + resampling one window on one core, the driver's writer
     (JSON-lines rows appended and fsynced per batch) and the driver's planning (it hashes every file).
 
@@ -67,9 +69,12 @@ def timed_scan(runner, windows: list[Window]) -> tuple[list[WindowResult], float
 def describe(label: str, windows: list[Window], wall: float, clock: Clock, audio_s: float) -> float:
     per_window = audio_s / len(windows)
     first_s, first_n = clock.marks[0]
-    steady = (len(windows) - first_n) * per_window / max(wall - first_s, 1e-9)
-    print(f"{label}: {wall:.1f} s -> {audio_s / wall:.2f}x real time; first batch after {first_s:.1f} s, "
-          f"then {steady:.2f}x real time")
+    steady = ""
+    if first_n < len(windows):
+        rate = (len(windows) - first_n) * per_window / max(wall - first_s, 1e-9)
+        steady = f", then {rate:.2f}x real time"
+    print(f"{label}: {wall:.1f} s -> {audio_s / wall:.2f}x real time; first batch after {first_s:.1f} s"
+          f"{steady}")
     return audio_s / wall
 
 
@@ -106,6 +111,41 @@ def writer_windows_per_s(folder: Path, results: list[WindowResult], model_id: st
         return len(rows) / (time.perf_counter() - t)
 
 
+def in_process(args: argparse.Namespace, ckpt: Path, gguf: Path, windows: list[Window], audio_s: float,
+               cpus: int, label: str) -> tuple[list[WindowResult], float]:
+    torch.set_num_threads(cpus)
+    t = time.perf_counter()
+    engine = Engine.load(args.model, ckpt, gguf, device="cpu")
+    load_s = time.perf_counter() - t
+    results, wall, clock = timed_scan(ScanRunner(engine, YES_NO, YES_NO_OPTS, batch_size=args.batch), windows)
+    return results, describe(f"{label} ({cpus} threads, engine load {load_s:.1f} s)", windows, wall, clock,
+                             audio_s)
+
+
+def on_ray(args: argparse.Namespace, ckpt: Path, gguf: Path, windows: list[Window], audio_s: float,
+           want: list[WindowResult]) -> dict[int, float]:
+    """The scan on a new local cluster (what ``mellow scan --ray`` starts) with 1 and 2 actors."""
+    import ray
+
+    from mellow.scan.ray_pipeline import RayScanRunner, connect, model_spec
+
+    t = time.perf_counter()
+    connect(None)
+    print(f"Ray cluster start-up {time.perf_counter() - t:.1f} s ({ray.__version__}, "
+          f"{int(ray.cluster_resources().get('CPU', 0))} CPUs)")
+    spec, rtfs = model_spec(args.model, ckpt, gguf, device="cpu"), {}
+    for actors in (1, 2):
+        runner = RayScanRunner(spec, YES_NO, YES_NO_OPTS, batch_size=args.batch, actors=actors)
+        got, wall, clock = timed_scan(runner, windows)
+        rtfs[actors] = describe(f"Ray, {actors} actor(s) x {runner.shape.num_cpus} threads", windows, wall,
+                                clock, audio_s)
+        print(f"  {same_rows(got, want)}")
+    t = time.perf_counter()
+    ray.shutdown()
+    print(f"Ray shutdown {time.perf_counter() - t:.1f} s")
+    return rtfs
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=10.0, help="recording length (default 10)")
@@ -128,36 +168,15 @@ def main() -> None:
               f"48 kHz stereo, {len(windows)} windows, hop 10 s, batch {args.batch}, yes/no scan "
               f"({YES_NO_OPTS.max_len} forced tokens)")
 
-        t = time.perf_counter()
-        engine = Engine.load(args.model, ckpt, gguf, device="cpu")
-        load_s = time.perf_counter() - t
-        local = ScanRunner(engine, YES_NO, YES_NO_OPTS, batch_size=args.batch)
-        want, wall, clock = timed_scan(local, windows)
-        print(f"engine load {load_s:.1f} s")
-        base = describe(f"in-process ({cpus} threads)", windows, wall, clock, audio_s)
-        del engine, local
-
-        import ray
-
-        from mellow.scan.ray_pipeline import RayScanRunner, connect, model_spec
-
-        t = time.perf_counter()
-        connect(None)  # what `mellow scan --ray` does: a new local cluster with every CPU of this machine
-        print(f"Ray cluster start-up {time.perf_counter() - t:.1f} s ({ray.__version__}, "
-              f"{int(ray.cluster_resources().get('CPU', 0))} CPUs)")
-        spec = model_spec(args.model, ckpt, gguf, device="cpu")
-        for actors in (1, 2):
-            runner = RayScanRunner(spec, YES_NO, YES_NO_OPTS, batch_size=args.batch, actors=actors)
-            got, wall, clock = timed_scan(runner, windows)
-            rtf = describe(f"Ray, {actors} actor(s) x {runner.shape.num_cpus} threads", windows, wall, clock,
-                           audio_s)
-            print(f"  {rtf / base:.2f}x the in-process speed; {same_rows(got, want)}")
-        t = time.perf_counter()
-        ray.shutdown()
-        print(f"Ray shutdown {time.perf_counter() - t:.1f} s")
+        want, first_rtf = in_process(args, ckpt, gguf, windows, audio_s, cpus, "in-process")
+        ray_rtfs = on_ray(args, ckpt, gguf, windows, audio_s, want)
+        _, last_rtf = in_process(args, ckpt, gguf, windows, audio_s, cpus, "in-process again")
+        base = (first_rtf + last_rtf) / 2  # the load on the shared cores drifts: bracket the Ray runs
+        for actors, rtf in ray_rtfs.items():
+            print(f"Ray with {actors} actor(s): {rtf / base:.2f}x the mean in-process speed ({base:.2f}x)")
 
         read_ms = read_cost_ms(windows[len(windows) // 2])
-        writes = writer_windows_per_s(folder, want, runner.model_id, args.batch)
+        writes = writer_windows_per_s(folder, want, "v0 sha256:benchmark", args.batch)
         print(f"read + resample: {read_ms:.1f} ms per window on one core -> one core feeds "
               f"{10e3 / read_ms:.0f}x real time at hop 10 s")
         print(f"driver writer: {writes:.0f} rows/s (fsync every {args.batch}) -> "

@@ -1,5 +1,5 @@
-"""One real local Ray cluster per test session (2 CPUs, no dashboard, a modest object store), and the
-recordings the Ray scan tests share.
+"""One real local Ray cluster per test session (2 CPUs, no dashboard, a modest object store), shut down when
+the Ray tests are done, and the recordings and reference scan the Ray tests share.
 
 Locally a machine that cannot start Ray skips these tests; in CI (``CI=true``) that is a failure.
 """
@@ -29,9 +29,9 @@ def _unavailable(message: str) -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # every Ray test is in this package: started once, stopped after them
 def ray_cluster() -> Iterator[object]:
-    """The ``ray`` module, initialised on a fresh local cluster; shut down at the end of the session.
+    """The ``ray`` module, initialised on a fresh local cluster; shut down after the last Ray test.
     ``ray_cluster.startup_s`` is how long ``ray.init`` took."""
     try:
         import ray
