@@ -96,3 +96,28 @@ def test_closing_the_window_while_recording_keeps_a_complete_file(
     info = sf.info(str(recordings[0]))
     assert info.frames > 0 and info.duration > 0.3
     assert not list((isolated_data_dir / "recordings").glob("*.recording"))  # finished, not "unfinished"
+
+
+def test_playback_streams_a_long_file_from_the_window_start(
+    qtbot,
+    window,
+    pulse_audio: PulseStack,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """Playback of a file longer than 600 s starts at its window start; the playhead is in file time."""
+    clip = write_tone(tmp_path / "long.wav", 700.0, 8000, freq=500.0)  # longer than 600 s
+    panel = window.panel_a
+    panel.output_device = pulse_audio.device
+    panel.open_file(clip, start_s=650.0)
+    wait_loaded(qtbot, panel, clip, facts=False)
+    qtbot.waitUntil(lambda: panel.state().start_s == 650.0, timeout=10000)
+    panel.toggle_playback()
+    try:
+        qtbot.waitUntil(
+            lambda: panel.waveform.playhead.isVisible() and panel.waveform.playhead.value() > 650.2,
+            timeout=5000,
+        )
+        assert panel.waveform.playhead.value() < 660.0 and panel.play_button.text() == "Pause"
+    finally:
+        panel.stop_audio()
+    assert not panel.waveform.playhead.isVisible()
