@@ -16,12 +16,14 @@ _ids = itertools.count(1)
 
 @dataclass(frozen=True)
 class ClipRef:
-    """One clip as sent to the model: file, window start (s), content hash, and a label for the chat entry."""
+    """One clip as sent to the model: file, window start (s), content hash, a label for the chat entry and
+    file's length in seconds (None when unknown)."""
 
     path: Path
     start_s: float
     content_hash: str | None
     window_text: str
+    duration_s: float | None = None
 
     @property
     def name(self) -> str:

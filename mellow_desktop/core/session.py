@@ -7,6 +7,8 @@ A :class:`ClipState` is what a clip panel shows; :func:`clip_ref` turns it into 
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,6 +75,7 @@ def clip_ref(state: ClipState | None) -> ClipRef | None:
         start_s=state.start_s,
         content_hash=state.facts.content_hash if state.facts else None,
         window_text=state.window_text(),
+        duration_s=state.info.duration,
     )
 
 
@@ -92,6 +95,8 @@ def history_record(answer: Answer) -> HistoryRecord:
         hash_b=answer.hash_b,
         start_a=q.clip_a.start_s,
         start_b=q.clip_b.start_s,
+        duration_a=q.clip_a.duration_s,
+        duration_b=q.clip_b.duration_s,
         model_id=answer.model_id,
         settings=settings,
         tokens_per_s=answer.tokens_per_s,
@@ -110,8 +115,12 @@ class ReloadPlan:
     single: bool
 
 
-def reload_plan(record: HistoryRecord) -> ReloadPlan:
-    """Open the clips of a history entry again, at the same windows, when the files still exist."""
+def reload_plan(record: HistoryRecord, extra_folders: Sequence[str | os.PathLike[str]] = ()) -> ReloadPlan:
+    """Open the clips of a history entry again, at the same windows, when the files still exist.
+
+    Each file is found by :meth:`HistoryRecord.locate_clip` (old relative paths are also tried in
+    ``extra_folders``, e.g. the last-opened folders and the recordings folder).
+    """
     single = bool(record.settings.get("single_clip")) or record.clip_a == record.clip_b
     wanted = [("A", record.clip_a, record.start_a)]
     if not single:
@@ -119,8 +128,9 @@ def reload_plan(record: HistoryRecord) -> ReloadPlan:
     to_open: list[tuple[str, Path, float]] = []
     missing: list[str] = []
     for slot, path, start in wanted:
-        if path and Path(path).is_file():
-            to_open.append((slot, Path(path), start))
+        found = record.locate_clip(slot, extra_folders) if path else None
+        if found is not None:
+            to_open.append((slot, found, start))
         elif path:
             missing.append(Path(path).name)
     return ReloadPlan(to_open, missing, single)

@@ -185,7 +185,8 @@ class MainWindow(QMainWindow):
 
     def reload_clips(self, record: HistoryRecord) -> None:
         """Open the clips of a history entry again, at the same windows, when the files still exist."""
-        plan = reload_plan(record)
+        folders = [f for f in (self.panel_a.last_folder, self.panel_b.last_folder) if f]
+        plan = reload_plan(record, [*folders, str(paths.recordings_dir(create=False))])
         for slot, path, start in plan.open:
             self.panel(slot).open_file(path, start_s=start)
         if plan.single:
