@@ -1,15 +1,19 @@
 """The searchable history list over :class:`~mellow_desktop.core.history_store.HistoryStore`.
 
 Double-click (or "Use prompt") puts an old prompt back into the prompt box; "Reload clips" opens the clips of
-an entry again when the files still exist; entries can be deleted and exported as Markdown or JSON.
+an entry again when the files still exist; entries can be deleted (undo with the "Undo" link or Ctrl+Z for
+:data:`UNDO_SECONDS`; several at once are confirmed first) and exported as Markdown or JSON. The whole prompt
+and answer of the selected entry show in a detail line under the list (no tooltip covers the buttons).
 """
 
 from __future__ import annotations
 
+import html
 import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QHideEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -26,8 +30,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mellow_desktop.core.history_store import HistoryError, HistoryRecord, HistoryStore
+from mellow_desktop.core.history_store import DeletedEntries, HistoryError, HistoryRecord, HistoryStore
 
+UNDO_SECONDS = 8
 _STATUS_MARK = {"finished": "", "cancelled": " (stopped)", "failed": " (failed)"}
 
 
@@ -54,16 +59,22 @@ class HistoryView(QWidget):
         title = QLabel("History", self)
         title.setStyleSheet("font-weight: 600;")
         self.search = QLineEdit(self)
-        self.search.setPlaceholderText("Search prompts and answers…")
+        self.search.setPlaceholderText("Search prompts, answers and clip names…")
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(lambda: self._search_timer.start())
         self.list = QListWidget(self)
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.list.setWordWrap(True)
         self.list.setAlternatingRowColors(True)
-        self.list.setToolTip("Double-click to ask this again")
         self.list.itemDoubleClicked.connect(lambda it: self._emit_for(it, self.reuse_prompt))
         self.list.itemSelectionChanged.connect(self._update_buttons)
+        self.detail = QLabel("Double-click an entry to ask it again", self)
+        self.detail.setWordWrap(True)
+        self.detail.setTextFormat(Qt.TextFormat.PlainText)
+        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.detail.setMaximumHeight(self.detail.fontMetrics().lineSpacing() * 4 + 4)
+        self.detail.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self._build_undo_bar()
         self.reuse_button = QPushButton("Use prompt", self)
         self.reuse_button.setToolTip("Put this prompt into the prompt box")
         self.reuse_button.clicked.connect(lambda: self._emit_for(self.list.currentItem(), self.reuse_prompt))
@@ -93,6 +104,8 @@ class HistoryView(QWidget):
         lay.addWidget(title)
         lay.addWidget(self.search)
         lay.addWidget(self.list, 1)
+        lay.addWidget(self.detail)
+        lay.addWidget(self.undo_bar)
         lay.addLayout(buttons)
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
@@ -111,7 +124,6 @@ class HistoryView(QWidget):
         for r in records:
             item = QListWidgetItem(item_text(r))
             item.setData(Qt.ItemDataRole.UserRole, r.id)
-            item.setToolTip(f"{r.prompt}\n\n{r.answer}")
             self.list.addItem(item)
         self._update_buttons()
 
@@ -131,6 +143,9 @@ class HistoryView(QWidget):
 
     def _update_buttons(self) -> None:
         one = self.list.currentItem() is not None and bool(self.list.selectedItems())
+        record = self._record(self.list.currentItem()) if one else None
+        self.detail.setText(f"{record.prompt}\n{' '.join(record.answer.split())}" if record else
+                            "Double-click an entry to ask it again")
         self.reuse_button.setEnabled(one)
         self.reload_button.setEnabled(one)
         self.delete_button.setEnabled(bool(self.list.selectedItems()))
@@ -142,6 +157,7 @@ class HistoryView(QWidget):
             return
         if (
             confirm
+            and len(ids) > 1
             and QMessageBox.question(
                 self, "Delete history entries", f"Delete {len(ids)} entr{'y' if len(ids) == 1 else 'ies'}?"
             )
@@ -149,11 +165,63 @@ class HistoryView(QWidget):
         ):
             return
         try:
-            for i in ids:
-                self.store.delete(i)
+            deleted = self.store.delete_entries(ids)
         except HistoryError as exc:
             self.message.emit(str(exc))
+        else:
+            self._offer_undo(deleted)
         self.refresh()
+
+    # ------------------------------------------------------------------------------------------- undo
+    def _build_undo_bar(self) -> None:
+        self.undo_bar = QLabel(self)
+        self.undo_bar.setTextFormat(Qt.TextFormat.RichText)
+        self.undo_bar.linkActivated.connect(lambda _link: self.undo_delete())
+        self.undo_bar.hide()
+        self._undo: DeletedEntries | None = None
+        self._undo_timer = QTimer(self)
+        self._undo_timer.setObjectName("historyUndoTimer")
+        self._undo_timer.setSingleShot(True)
+        self._undo_timer.setInterval(UNDO_SECONDS * 1000)
+        self._undo_timer.timeout.connect(self._end_undo)
+        undo_key = QShortcut(QKeySequence.StandardKey.Undo, self)
+        undo_key.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        undo_key.activated.connect(self.undo_delete)
+
+    def _offer_undo(self, deleted: DeletedEntries) -> None:
+        if not len(deleted):
+            return
+        self._undo = deleted
+        self.undo_bar.setText(f"{html.escape(deleted.summary())}. <a href='undo'>Undo</a> (Ctrl+Z)")
+        self.undo_bar.show()
+        self._undo_timer.start()
+        self.message.emit(f"{deleted.summary()} (Ctrl+Z in History to undo)")
+
+    def _end_undo(self) -> None:
+        self._undo = None
+        self._undo_timer.stop()
+        self.undo_bar.hide()
+
+    def can_undo(self) -> bool:
+        return self._undo is not None
+
+    def undo_delete(self) -> None:
+        """Put the entries of the last delete back (while the Undo link shows)."""
+        deleted = self._undo
+        self._end_undo()
+        if deleted is None:
+            return
+        try:
+            n = self.store.restore(deleted)
+        except HistoryError as exc:
+            self.message.emit(str(exc))
+            return
+        self.refresh()
+        self.message.emit(f"Restored {n} history entr{'y' if n == 1 else 'ies'}")
+
+    def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 - Qt override
+        self._end_undo()  # an offer to undo is only good while it can be seen
+        super().hideEvent(event)
 
     def export_dialog(self, kind: str) -> None:
         name = "mellow-history." + kind
