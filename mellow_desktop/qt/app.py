@@ -13,6 +13,7 @@ from types import TracebackType
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from mellow.errors import one_line
 from mellow_desktop.core import paths
 from mellow_desktop.qt.qt_compat import guard_refcount_bug
 from mellow_desktop.qt.theme import THEMES, apply_theme, follow_system_scheme
@@ -99,6 +100,16 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     return parser.parse_args(list(argv))
 
 
+def move_old_data_folder() -> str | None:
+    """Move the pre-0.2 ``mellow-desktop`` data folder into Mellow's; the one line to show, or None."""
+    from mellow_desktop.core.data_migration import migrate_old_data_folder
+
+    try:
+        return migrate_old_data_folder()
+    except OSError as exc:  # the app must start anyway; the old folder is tried again next start
+        return f"Could not move the old data folder: {one_line(exc)}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Start the desktop app and run its event loop; returns the exit code."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
@@ -106,7 +117,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from mellow_desktop.core.desktop_entry import run_command
 
         return run_command(uninstall=args.uninstall_desktop_entry)
+    moved = move_old_data_folder()  # before the log file and the history database are opened
     setup_logging(args.verbose)
+    if moved:
+        log.info("data folder: %s", moved)
     app = QApplication.instance() or QApplication([sys.argv[0]])
     guard_refcount_bug()
     app.setOrganizationName(ORGANIZATION)
@@ -121,6 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     window = MainWindow(settings=make_settings())
     window.show()
+    if moved:
+        window.statusBar().showMessage(moved)
     window.start_background_tasks()
     for slot, path in zip(("A", "B"), args.clips[:2], strict=False):
         window.panel(slot).open_file(path)
