@@ -10,12 +10,13 @@ here knows the window's attributes. :func:`shortcuts_html` renders the help page
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import escape
 
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu, QMessageBox, QWidget
 
+from mellow.download import KNOWN_MODELS
 from mellow_desktop.qt.widgets.spectrogram_view import COLORMAPS, MODES
 
 Key = str | QKeySequence.StandardKey
@@ -60,9 +61,14 @@ ACTIONS: dict[str, ActionSpec] = {
     "clear_a": ActionSpec("Clear Clip A", "Remove Clip A"),
     "clear_b": ActionSpec("Clear Clip B", "Remove Clip B"),
     "fit": ActionSpec("Fit waveforms", "Show the whole of both clips (or double-click a plot)"),
+    "scan": ActionSpec(
+        "&Scan whole recording…", "Ask one prompt of every window of the highlighted clip's recording",
+        ("Ctrl+Shift+F",), help="scan the whole recording of the highlighted clip",
+    ),
+    "cancel_scan": ActionSpec("&Cancel scan", "Stop the running scan after its current batch"),
     "download_model": ActionSpec(
-        "&Download Mellow v0…",
-        "Fetch the published checkpoint and tokenizer (about 0.7 GB) into the app's data folder",
+        "&Download the chosen model…",
+        "Fetch the chosen checkpoint and the tokenizer (about 0.7 GB) into the app's data folder",
     ),
     "open_checkpoint": ActionSpec(
         "&Open checkpoint…", "Use a Mellow checkpoint file (.ckpt or .safetensors) you already have"
@@ -86,19 +92,21 @@ ACTIONS: dict[str, ActionSpec] = {
     "stop_answer": ActionSpec("Stop", "Stop the answer", ("Escape",), key_text="Esc", help="stop the answer"),
 }
 
-#: Menu titles and the actions in them (None: a separator; "view:*" are built from the view's choices).
+#: Menu titles and the actions in them (None: a separator; "view:*" are built from the view's choices,
+#: "model:known" lists ``mellow.download.KNOWN_MODELS``).
 MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
     ("&File", ("open_focused", "open_a", "open_b", "open_samples", None, "export_md", "export_json", None,
                "quit")),
-    ("&Clips", ("record", "play", "stop_audio", None, "swap", "clear_a", "clear_b")),
+    ("&Clips", ("record", "play", "stop_audio", None, "swap", "clear_a", "clear_b", None, "scan",
+                "cancel_scan")),
     ("&View", ("view:spectrogram", "view:colormap", "fit")),
-    ("&Model", ("download_model", "open_checkpoint", "choose_tokenizer", None, "reload_model")),
+    ("&Model", ("model:known", None, "download_model", "open_checkpoint", "choose_tokenizer", None, "reload_model")),
     ("&Settings", ("settings",)),
     ("&Help", ("shortcuts", "about")),
 )
 #: Actions whose keys work window-wide without a menu entry.
 WINDOW_KEYS = ("send", "stop_answer")
-HELP_ORDER = ("play", "open_focused", "record", "send", "stop_answer", "swap")
+HELP_ORDER = ("play", "open_focused", "record", "send", "stop_answer", "swap", "scan")
 HELP_NOTE = (
     "Click a clip panel to highlight it. In the plots: wheel zooms, drag pans, double-click fits; drag the "
     "shaded 10 s window to choose what the model hears."
@@ -134,19 +142,25 @@ def _make(parent: QWidget, name: str, command: Callable[[], object]) -> QAction:
 
 @dataclass
 class ViewActions:
-    """The checkable View ▸ Spectrogram and View ▸ Colormap actions, by mode / colormap name."""
+    """The checkable View ▸ Spectrogram, View ▸ Colormap and Model ▸ (known model) actions, by name."""
 
     modes: dict[str, QAction]
     colormaps: dict[str, QAction]
+    models: dict[str, QAction] = field(default_factory=dict)
 
 
 def _choice_menu(menu: QMenu, title: str, choices: Mapping[str, str], pick: Callable[[str], object]
                  ) -> dict[str, QAction]:
-    sub = menu.addMenu(title)
-    group = QActionGroup(sub)
+    return _choice_items(menu.addMenu(title), choices, pick)
+
+
+def _choice_items(menu: QMenu, choices: Mapping[str, str], pick: Callable[[str], object]
+                  ) -> dict[str, QAction]:
+    """One checkable action per choice in ``menu``, exclusive; ``pick(key)`` when one is triggered."""
+    group = QActionGroup(menu)
     actions: dict[str, QAction] = {}
     for key, label in choices.items():
-        act = sub.addAction(label)
+        act = menu.addAction(label)
         act.setCheckable(True)
         act.triggered.connect(lambda _=False, k=key: pick(k))
         group.addAction(act)
@@ -159,9 +173,10 @@ def build_menus(
     commands: Mapping[str, Callable[[], object]],
     set_mode: Callable[[str], object],
     set_colormap: Callable[[str], object],
+    choose_model: Callable[[str], object] = lambda _name: None,
 ) -> ViewActions:
     """Menus of :data:`MENUS` and the keys of :data:`WINDOW_KEYS` on ``window``; ``commands`` maps names to
-    callables (looked up when triggered). Returns the View menu's checkable actions."""
+    callables (looked up when triggered). Returns the View and Model menus' checkable actions."""
     view = ViewActions({}, {})
     for title, names in MENUS:
         menu = window.menuBar().addMenu(title)
@@ -173,6 +188,8 @@ def build_menus(
                 view.modes = _choice_menu(menu, "Spectrogram", MODES, set_mode)
             elif name == "view:colormap":
                 view.colormaps = _choice_menu(menu, "Colormap", {c: c for c in COLORMAPS}, set_colormap)
+            elif name == "model:known":
+                view.models = _choice_items(menu, {m: f"Mellow {m}" for m in KNOWN_MODELS}, choose_model)
             else:
                 menu.addAction(_make(window, name, commands[name]))
     for name in WINDOW_KEYS:

@@ -10,8 +10,11 @@ thread's event loop and joins it, so closing the window mid-answer exits cleanly
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
@@ -19,6 +22,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from mellow.errors import MellowError
 from mellow_desktop.core.model_loading import EngineFactory, EngineReady, device_text
 from mellow_desktop.core.question import Answer, Question
+from mellow_desktop.core.scan_session import ScanRequest
 from mellow_desktop.qt.jobs import failure_message
 
 
@@ -30,6 +34,18 @@ class LoadRequest:
     model_id: str
 
 
+@dataclass(eq=False)
+class ScanJob:
+    """A scan for the model's thread: a new ``request`` or the stored scan ``scan_id`` to resume, stored in
+    the history database at ``db_path``; setting ``cancel`` stops it after the current batch."""
+
+    db_path: str | os.PathLike[str]
+    request: ScanRequest | None = None
+    scan_id: int | None = None
+    batch_size: int | None = None
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
 class EngineWorker(QObject):
     """Runs in the engine thread. Use it through :class:`EngineHost`."""
 
@@ -38,6 +54,9 @@ class EngineWorker(QObject):
     load_failed = Signal(str)
     piece = Signal(int, str)  # question id, text piece
     finished = Signal(object)  # Answer
+    scan_started = Signal(object, object)  # ScanJob, ScanRecord (a copy)
+    scan_batch = Signal(object, object)  # ScanJob, ScanBatch (already stored)
+    scan_finished = Signal(object, str, str)  # ScanJob, status, message ("" when none)
 
     def __init__(self) -> None:
         super().__init__()
@@ -100,11 +119,40 @@ class EngineWorker(QObject):
         self.finished.emit(answer)
 
 
+    @Slot(object)
+    def scan(self, job: ScanJob) -> None:
+        """Run ``job`` through the core's ScanController, one signal per stored batch; always ends with
+        :attr:`scan_finished`."""
+        from mellow_desktop.core.scan_controller import ScanController
+
+        controller = None
+        try:
+            if self.engine is None:
+                raise MellowError("no model is loaded")
+            if job.request is not None:
+                controller = ScanController.start(self.engine, job.request, job.db_path, job.batch_size)
+            else:
+                controller = ScanController.resume(self.engine, job.db_path, int(job.scan_id or 0),
+                                                   job.batch_size)
+            job.scan_id = controller.scan_id
+            self.scan_started.emit(job, dataclasses.replace(controller.record))
+            for batch in controller.run(job.cancel):
+                self.scan_batch.emit(job, batch)
+            status, message = controller.record.status, controller.record.message or ""
+        except Exception as exc:  # every failure becomes the one user message (the scan is marked failed)
+            status, message = "failed", failure_message(exc, "scanning")
+        finally:
+            if controller is not None:
+                controller.close()
+        self.scan_finished.emit(job, status, message)
+
+
 class EngineHost(QObject):
     """Owns the engine thread and its worker; the GUI's only door to the model."""
 
     _load = Signal(object)
     _ask = Signal(object)
+    _scan = Signal(object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -114,8 +162,11 @@ class EngineHost(QObject):
         self.worker.moveToThread(self.thread)
         self._load.connect(self.worker.load)
         self._ask.connect(self.worker.ask)
+        self._scan.connect(self.worker.scan)
         self.worker.finished.connect(self._on_finished)
+        self.worker.scan_finished.connect(self._on_scan_finished)
         self.current: Question | None = None
+        self.scanning: ScanJob | None = None
         self.loading = False
         self.worker.loaded.connect(self._done_loading)
         self.worker.load_failed.connect(self._done_loading)
@@ -131,26 +182,43 @@ class EngineHost(QObject):
 
     def ask(self, q: Question) -> None:
         """Start answering ``q`` (one question at a time)."""
-        if self.current is not None:
-            raise RuntimeError("already answering a question")
+        if self.busy():
+            raise RuntimeError("already answering a question or scanning")
         self.current = q
         self._ask.emit(q)
 
+    def scan(self, job: ScanJob) -> None:
+        """Start scanning ``job`` on the model's thread (one question or scan at a time)."""
+        if self.busy():
+            raise RuntimeError("already answering a question or scanning")
+        self.scanning = job
+        self._scan.emit(job)
+
     def busy(self) -> bool:
-        return self.current is not None
+        return self.current is not None or self.scanning is not None
 
     def cancel(self) -> None:
         """Stop the current answer between two tokens (no-op when idle)."""
         if self.current is not None:
             self.current.cancel.set()
 
+    def cancel_scan(self) -> None:
+        """Stop the running scan after its current batch (no-op when none)."""
+        if self.scanning is not None:
+            self.scanning.cancel.set()
+
+    def _on_scan_finished(self, job: ScanJob, *_: object) -> None:
+        if self.scanning is job:
+            self.scanning = None
+
     def _on_finished(self, answer: Answer) -> None:
         if self.current is not None and answer.question.id == self.current.id:
             self.current = None
 
     def shutdown(self) -> None:
-        """Cancel any answer, stop the thread's event loop and join it."""
+        """Cancel any answer or scan, stop the thread's event loop and join it."""
         self.cancel()
+        self.cancel_scan()
         if self.thread.isRunning():
             self.thread.quit()
             self.thread.wait()

@@ -38,6 +38,7 @@ from mellow_desktop.qt.engine_host import EngineHost
 from mellow_desktop.qt.jobs import wait_for_jobs
 from mellow_desktop.qt.model_manager import ModelManager
 from mellow_desktop.qt.recovery import audio_problem, recover_recordings
+from mellow_desktop.qt.scan_flow import ScanFlow
 from mellow_desktop.qt.widgets.chat_panel import ChatPanel
 from mellow_desktop.qt.widgets.clip_panel import ClipPanel
 from mellow_desktop.qt.widgets.comparison_table import ComparisonTable
@@ -105,6 +106,8 @@ class MainWindow(QMainWindow):
         self.splitters = layout.assemble(self, (self.panel_a, middle, self.panel_b), self.chat, self.prompt,
                                          self.history)
         self.main_splitter = self.splitters.main  # (tests resize it)
+        self.scans = ScanFlow(self, self.host, self.model, self.clips, self.store, self.history.refresh,
+                              self.notify)
         self.model_label = QLabel(self.model.description, self)
         self.model_label.setToolTip("The model's state and the device it runs on")
         self.statusBar().addPermanentWidget(self.model_label)
@@ -125,6 +128,7 @@ class MainWindow(QMainWindow):
             "fit": self.clips.fit, "settings": self.edit_settings,
             "shortcuts": lambda: show_shortcuts(self), "about": lambda: show_about(self),
             "send": self.prompt.send, "stop_answer": self.stop_generation,
+            "scan": self.scans.open_dialog, "cancel_scan": self.scans.cancel,
         } | self.model.commands()
 
     def _connect(self) -> None:
@@ -258,6 +262,7 @@ class MainWindow(QMainWindow):
         self.host.shutdown()
         # A cancelled answer's "finished" is queued for the asking flow: store it before the history closes.
         QCoreApplication.sendPostedEvents(self.asking, QEvent.Type.MetaCall)
+        QCoreApplication.sendPostedEvents(self.scans, QEvent.Type.MetaCall)  # a cancelled scan's end
         wait_for_jobs()
         for timer in self.findChildren(QTimer):  # pending debounce timers must not fire into a closed window
             timer.stop()

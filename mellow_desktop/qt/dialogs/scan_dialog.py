@@ -1,0 +1,127 @@
+"""Scan… : what to ask of every window of a recording, over which range, with which hop and threshold, and
+what goes in the model's second slot.  The answer is a :class:`~mellow_desktop.core.scan_session.ScanRequest`
+(checked by the core when the scan starts; typed times are read by :func:`~mellow_desktop.core.time_entry.
+parse_time`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QRadioButton,
+    QWidget,
+)
+
+from mellow.measurements import format_seconds
+from mellow_desktop.core.scan_session import ScanRequest
+from mellow_desktop.core.time_entry import TimeEntryError, parse_time
+
+#: Prompts offered in the dialog; the yes/no ones give a score curve and detections.
+SCAN_PRESETS = (
+    "is there a bird singing? answer yes or no",
+    "is someone speaking? answer yes or no",
+    "is there a dog barking? answer yes or no",
+    "is there an engine running? answer yes or no",
+    "caption the audio.",
+)
+#: Slot-2 choices: mode -> label.
+SLOT2_CHOICES = {
+    "same": "the same window (ask about one recording)",
+    "against": "Clip B's current window, as a fixed reference",
+    "pair": "Clip B at the same time (two recordings of the same period)",
+}
+
+
+class ScanDialog(QDialog):
+    """Parameters of a new scan of ``file`` (``duration_s`` long); ``clip_b``: (path, window start) or
+    None."""
+
+    def __init__(self, file: Path, duration_s: float, clip_b: tuple[Path, float] | None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Scan {file.name}")
+        self.file, self.duration_s, self.clip_b = file, duration_s, clip_b
+        self.prompt = QComboBox(self)
+        self.prompt.setEditable(True)
+        self.prompt.addItems(SCAN_PRESETS)
+        self.prompt.setMinimumWidth(420)
+        self.prompt.setToolTip("Asked of every window; a yes/no question gives a score and detections")
+        self.whole = QRadioButton("whole file", self)
+        self.part = QRadioButton("from", self)
+        self.whole.setChecked(True)
+        self.from_edit, self.to_edit = QLineEdit("0:00", self), QLineEdit(format_seconds(duration_s), self)
+        for edit in (self.from_edit, self.to_edit):
+            edit.setPlaceholderText("h:mm:ss or seconds")
+            edit.textEdited.connect(lambda _t: self.part.setChecked(True))
+        range_row = QHBoxLayout()
+        for w in (self.whole, self.part, self.from_edit, QLabel("to", self), self.to_edit):
+            range_row.addWidget(w)
+        self.hop = QDoubleSpinBox(self)
+        self.hop.setRange(0.5, 3600.0)
+        self.hop.setValue(10.0)
+        self.hop.setSuffix(" s")
+        self.hop.setToolTip("Step between window starts (10 s: windows side by side; less: they overlap)")
+        self.threshold = QDoubleSpinBox(self)
+        self.threshold.setRange(0.0, 1.0)
+        self.threshold.setSingleStep(0.05)
+        self.threshold.setValue(0.5)
+        self.threshold.setToolTip("P(yes) at or above which a window counts as a detection")
+        self.slot2 = QComboBox(self)
+        for mode, label in SLOT2_CHOICES.items():
+            self.slot2.addItem(label, mode)
+        if clip_b is None:
+            for i in (1, 2):
+                self.slot2.model().item(i).setEnabled(False)
+            self.slot2.setToolTip("Open a Clip B to compare against it")
+        self.error = QLabel("", self)
+        self.error.setStyleSheet("color: #b00020;")
+        self.error.setWordWrap(True)
+        ok, cancel = QDialogButtonBox.StandardButton.Ok, QDialogButtonBox.StandardButton.Cancel
+        buttons = QDialogButtonBox(ok | cancel, self)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Scan")
+        buttons.accepted.connect(self._accept)
+        buttons.rejected.connect(self.reject)
+        form = QFormLayout(self)
+        form.addRow("Ask", self.prompt)
+        form.addRow("Range", range_row)
+        form.addRow("Hop", self.hop)
+        form.addRow("Threshold", self.threshold)
+        form.addRow("Slot 2", self.slot2)
+        form.addRow(self.error)
+        form.addRow(buttons)
+
+    def request(self) -> ScanRequest:
+        """The scan asked for; raises TimeEntryError (one line) for a range that cannot be read."""
+        from_s, to_s = 0.0, None
+        if self.part.isChecked():
+            from_s = parse_time(self.from_edit.text(), self.duration_s)
+            to_s = parse_time(self.to_edit.text(), self.duration_s)
+            if to_s <= from_s:
+                raise TimeEntryError("the end of the range must come after its start")
+        mode = str(self.slot2.currentData())
+        slot2_file, slot2_start = (self.clip_b if mode != "same" and self.clip_b else (None, 0.0))
+        if mode == "pair":
+            slot2_start = 0.0
+        return ScanRequest(file=self.file, prompt=self.prompt.currentText().strip(), hop_s=self.hop.value(),
+                           from_s=from_s, to_s=to_s, threshold=self.threshold.value(), slot2_mode=mode,
+                           slot2_file=slot2_file, slot2_start_s=slot2_start)
+
+    def _accept(self) -> None:
+        try:
+            request = self.request()
+        except TimeEntryError as exc:
+            self.error.setText(str(exc))
+            return
+        if not request.prompt:
+            self.error.setText("Type a prompt to ask of every window.")
+            return
+        self.accept()

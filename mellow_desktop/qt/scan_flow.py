@@ -1,0 +1,250 @@
+"""Scanning a whole recording from the window: the Scan… dialog, the scan on the model's thread, results
+streaming into the scan pane, cancel and resume, re-opening a stored scan, and exports.
+
+:class:`ScanFlow` connects a clip panel, the engine host (:meth:`EngineHost.scan
+<mellow_desktop.qt.engine_host.EngineHost.scan>`, which iterates the core's
+:class:`~mellow_desktop.core.scan_controller.ScanController`: every batch is stored before it reaches the
+window), the scan pane (:class:`~mellow_desktop.qt.widgets.scan_results.ScanResults`, in a dock under the
+window) and the history. What is drawn comes from the core's :class:`~mellow_desktop.core.scan_view.ScanView`;
+exports go through :func:`mellow_desktop.core.scan_export.export_scan`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QDialog, QDockWidget, QFileDialog, QMainWindow
+
+from mellow.errors import user_message
+from mellow_desktop.core.history_store import HistoryStore
+from mellow_desktop.core.model_loading import not_ready_message
+from mellow_desktop.core.scan_export import EXPORT_FORMATS, export_scan
+from mellow_desktop.core.scan_record import LoadedScan, ScanRecord
+from mellow_desktop.core.scan_session import ScanRequest
+from mellow_desktop.core.scan_view import ScanView
+from mellow_desktop.qt.clip_pair import ClipPair
+from mellow_desktop.qt.dialogs.scan_dialog import ScanDialog
+from mellow_desktop.qt.engine_host import EngineHost, ScanJob
+from mellow_desktop.qt.model_manager import ModelManager
+from mellow_desktop.qt.widgets.clip_panel import ClipPanel
+from mellow_desktop.qt.widgets.scan_results import ScanResults
+
+Notify = Callable[[str], None]
+
+
+class ScanFlow(QObject):
+    """One scan shown at a time (see the module docstring)."""
+
+    batch_shown = Signal(int)  # results shown so far, after each batch
+    scan_ended = Signal(str)  # status ("finished", "cancelled", "failed")
+
+    def __init__(self, window: QMainWindow, host: EngineHost, model: ModelManager, clips: ClipPair,
+                 store: HistoryStore, refresh_history: Callable[[], None], notify: Notify) -> None:
+        super().__init__(window)
+        self.window, self.host, self.model, self.clips, self.store = window, host, model, clips, store
+        self.refresh_history, self.notify = refresh_history, notify
+        self.pane = ScanResults(window)
+        self.dock = QDockWidget("Scan", window)
+        self.dock.setObjectName("scanDock")
+        self.dock.setWidget(self.pane)
+        window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock)
+        self.dock.hide()
+        self.job: ScanJob | None = None
+        self.record: ScanRecord | None = None
+        self.view: ScanView | None = None
+        self.panel: ClipPanel | None = None
+        self.last_export_folder = ""
+        w = host.worker
+        w.scan_started.connect(self._on_started)
+        w.scan_batch.connect(self._on_batch)
+        w.scan_finished.connect(self._on_finished)
+        p = self.pane
+        p.row_chosen.connect(self.move_window)
+        p.timeline.seek.connect(self.move_window)
+        p.play_requested.connect(self.play_at)
+        p.cancel_requested.connect(self.cancel)
+        p.resume_requested.connect(self.resume)
+        p.export_requested.connect(lambda fmt: self.export(fmt))
+        for panel in clips.both():
+            panel.window_changed.connect(lambda _slot, pn=panel: self._follow_window(pn))
+
+    # ------------------------------------------------------------------------------------------- starting
+    def running(self) -> bool:
+        return self.job is not None
+
+    def _can_start(self) -> bool:
+        if self.host.busy():
+            self.notify("Wait until the current answer or scan has finished (or stop it).")
+            return False
+        if not self.model.is_ready():
+            self.notify(not_ready_message(self.model.state, self.model.description))
+            return False
+        return True
+
+    def open_dialog(self) -> None:
+        """Scan… : ask for the parameters of a scan of the highlighted clip, then start it."""
+        panel = self.clips.focused()
+        state, other = panel.state(), self.clips.panel("B" if panel.slot == "A" else "A").state()
+        if state is None:
+            self.notify(f"Open a recording in Clip {panel.slot} first, then scan it.")
+            return
+        if not self._can_start():
+            return
+        clip_b = (other.path, other.start_s) if other is not None else None
+        dialog = ScanDialog(state.path, state.info.duration, clip_b, self.window)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.start(dialog.request(), panel)
+
+    def start(self, request: ScanRequest, panel: ClipPanel | None = None,
+              batch_size: int | None = None) -> bool:
+        """Start scanning ``request`` on the model's thread; results will show against ``panel``."""
+        if not self._can_start():
+            return False
+        self.panel = panel or self.clips.focused()
+        self.view, self.record = ScanView(threshold=request.threshold), None
+        self._launch(ScanJob(self.store.path, request=request, batch_size=batch_size))
+        self.pane.show_view(self.view, f"Scanning {Path(request.file).name}…", 0.0, False)
+        return True
+
+    def resume(self, batch_size: int | None = None) -> bool:
+        """Answer the windows the shown scan still misses (an interrupted or cancelled scan)."""
+        if self.record is None or self.record.id is None or not self._can_start():
+            return False
+        self._launch(ScanJob(self.store.path, scan_id=self.record.id, batch_size=batch_size))
+        return True
+
+    def _launch(self, job: ScanJob) -> None:
+        self.job = job
+        self.pane.set_running(True, can_resume=False)
+        self.pane.set_progress(0, 1, "starting…")
+        self.dock.show()
+        self.host.scan(job)
+
+    def cancel(self) -> None:
+        """Stop the scan after its current batch (what is done stays stored)."""
+        if self.job is not None:
+            self.host.cancel_scan()
+            self.pane.progress_label.setText("stopping after this batch…")
+
+    # ------------------------------------------------------------------------------------------- streaming
+    def _on_started(self, job: ScanJob, record: ScanRecord) -> None:
+        if job is not self.job or self.view is None:
+            return
+        self.record = record
+        self._show_title()
+        self.pane.set_progress(len(self.view), record.n_windows, f"0 of {record.n_windows} windows")
+        self.refresh_history()
+
+    def _on_batch(self, job: ScanJob, batch: object) -> None:
+        if job is not self.job or self.view is None:
+            return
+        self.view.add(batch.results)  # type: ignore[attr-defined]
+        progress = batch.progress  # type: ignore[attr-defined]
+        self.pane.refresh()
+        self.pane.set_progress(progress.done, progress.total, progress.text())
+        self.batch_shown.emit(len(self.view))
+
+    def _on_finished(self, job: ScanJob, status: str, message: str) -> None:
+        if job is not self.job:
+            return
+        self.job = None
+        if job.scan_id is not None:
+            self.record = self.store.scans.get(job.scan_id) or self.record
+        missing = self.record is not None and len(self.view or ()) < self.record.n_windows
+        self.pane.set_running(False, can_resume=missing)
+        self._show_title()
+        self.refresh_history()
+        done = len(self.view or ())
+        text = {"finished": f"Scan finished: {done} windows.",
+                "cancelled": f"Scan stopped after {done} windows (Resume finishes it)."}.get(
+            status, f"The scan failed: {message}")
+        self.pane.progress_label.setText(text)
+        self.notify(text)
+        self.scan_ended.emit(status)
+
+    def _show_title(self) -> None:
+        r = self.record
+        if r is None or self.view is None:
+            return
+        scored = r.scoring == "yes-no"
+        self.pane.show_view(self.view, f"{r.file_name} · “{r.prompt}” · {r.status}", float(r.duration_s or 0),
+                            scored)
+        if self.panel is not None:
+            self._follow_window(self.panel)
+
+    # ------------------------------------------------------------------------------------------- history
+    def open_scan(self, scan_id: int) -> LoadedScan | None:
+        """Show stored scan ``scan_id`` (timeline and table), opening its file in a clip panel."""
+        if self.running():
+            self.notify("Wait until the running scan has finished (or cancel it).")
+            return None
+        loaded = self.store.scans.load(scan_id)
+        if loaded is None:
+            self.notify("This scan is no longer in the history.")
+            return None
+        self.record, self.view = loaded.record, ScanView.of(loaded)
+        self.panel = self._panel_for(Path(loaded.record.file))
+        self._show_title()
+        missing = len(loaded.results) < loaded.record.n_windows
+        self.pane.set_running(False, can_resume=missing)
+        self.pane.set_progress(len(loaded.results), loaded.record.n_windows,
+                               f"{len(loaded.results)} of {loaded.record.n_windows} windows")
+        self.dock.show()
+        return loaded
+
+    def _panel_for(self, path: Path) -> ClipPanel:
+        for panel in self.clips.both():
+            state = panel.state()
+            if state is not None and state.path == path:
+                return panel
+        panel = self.clips.panel("A")
+        if path.exists():
+            panel.open_file(path)
+        else:
+            self.notify(f"No longer on disk: {path}")
+        return panel
+
+    # ------------------------------------------------------------------------------------------- window
+    def move_window(self, start_s: float) -> None:
+        """Move the scanned clip's analysis window to ``start_s`` (a row, a timeline click)."""
+        if self.panel is not None and self.panel.state() is not None:
+            self.panel.set_window_start(start_s)
+            self.pane.timeline.set_window_start(self.panel.waveform.window_start())
+
+    def play_at(self, start_s: float) -> None:
+        """Move the window to ``start_s`` and play from there."""
+        self.move_window(start_s)
+        state = self.panel.state() if self.panel is not None else None
+        if state is not None:
+            self.panel.stop_audio()
+            self.panel.transport.toggle_playback(state.path, start_s)
+
+    def _follow_window(self, panel: ClipPanel) -> None:
+        if panel is self.panel and panel.state() is not None:
+            self.pane.timeline.set_window_start(panel.waveform.window_start())
+
+    # ------------------------------------------------------------------------------------------- export
+    def export(self, fmt: str, path: str | Path | None = None) -> Path | None:
+        """Write the shown scan as ``fmt`` (asking where when ``path`` is None); None after a message."""
+        if self.record is None or self.record.id is None:
+            self.notify("Open or run a scan first.")
+            return None
+        if path is None:
+            stem = Path(self.record.file).stem + "-scan"
+            folder = self.last_export_folder or str(Path(self.record.file).parent)
+            chosen, _ = QFileDialog.getSaveFileName(self.window, "Export scan",
+                                                    str(Path(folder) / (stem + EXPORT_FORMATS[fmt])))
+            if not chosen:
+                return None
+            path = chosen
+        loaded = self.store.scans.load(self.record.id)
+        try:
+            out = export_scan(loaded, path, fmt, threshold=self.view.threshold if self.view else None)
+        except Exception as exc:  # every failure becomes one line; nothing is lost
+            self.notify(user_message(exc, "exporting the scan"))
+            return None
+        self.last_export_folder = str(out.parent)
+        self.notify(f"Exported the scan to {out}")
+        return out

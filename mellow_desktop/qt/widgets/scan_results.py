@@ -1,0 +1,209 @@
+"""The scan pane: the scan's title, progress (bar, windows/s, ETA), Cancel / Resume / Export, the timeline
+track (:class:`~mellow_desktop.qt.widgets.scan_timeline.ScanTimeline`) and the results table, which sorts
+(click a header) and filters (answer text, minimum score) through :meth:`ScanView.table
+<mellow_desktop.core.scan_view.ScanView.table>`.
+
+Selecting a row emits :attr:`ScanResults.row_chosen` (the window moves there); Enter or a double-click emits
+:attr:`ScanResults.play_requested`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QProgressBar,
+    QPushButton,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mellow_desktop.core.scan_view import SORT_KEYS, ScanView, TableRow
+from mellow_desktop.qt.widgets.scan_timeline import ScanTimeline
+
+HEADERS = ("Start", "End", "Answer", "Score")
+#: Export menu entries: format -> label.
+EXPORT_LABELS = {"csv": "CSV table…", "audacity": "Audacity labels…", "raven": "Raven selection table…",
+                 "html": "HTML report…"}
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+class ScanTableModel(QAbstractTableModel):
+    """The rows of a :class:`ScanView` as its ``table`` gives them (filter and sort kept here)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.view: ScanView | None = None
+        self.rows: list[TableRow] = []
+        self.text, self.min_score = "", None
+        self.sort_key, self.descending = "start", False
+
+    def refresh(self, view: ScanView | None = None) -> None:
+        if view is not None:
+            self.view = view
+        self.beginResetModel()
+        view = self.view
+        self.rows = view.table(self.text, self.min_score, self.sort_key, self.descending) if view else []
+        self.endResetModel()
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008 (Qt override)
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008 (Qt override)
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row = self.rows[index.row()]
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            return row.cells()[index.column()]
+        if role == Qt.ItemDataRole.UserRole:
+            return row
+        return None
+
+    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802 (Qt override)
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return HEADERS[section]
+        return None
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self.sort_key, self.descending = SORT_KEYS[column], order == Qt.SortOrder.DescendingOrder
+        self.refresh()
+
+
+class ResultsTable(QTableView):
+    """The results table; Enter plays the current row."""
+
+    play_current = Signal()
+
+    def keyPressEvent(self, ev: QKeyEvent) -> None:  # noqa: N802 (Qt override)
+        if ev.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.play_current.emit()
+            ev.accept()
+            return
+        super().keyPressEvent(ev)
+
+
+class ScanResults(QWidget):
+    """The scan pane (see the module docstring)."""
+
+    row_chosen = Signal(float)  # window start (seconds)
+    play_requested = Signal(float)
+    cancel_requested = Signal()
+    resume_requested = Signal()
+    export_requested = Signal(str)  # format
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.title = QLabel("No scan", self)
+        self.title.setStyleSheet("font-weight: 600;")
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.progress = QProgressBar(self)
+        self.progress.setTextVisible(True)
+        self.progress_label = QLabel("", self)
+        self.cancel_button = QPushButton("Cancel scan", self)
+        self.cancel_button.setToolTip("Stop after the current batch (what is done stays stored)")
+        self.cancel_button.clicked.connect(self.cancel_requested)
+        self.resume_button = QPushButton("Resume", self)
+        self.resume_button.setToolTip("Answer the windows this scan still misses")
+        self.resume_button.clicked.connect(self.resume_requested)
+        self.export_button = QToolButton(self)
+        self.export_button.setText("Export")
+        self.export_button.setToolTip("Save this scan: CSV, Audacity labels, a Raven table, an HTML report")
+        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self)
+        for fmt, label in EXPORT_LABELS.items():
+            menu.addAction(label, lambda f=fmt: self.export_requested.emit(f))
+        self.export_button.setMenu(menu)
+        self.timeline = ScanTimeline(self)
+        self.filter = QLineEdit(self)
+        self.filter.setPlaceholderText("Filter answers…")
+        self.filter.setClearButtonEnabled(True)
+        self.filter.textChanged.connect(self._filter_changed)
+        self.min_score = QDoubleSpinBox(self)
+        self.min_score.setRange(0.0, 1.0)
+        self.min_score.setSingleStep(0.05)
+        self.min_score.setPrefix("score ≥ ")
+        self.min_score.setToolTip("Show only windows scored at least this (0: all)")
+        self.min_score.valueChanged.connect(self._filter_changed)
+        self.model = ScanTableModel(self)
+        self.table = t = ResultsTable(self)
+        t.setModel(self.model)
+        t.setSortingEnabled(True)
+        t.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        t.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        t.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        t.verticalHeader().setVisible(False)
+        t.clicked.connect(lambda index: self._choose(index, self.row_chosen))
+        t.doubleClicked.connect(lambda index: self._choose(index, self.play_requested))
+        t.play_current.connect(lambda: self._choose(t.currentIndex(), self.play_requested))
+        self._layout()
+        self.set_running(False, can_resume=False)
+
+    def _layout(self) -> None:
+        top = QHBoxLayout()
+        for w in (self.title, self.progress, self.progress_label):
+            top.addWidget(w)
+        top.addStretch(1)
+        for w in (self.cancel_button, self.resume_button, self.export_button):
+            top.addWidget(w)
+        filters = QHBoxLayout()
+        filters.addWidget(self.filter, 1)
+        filters.addWidget(self.min_score)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addLayout(top)
+        lay.addWidget(self.timeline)
+        lay.addLayout(filters)
+        lay.addWidget(self.table, 1)
+
+    def show_view(self, view: ScanView, title: str, duration_s: float, scored: bool) -> None:
+        """Show ``view`` (a new or re-opened scan)."""
+        self.title.setText(title)
+        self.timeline.set_view(view, duration_s, scored)
+        self.min_score.setEnabled(scored)
+        self.model.refresh(view)
+
+    def refresh(self) -> None:
+        """The view got new results: redraw the timeline and the table (the selection is kept by row)."""
+        selected = self.table.currentIndex().row()
+        self.model.refresh()
+        self.timeline.update()
+        if 0 <= selected < self.model.rowCount():
+            self.table.selectRow(selected)
+
+    def set_progress(self, done: int, total: int, text: str) -> None:
+        self.progress.setRange(0, max(1, total))
+        self.progress.setValue(done)
+        self.progress_label.setText(text)
+
+    def set_running(self, running: bool, can_resume: bool) -> None:
+        self.cancel_button.setVisible(running)
+        self.resume_button.setVisible(can_resume and not running)
+        self.progress.setVisible(running or can_resume)
+
+    def _filter_changed(self) -> None:
+        self.model.text = self.filter.text()
+        value = self.min_score.value()
+        self.model.min_score = value if value > 0 else None
+        self.model.refresh()
+
+    def _choose(self, index: QModelIndex, signal: Signal) -> None:
+        if index.isValid():
+            row: TableRow = self.model.data(index, Qt.ItemDataRole.UserRole)
+            signal.emit(row.start_s)

@@ -1,0 +1,117 @@
+"""Scans from the window with the tiny real model on a generated multi-minute recording: rows stream into
+the table and the timeline, a row click moves the analysis window, cancel and resume (every window once), a
+new window on the same history database re-opens the scan, and the exports parse through the engine's
+readers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+
+from mellow.scan.writers import audacity, raven, table
+from mellow_desktop.core.scan_session import ScanRequest
+from tests.desktop.helpers import wait_loaded
+from tests.desktop_core.scan_helpers import YES_NO, recording
+
+
+@pytest.fixture
+def three_minutes(tmp_path: Path) -> Path:
+    return recording(tmp_path / "three minutes.wav", 180.0)
+
+
+def _scan(window: Any, qtbot: Any, path: Path, hop_s: float = 10.0, batch_size: int = 3) -> None:
+    wait_loaded(qtbot, window.panel_a, path, facts=False)
+    request = ScanRequest(file=path, prompt=YES_NO, hop_s=hop_s, max_len=2, threshold=0.5)
+    assert window.scans.start(request, window.panel_a, batch_size=batch_size)
+
+
+def test_a_scan_streams_rows_and_the_timeline_and_a_row_moves_the_window(
+        ready_window: Any, qtbot: Any, three_minutes: Path) -> None:
+    w = ready_window
+    w.panel_a.open_file(three_minutes)
+    counts: list[int] = []
+    w.scans.batch_shown.connect(counts.append)
+    _scan(w, qtbot, three_minutes)
+    with qtbot.waitSignal(w.scans.scan_ended, timeout=120000) as ended:
+        pass
+    assert ended.args == ["finished"]
+    assert counts[0] == 3 and counts == sorted(counts) and counts[-1] == 18 and len(counts) == 6
+    pane = w.scans.pane
+    assert pane.model.rowCount() == 18 and w.scans.dock.isVisible()
+    assert pane.timeline.duration_s == pytest.approx(180.0) and pane.timeline.scored
+    assert w.scans.view.segments() and len(w.scans.view.score_curve()[0]) == 18
+    stored = w.store.scans.load(w.scans.record.id)
+    assert stored.record.status == "finished" and len(stored.results) == 18
+    # Clicking the row of 1:30 moves the analysis window there.
+    row = next(i for i, r in enumerate(pane.model.rows) if r.start_s == 90.0)
+    rect = pane.table.visualRect(pane.model.index(row, 0))
+    qtbot.mouseClick(pane.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.waitUntil(lambda: w.panel_a.state().start_s == pytest.approx(90.0), timeout=10000)
+    assert w.panel_a.waveform.window_start() == pytest.approx(90.0)
+    assert pane.timeline.window_start == pytest.approx(90.0)
+    # Sorting by score, descending, then filtering by answer text: the core's table order.
+    pane.table.sortByColumn(3, Qt.SortOrder.DescendingOrder)
+    assert [r.index for r in pane.model.rows] == [r.index for r in w.scans.view.table(sort="score",
+                                                                                    descending=True)]
+    # A click on the timeline centres the window on the clicked time.
+    tl = pane.timeline
+    qtbot.mouseClick(tl, Qt.MouseButton.LeftButton, pos=QPoint(round(tl.x_of(150.0)), 4))
+    qtbot.waitUntil(lambda: w.panel_a.state().start_s == pytest.approx(145.0, abs=0.5), timeout=10000)
+
+
+def test_cancel_then_resume_answers_every_window_once(ready_window: Any, qtbot: Any,
+                                                      three_minutes: Path) -> None:
+    w = ready_window
+    w.panel_a.open_file(three_minutes)
+    w.scans.batch_shown.connect(lambda _n: w.scans.cancel())  # cancel as soon as rows arrive
+    with qtbot.waitSignal(w.scans.scan_ended, timeout=60000) as ended:
+        _scan(w, qtbot, three_minutes, hop_s=5.0, batch_size=4)
+    w.scans.batch_shown.disconnect()
+    assert ended.args == ["cancelled"]
+    record = w.store.scans.get(w.scans.record.id)
+    done = len(w.store.scans.done_indices(record.id))
+    assert record.status == "cancelled" and 0 < done < record.n_windows == 35
+    assert w.scans.pane.resume_button.isVisibleTo(w.scans.pane)
+    assert w.scans.pane.model.rowCount() == done
+    with qtbot.waitSignal(w.scans.scan_ended, timeout=120000) as ended:
+        qtbot.mouseClick(w.scans.pane.resume_button, Qt.MouseButton.LeftButton)
+    assert ended.args == ["finished"]
+    loaded = w.store.scans.load(record.id)
+    assert loaded.indices == tuple(range(35)) and loaded.record.status == "finished"
+    assert w.scans.pane.model.rowCount() == 35 and not w.scans.pane.resume_button.isVisibleTo(w.scans.pane)
+
+
+def test_a_new_window_reopens_the_scan_from_history_and_exports_parse(
+        ready_window: Any, make_window: Any, qtbot: Any, three_minutes: Path, tmp_path: Path) -> None:
+    w = ready_window
+    w.panel_a.open_file(three_minutes)
+    _scan(w, qtbot, three_minutes, batch_size=6)
+    with qtbot.waitSignal(w.scans.scan_ended, timeout=120000):
+        pass
+    scan_id = w.scans.record.id
+    answers = [r.text for r in w.store.scans.load(scan_id).results]
+    w.close()
+    again = make_window()  # same settings and history database: a restart
+    kinds = [e.kind for e in again.store.entries()]
+    assert "scan" in kinds
+    loaded = again.scans.open_scan(scan_id)
+    assert loaded is not None and again.scans.dock.isVisible()
+    wait_loaded(qtbot, again.panel_a, three_minutes, facts=False)
+    pane = again.scans.pane
+    assert [r.answer for r in pane.model.rows] == answers and pane.timeline.duration_s == pytest.approx(180)
+    rect = pane.table.visualRect(pane.model.index(4, 0))
+    qtbot.mouseClick(pane.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.waitUntil(lambda: again.panel_a.state().start_s == pytest.approx(40.0), timeout=10000)
+    csv = again.scans.export("csv", tmp_path / "scan.csv")
+    rows = table.read(csv)
+    assert [r.text for r in rows] == answers and [r.start_s for r in rows] == [10.0 * i for i in range(18)]
+    labels = audacity.read(again.scans.export("audacity", tmp_path / "scan.txt"))
+    selections = raven.read(again.scans.export("raven", tmp_path / "scan.selections.txt"))
+    detections = again.scans.view.detections()
+    assert [(lb.start_s, lb.end_s) for lb in labels] == [(d.start_s, d.end_s) for d in detections]
+    assert len(selections) == len(detections)
+    html = again.scans.export("html", tmp_path / "scan.html").read_text(encoding="utf-8")
+    assert "three minutes.wav" in html and "<script" not in html.lower()
