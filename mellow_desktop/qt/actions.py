@@ -67,7 +67,7 @@ ACTIONS: dict[str, ActionSpec] = {
     ),
     "cancel_scan": ActionSpec("&Cancel scan", "Stop the running scan after its current batch"),
     "download_model": ActionSpec(
-        "&Download the chosen model…",
+        "&Download Mellow v0…",
         "Fetch the chosen checkpoint and the tokenizer (about 0.7 GB) into the app's data folder",
     ),
     "open_checkpoint": ActionSpec(
@@ -100,7 +100,8 @@ MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
     ("&Clips", ("record", "play", "stop_audio", None, "swap", "clear_a", "clear_b", None, "scan",
                 "cancel_scan")),
     ("&View", ("view:spectrogram", "view:colormap", "fit")),
-    ("&Model", ("model:known", None, "download_model", "open_checkpoint", "choose_tokenizer", None, "reload_model")),
+    ("&Model", ("model:known", None, "download_model", "open_checkpoint", "choose_tokenizer", None,
+                "reload_model")),
     ("&Settings", ("settings",)),
     ("&Help", ("shortcuts", "about")),
 )

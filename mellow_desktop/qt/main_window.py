@@ -66,7 +66,9 @@ class MainWindow(QMainWindow):
         self.model = ModelManager(self.host, settings, lambda: self.app_settings.device, self)
         self._closed = False
         self._build_widgets()
-        self.view_actions = build_menus(self, self.commands(), self.set_spectrogram_mode, self.set_colormap)
+        self.view_actions = build_menus(self, self.commands(), self.set_spectrogram_mode, self.set_colormap,
+                                        self.model.choose_model)
+        self.model.show_models(self.view_actions.models)
         self._connect()
         self._restore_state()
         self.clips.focus("A")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QSettings, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QWidget
 
 from mellow.errors import MellowError
@@ -100,20 +101,62 @@ class ModelManager(QObject):
         ckpt, tok = self._setting("model/checkpoint"), self._setting("model/tokenizer")
         if ckpt and Path(ckpt).is_file():
             return Path(ckpt), (Path(tok) if tok and Path(tok).exists() else None)
-        try:
-            from mellow.download import find_model_files
+        return self.installed_files(self.model_name)
 
-            files = find_model_files()
+    @property
+    def model_name(self) -> str:
+        """The chosen one of ``mellow.download.KNOWN_MODELS`` (setting "model/name", default v0)."""
+        from mellow.download import DEFAULT_MODEL, KNOWN_MODELS
+
+        name = self._setting("model/name")
+        return name if name in KNOWN_MODELS else DEFAULT_MODEL
+
+    @staticmethod
+    def installed_files(name: str) -> tuple[Path, Path | None] | None:
+        """(checkpoint, tokenizer) of the known model ``name`` when it is installed, else None."""
+        from mellow.download import find_model_files
+
+        try:
+            files = find_model_files(name)
         except MellowError:
             return None
         return files.checkpoint, files.tokenizer
+
+    def show_models(self, actions: dict[str, QAction]) -> None:
+        """Keep the Model menu's known models labelled (installed or not) and the chosen one checked."""
+        from mellow.download import KNOWN_MODELS, download_hint
+
+        def refresh() -> None:
+            for name, action in actions.items():
+                installed = self.installed_files(name) is not None
+                action.setText(f"Mellow {name}" + ("" if installed else " (not installed: download…)"))
+                hint = "" if installed else f"; or run `{download_hint(name)}`"
+                action.setToolTip(KNOWN_MODELS[name] + hint)
+                action.setChecked(name == self.model_name and not self._setting("model/checkpoint"))
+            download = self._parent.findChild(QAction, "action_download_model") if self._parent else None
+            if download is not None:
+                download.setText(f"&Download Mellow {self.model_name}…")
+
+        self.state_changed.connect(lambda *_: refresh())
+        refresh()
+
+    def choose_model(self, name: str) -> None:
+        """Use the known model ``name``: load it when installed, else download it (then it is loaded)."""
+        self.settings.setValue("model/name", name)
+        self.settings.remove("model/checkpoint")
+        files = self.installed_files(name)
+        if files is None:
+            self.download()
+        else:
+            self.load(*files)
 
     def start(self) -> None:
         """At startup: load the tokenizer for counting, and the model when it is installed."""
         self.load_tokenizer()
         files = self.configured_files()
         if files is None:
-            self._set("not installed", "Model: not installed — Model ▸ Download Mellow v0…")
+            name = self.model_name
+            self._set("not installed", f"Model: not installed — Model ▸ Download Mellow {name}…")
             return
         self.load(*files)
 
@@ -171,19 +214,20 @@ class ModelManager(QObject):
 
     # ------------------------------------------------------------------------------------------- download
     def download(self) -> None:
-        """Download v0 with a cancellable progress dialog, then load it."""
+        """Download the chosen model with a cancellable progress dialog, then load it."""
         if self.download_job is not None:
             return
-        from mellow.download import download_model
+        from mellow.download import default_model_dir, download_model
 
+        name = self.model_name
         cancel = threading.Event()
-        dialog = DownloadDialog(self._parent)
+        dialog = DownloadDialog(self._parent, name)
         dialog.canceled.connect(self.cancel_download)
         progress = self._jobs.relay(dialog.show_progress)
 
         def work() -> Any:
-            return download_model(None, progress=lambda f, d, t: progress(f, float(d), float(t or 0)),
-                                  cancel=cancel)
+            return download_model(default_model_dir(name), model=name, cancel=cancel,
+                                  progress=lambda f, d, t: progress(f, float(d), float(t or 0)))
 
         job = self._jobs.submit(work, self._download_succeeded, self._download_failed, "the download", True)
         self.download_job = Download(job, cancel, dialog)

@@ -51,3 +51,35 @@ def test_cancelled_download_keeps_the_app_usable(qtbot, window, hub: HubServer) 
     manager.download_job.cancel.set()
     qtbot.waitUntil(lambda: manager.download_job is None, timeout=30000)
     assert manager.state in ("not installed", "loading", "failed")
+
+
+def test_model_menu_lists_the_known_models_and_downloads_the_chosen_one(
+    qtbot, window, hub: HubServer, isolated_data_dir: Path, tokenizer
+) -> None:
+    from mellow.download import KNOWN_MODELS
+
+    models = window.view_actions.models
+    assert list(models) == list(KNOWN_MODELS) == ["v0", "v0_s"]
+    assert all("not installed" in a.text() for a in models.values())
+    assert models["v0_s"].toolTip().startswith(KNOWN_MODELS["v0_s"])
+    assert "mellow download --model v0_s" in models["v0_s"].toolTip()
+    # v0_s installed by hand (a file that is not a real checkpoint): choosing it loads it, and says why not.
+    folder = isolated_data_dir / "models" / "v0_s"
+    tokenizer.save(folder / "tokenizer")
+    (folder / "v0_s.ckpt").write_bytes(b"not a checkpoint")
+    models["v0_s"].trigger()
+    assert window.settings.value("model/name") == "v0_s" and window.model.download_job is None
+    qtbot.waitUntil(lambda: window.model.state == "failed", timeout=30000)
+    assert "v0_s.ckpt" in window.model.description
+    assert models["v0_s"].text() == "Mellow v0_s" and models["v0_s"].isChecked()
+    download = window.findChild(type(models["v0"]), "action_download_model")
+    assert download.text() == "&Download Mellow v0_s…"
+    # v0 is not installed: choosing it downloads v0.ckpt into models/v0, then loads it.
+    models["v0"].trigger()
+    assert window.model.download_job is not None
+    qtbot.waitUntil(lambda: window.model.download_job is None, timeout=30000)
+    assert (isolated_data_dir / "models" / "v0" / "v0.ckpt").read_bytes() == hub.state.files[MODEL_REPO][
+        "v0.ckpt"].data
+    qtbot.waitUntil(lambda: window.model.state == "failed" and "v0.ckpt" in window.model.description,
+                    timeout=30000)
+    assert models["v0"].isChecked() and models["v0"].text() == "Mellow v0"

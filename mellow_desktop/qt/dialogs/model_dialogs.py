@@ -37,9 +37,9 @@ def ask_tokenizer(parent: QWidget | None, folder: str) -> str:
 class DownloadDialog(QProgressDialog):
     """A window-modal, cancellable progress dialog for the model download."""
 
-    def __init__(self, parent: QWidget | None) -> None:
+    def __init__(self, parent: QWidget | None, model: str = "v0") -> None:
         super().__init__("Connecting…", "Cancel", 0, 1000, parent)
-        self.setWindowTitle("Download Mellow v0")
+        self.setWindowTitle(f"Download Mellow {model}")
         self.setWindowModality(Qt.WindowModality.WindowModal)
         self.setMinimumDuration(0)
         self.setMinimumWidth(420)
