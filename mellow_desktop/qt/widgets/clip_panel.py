@@ -17,6 +17,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QFileDialog, QFrame, QVBoxLayout, QWidget
 
 from mellow.measurements import format_seconds
+from mellow_desktop.core.audio_io.silence import silent_input_notice
 from mellow_desktop.core.clip_analysis import Trace, WindowAnalysis, clamp_start
 from mellow_desktop.core.clip_io import ClipFacts, OpenedClip
 from mellow_desktop.core.session import ClipState
@@ -62,7 +63,8 @@ class ClipPanel(QFrame):
                              (r.measured, self._on_facts), (r.measure_failed, self._on_facts_failed),
                              (r.window_ready, self._on_window), (r.detail_ready, self._on_detail),
                              (t.recorded, self.open_file), (t.recording_started, self._on_recording_started),
-                             (t.error, self.show_error), (t.changed, self._update_buttons),
+                             (t.error, self.show_error), (t.silent_input, self.show_error),
+                             (t.changed, self._update_buttons),
                              (t.level, self.info_rows.show_level), (t.playhead, self.waveform.set_playhead)):
             signal.connect(slot)
         self._update_buttons()
@@ -168,6 +170,11 @@ class ClipPanel(QFrame):
         if self._state is not None:
             self._state = replace(self._state, facts=facts)
             self.facts_changed.emit(self.slot)
+            recorded = self.transport.recorded_from
+            if recorded is not None and recorded[0] == self._state.path:
+                notice = silent_input_notice(facts.measurements.peak_dbfs, recorded[1])
+                if notice:
+                    self.show_error(notice)
 
     def _on_facts_failed(self, message: str) -> None:
         name = self._state.path.name if self._state else "the clip"

@@ -27,6 +27,7 @@ class ClipTransport(QObject):
     changed = Signal()  # recording/playing state changed
     level = Signal(float, float)  # live input level (dBFS) and elapsed seconds while recording
     playhead = Signal(object)  # seconds in the file, or None to hide it
+    silent_input = Signal(str)  # the "input was silent" notice, once per recording (after 2 s of silence)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -36,6 +37,8 @@ class ClipTransport(QObject):
         self._player: Any = None
         self._source: tuple[Path, float] | None = None  # what the player holds: (file, window start)
         self._shutting_down = False
+        self._silence: Any = None  # SilenceWatch of the running recording
+        self.recorded_from: tuple[Path, str] | None = None  # (last recording, its input device's name)
         self._timer = QTimer(self)
         self._timer.setInterval(POLL_MS)
         self._timer.timeout.connect(self._tick)
@@ -58,6 +61,7 @@ class ClipTransport(QObject):
             return
         from mellow_desktop.core.audio_io.devices import AudioUnavailable
         from mellow_desktop.core.audio_io.recorder import Recorder
+        from mellow_desktop.core.audio_io.silence import SilenceWatch, input_device_name
 
         self.stop_playback()
         recorder = Recorder(device=self.input_device)
@@ -67,6 +71,8 @@ class ClipTransport(QObject):
             self.error.emit(f"Cannot record: {exc}")
             return
         self._recorder = recorder
+        self._silence = SilenceWatch(input_device_name(self.input_device))
+        self.recorded_from = (Path(path), self._silence.device_name)
         self.recording_started.emit(path)
         self._timer.start()
         self.changed.emit()
@@ -155,6 +161,10 @@ class ClipTransport(QObject):
         if self._recorder is not None:
             st = self._recorder.poll()
             self.level.emit(st.level_dbfs, st.elapsed_s)
+            notice = self._silence.update(st.level, st.elapsed_s) if self._silence is not None else None
+            if notice:
+                self._silence = None  # said once per recording
+                self.silent_input.emit(notice)
             if st.state == "failed":
                 self.error.emit(st.error or "recording failed")
                 self.finish_recording()
