@@ -148,6 +148,7 @@ class MainWindow(QMainWindow):
         self.model.tokenizer_ready.connect(lambda tok: self.prompt.set_tokenizer(tok.count_tokens))
         self.history.reuse_prompt.connect(self.prompt.reuse)
         self.history.reload_clips.connect(self.reload_clips)
+        self.history.open_scan.connect(self.scans.open_scan)
         self.history.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         QApplication.instance().focusChanged.connect(
             lambda _old, new: None if self._closed else self.clips.follow_focus(new)

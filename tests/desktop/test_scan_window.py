@@ -12,7 +12,9 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 
 from mellow.scan.writers import audacity, raven, table
+from mellow_desktop.core.history_record import HistoryError
 from mellow_desktop.core.scan_session import ScanRequest
+from mellow_desktop.qt.widgets.history_scans import is_scan
 from tests.desktop.helpers import wait_loaded
 from tests.desktop_core.scan_helpers import YES_NO, recording
 
@@ -95,10 +97,17 @@ def test_a_new_window_reopens_the_scan_from_history_and_exports_parse(
     answers = [r.text for r in w.store.scans.load(scan_id).results]
     w.close()
     again = make_window()  # same settings and history database: a restart
-    kinds = [e.kind for e in again.store.entries()]
-    assert "scan" in kinds
-    loaded = again.scans.open_scan(scan_id)
-    assert loaded is not None and again.scans.dock.isVisible()
+    items = [again.history.list.item(i) for i in range(again.history.list.count())]
+    scan_items = [it for it in items if is_scan(it)]
+    assert len(scan_items) == 1 and "18 of 18 windows" in scan_items[0].text()
+    again.history.list.setCurrentItem(scan_items[0])
+    assert "double-click to open it" in again.history.detail.text()
+    assert not again.history.reuse_button.isEnabled()
+    rect = again.history.list.visualItemRect(scan_items[0])
+    qtbot.mouseClick(again.history.list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.mouseDClick(again.history.list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.waitUntil(lambda: again.scans.record is not None and again.scans.record.id == scan_id, timeout=5000)
+    assert again.scans.dock.isVisible()
     wait_loaded(qtbot, again.panel_a, three_minutes, facts=False)
     pane = again.scans.pane
     assert [r.answer for r in pane.model.rows] == answers and pane.timeline.duration_s == pytest.approx(180)
@@ -115,3 +124,33 @@ def test_a_new_window_reopens_the_scan_from_history_and_exports_parse(
     assert len(selections) == len(detections)
     html = again.scans.export("html", tmp_path / "scan.html").read_text(encoding="utf-8")
     assert "three minutes.wav" in html and "<script" not in html.lower()
+
+
+def test_an_interrupted_scan_is_listed_and_resumes_after_a_restart(
+        ready_window: Any, qtbot: Any, three_minutes: Path) -> None:
+    """A scan left "running" with part of its windows stored (as after a crash) resumes where it stopped."""
+    from mellow_desktop.core.scan_controller import ScanController
+
+    w = ready_window
+    engine = w.host.worker.engine
+    request = ScanRequest(file=three_minutes, prompt="caption the audio.", hop_s=10.0, max_len=2)
+    controller = ScanController.start(engine, request, w.store.path, batch_size=5)
+    run = controller.run()
+    next(run)  # one batch stored; then the process "dies": the scan stays "running"
+    scan_id = controller.scan_id
+    controller.session._conn.close()  # no finish() reaches the database, as with SIGKILL
+    with pytest.raises(HistoryError):
+        run.close()
+    w.history.refresh()
+    items = [w.history.list.item(i) for i in range(w.history.list.count())]
+    item = next(it for it in items if is_scan(it))
+    assert "(not finished)" in item.text() and "5 of 18 windows" in item.text()
+    loaded = w.scans.open_scan(scan_id)
+    assert loaded is not None and w.scans.pane.resume_button.isVisibleTo(w.scans.pane)
+    assert w.scans.pane.model.rowCount() == 5
+    with qtbot.waitSignal(w.scans.scan_ended, timeout=120000) as ended:
+        qtbot.mouseClick(w.scans.pane.resume_button, Qt.MouseButton.LeftButton)
+    assert ended.args == ["finished"]
+    assert w.store.scans.load(scan_id).indices == tuple(range(18))
+    assert w.scans.pane.model.rowCount() == 18
+    assert [s.text for s in w.scans.view.segments()]  # caption segments on the timeline

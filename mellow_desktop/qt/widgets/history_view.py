@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from mellow_desktop.core.history_store import DeletedEntries, HistoryError, HistoryRecord, HistoryStore
+from mellow_desktop.qt.widgets.history_scans import is_scan, scan_detail, scan_item
 
 UNDO_SECONDS = 8
 _STATUS_MARK = {"finished": "", "cancelled": " (stopped)", "failed": " (failed)"}
@@ -50,6 +51,7 @@ class HistoryView(QWidget):
 
     reuse_prompt = Signal(object)  # HistoryRecord
     reload_clips = Signal(object)  # HistoryRecord
+    open_scan = Signal(int)  # scan id (a scan entry double-clicked)
     message = Signal(str)
 
     def __init__(self, store: HistoryStore, parent: QWidget | None = None) -> None:
@@ -66,7 +68,7 @@ class HistoryView(QWidget):
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.list.setWordWrap(True)
         self.list.setAlternatingRowColors(True)
-        self.list.itemDoubleClicked.connect(lambda it: self._emit_for(it, self.reuse_prompt))
+        self.list.itemDoubleClicked.connect(self._double_clicked)
         self.list.itemSelectionChanged.connect(self._update_buttons)
         self.detail = QLabel("Double-click an entry to ask it again", self)
         self.detail.setWordWrap(True)
@@ -116,43 +118,66 @@ class HistoryView(QWidget):
     def refresh(self) -> None:
         """Reload the list from the store (newest first, filtered by the search text)."""
         try:
-            records = self.store.search(self.search.text())
+            records = self.store.entries(self.search.text())
+            done = self.store.scans.done_counts(r.id for r in records if r.kind == "scan")
         except HistoryError as exc:
             self.message.emit(str(exc))
             records = []
         self.list.clear()
         for r in records:
+            if r.kind == "scan":
+                self.list.addItem(scan_item(r, done.get(r.id, 0)))
+                continue
             item = QListWidgetItem(item_text(r))
             item.setData(Qt.ItemDataRole.UserRole, r.id)
             self.list.addItem(item)
         self._update_buttons()
 
     def records_shown(self) -> list[int]:
-        return [int(self.list.item(i).data(Qt.ItemDataRole.UserRole)) for i in range(self.list.count())]
+        items = (self.list.item(i) for i in range(self.list.count()))
+        return [int(it.data(Qt.ItemDataRole.UserRole)) for it in items if not is_scan(it)]
 
     def _record(self, item: QListWidgetItem | None) -> HistoryRecord | None:
-        return self.store.get(int(item.data(Qt.ItemDataRole.UserRole))) if item is not None else None
+        if item is None or is_scan(item):
+            return None
+        return self.store.get(int(item.data(Qt.ItemDataRole.UserRole)))
+
+    def _double_clicked(self, item: QListWidgetItem) -> None:
+        if is_scan(item):
+            self.open_scan.emit(int(item.data(Qt.ItemDataRole.UserRole)))
+        else:
+            self._emit_for(item, self.reuse_prompt)
 
     def _emit_for(self, item: QListWidgetItem | None, signal: Signal) -> None:
         record = self._record(item)
         if record is not None:
             signal.emit(record)
 
-    def _selected_ids(self) -> list[int]:
-        return [int(it.data(Qt.ItemDataRole.UserRole)) for it in self.list.selectedItems()]
+    def _selected_ids(self, scans: bool = False) -> list[int]:
+        """Ids of the selected questions (``scans``: of the selected scans)."""
+        return [int(it.data(Qt.ItemDataRole.UserRole)) for it in self.list.selectedItems()
+                if is_scan(it) == scans]
 
     def _update_buttons(self) -> None:
         one = self.list.currentItem() is not None and bool(self.list.selectedItems())
         record = self._record(self.list.currentItem()) if one else None
         self.detail.setText(f"{record.prompt}\n{' '.join(record.answer.split())}" if record else
                             "Double-click an entry to ask it again")
-        self.reuse_button.setEnabled(one)
-        self.reload_button.setEnabled(one)
+        current = self.list.currentItem()
+        scan = self.store.scans.get(int(current.data(Qt.ItemDataRole.UserRole))) if is_scan(current) else None
+        if one and scan is not None:
+            done = self.store.scans.done_counts([scan.id]).get(scan.id, 0)
+            self.detail.setText(scan_detail(scan, done))
+        self.reuse_button.setEnabled(record is not None)
+        self.reload_button.setEnabled(record is not None)
         self.delete_button.setEnabled(bool(self.list.selectedItems()))
         self.export_button.setEnabled(self.list.count() > 0)
 
     def delete_selected(self, confirm: bool = True) -> None:
-        ids = self._selected_ids()
+        ids, scan_ids = self._selected_ids(), self._selected_ids(scans=True)
+        if scan_ids and not ids:
+            self._delete_scans(scan_ids, confirm)
+            return
         if not ids:
             return
         if (
@@ -170,6 +195,20 @@ class HistoryView(QWidget):
             self.message.emit(str(exc))
         else:
             self._offer_undo(deleted)
+        self.refresh()
+
+    def _delete_scans(self, scan_ids: list[int], confirm: bool) -> None:
+        """Delete the selected scans (confirmed first: a scan may hold hours of answers)."""
+        n = len(scan_ids)
+        if confirm and QMessageBox.question(self, "Delete scans", f"Delete {n} scan{'' if n == 1 else 's'} "
+                                            "and all their answers?") != QMessageBox.StandardButton.Yes:
+            return
+        try:
+            deleted = self.store.scans.delete_scans(scan_ids)
+        except HistoryError as exc:
+            self.message.emit(str(exc))
+        else:
+            self.message.emit(deleted.summary())
         self.refresh()
 
     # ------------------------------------------------------------------------------------------- undo
