@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QStyle, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QStyle,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from mellow.measurements import format_seconds
 from mellow_desktop.core.session import ClipState, describe_file
@@ -94,13 +103,38 @@ class ClipControls(QWidget):
         self.stop_button.setIcon(transport_icon("stop", self.palette()))
 
 
-def error_banner(parent: QWidget) -> QLabel:
-    """The (hidden) red banner in which a panel shows why a file could not be used."""
-    label = QLabel(parent)
-    label.setWordWrap(True)
-    label.setStyleSheet(ERROR_STYLE)
-    label.setVisible(False)
-    return label
+class ErrorBanner(QFrame):
+    """The (hidden) red banner in which a panel shows why a file could not be used, with a close button."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("errorBanner")
+        self.setStyleSheet(f"#errorBanner {{ {ERROR_STYLE} }} QLabel {{ color: #58151c; }}")
+        self.label = QLabel(self)
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.close_button = QToolButton(self)
+        self.close_button.setText("✕")
+        self.close_button.setAutoRaise(True)
+        self.close_button.setToolTip("Dismiss this message")
+        self.close_button.setAccessibleName("Dismiss")
+        self.close_button.clicked.connect(lambda: self.setVisible(False))
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.label, 1)
+        lay.addWidget(self.close_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.setVisible(False)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - reads like QLabel's
+        self.label.setText(text)
+
+    def text(self) -> str:
+        return self.label.text()
+
+
+def error_banner(parent: QWidget) -> ErrorBanner:
+    """The panel's (hidden) error banner."""
+    return ErrorBanner(parent)
 
 
 class ClipInfoRows(QWidget):

@@ -1,0 +1,32 @@
+"""Clip panel defects of issue 11: the error banner can be dismissed and clears on the panel's next good load
+(8); Record's disabled reason shows in the panel, not only in a tooltip (17)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+
+from tests.desktop.helpers import wait_loaded
+
+
+def test_the_error_banner_has_a_close_button_and_clears_on_the_next_good_load(
+    qtbot, window, tmp_path: Path, noise_clip: Path, long_tone: Path
+) -> None:
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"RIFF not really audio")
+    a, b = window.panel_a, window.panel_b
+    a.open_file(bad)
+    qtbot.waitUntil(lambda: "Could not open bad.wav" in a.error_text(), timeout=10000)
+    banner = a.error_label
+    assert banner.isVisible() and banner.close_button.isVisible()
+    qtbot.mouseClick(banner.close_button, Qt.MouseButton.LeftButton)
+    assert not banner.isVisible() and a.error_text() == ""
+    a.open_file(bad)
+    qtbot.waitUntil(lambda: "Could not open bad.wav" in a.error_text(), timeout=10000)
+    b.open_file(noise_clip)  # a good load in the other panel leaves this panel's message alone
+    wait_loaded(qtbot, b, noise_clip)
+    assert "Could not open bad.wav" in a.error_text()
+    a.open_file(long_tone)
+    wait_loaded(qtbot, a, long_tone)
+    assert a.error_text() == "" and not banner.isVisible()
