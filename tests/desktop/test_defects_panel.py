@@ -30,3 +30,17 @@ def test_the_error_banner_has_a_close_button_and_clears_on_the_next_good_load(
     a.open_file(long_tone)
     wait_loaded(qtbot, a, long_tone)
     assert a.error_text() == "" and not banner.isVisible()
+
+
+def test_records_disabled_reason_shows_in_each_panel_and_the_status_bar(qtbot, window) -> None:
+    window.input_device = "no such microphone"
+    window.check_audio()
+    for panel in (window.panel_a, window.panel_b):
+        note = panel.info_rows.record_note
+        assert not panel.record_button.isEnabled()
+        assert note.isVisible() and note.text().startswith("Recording is unavailable: ")
+        assert note.text() == panel.record_button.toolTip()  # one reason, same words
+        assert len(note.text()) > len("Recording is unavailable: ")
+    assert window.statusBar().currentMessage().startswith("Recording disabled: ")
+    window.clips.set_recording_unavailable(None)
+    assert not window.panel_a.info_rows.record_note.isVisible() and window.panel_a.record_button.isEnabled()

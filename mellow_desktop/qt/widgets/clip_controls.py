@@ -152,6 +152,10 @@ class ClipInfoRows(QWidget):
         self.meter = LevelMeter(self)
         self.meter.setVisible(False)
         self.elapsed_label = QLabel("", self)
+        self.record_note = QLabel("", self)
+        self.record_note.setWordWrap(True)
+        self.record_note.setEnabled(False)  # drawn muted: a fact about the machine, not an error
+        self.record_note.setVisible(False)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(4)
@@ -162,6 +166,12 @@ class ClipInfoRows(QWidget):
             for w in rest:
                 row.addWidget(w)
             lay.addLayout(row)
+        lay.addWidget(self.record_note)
+
+    def show_record_note(self, reason: str | None) -> None:
+        """Say once, under the clip, why Record is disabled (None hides the note)."""
+        self.record_note.setText(f"Recording is unavailable: {reason}" if reason else "")
+        self.record_note.setVisible(bool(reason))
 
     def show_clip(self, state: ClipState | None) -> None:
         self.facts_label.setText(describe_file(state.info) if state else "")

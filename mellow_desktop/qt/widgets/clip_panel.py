@@ -235,8 +235,9 @@ class ClipPanel(QFrame):
     output_device = _transport_setting("output_device", "The playback device (None: the system default).")
 
     def set_recording_unavailable(self, reason: str | None) -> None:
-        """Disable Record with ``reason`` in its tooltip (None enables it)."""
+        """Disable Record with ``reason`` in its tooltip and a note under the clip (None enables it)."""
         self._record_reason = reason
+        self.info_rows.show_record_note(reason)
         self._update_buttons()
 
     def is_recording(self) -> bool:
