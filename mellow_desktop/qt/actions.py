@@ -66,6 +66,10 @@ ACTIONS: dict[str, ActionSpec] = {
         ("Ctrl+Shift+F",), help="scan the whole recording of the highlighted clip",
     ),
     "cancel_scan": ActionSpec("&Cancel scan", "Stop the running scan after its current batch"),
+    "window_next": ActionSpec("&Next window", "Move the highlighted clip's analysis window 10 s later",
+                              ("PgDown",), key_text="PageDown", help="analysis window one hop later"),
+    "window_prev": ActionSpec("&Previous window", "Move the highlighted clip's analysis window 10 s earlier",
+                              ("PgUp",), key_text="PageUp", help="analysis window one hop earlier"),
     "download_model": ActionSpec(
         "&Download Mellow v0…",
         "Fetch the chosen checkpoint and the tokenizer (about 0.7 GB) into the app's data folder",
@@ -97,8 +101,8 @@ ACTIONS: dict[str, ActionSpec] = {
 MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
     ("&File", ("open_focused", "open_a", "open_b", "open_samples", None, "export_md", "export_json", None,
                "quit")),
-    ("&Clips", ("record", "play", "stop_audio", None, "swap", "clear_a", "clear_b", None, "scan",
-                "cancel_scan")),
+    ("&Clips", ("record", "play", "stop_audio", None, "swap", "clear_a", "clear_b", None, "window_next",
+                "window_prev", None, "scan", "cancel_scan")),
     ("&View", ("view:spectrogram", "view:colormap", "fit")),
     ("&Model", ("model:known", None, "download_model", "open_checkpoint", "choose_tokenizer", None,
                 "reload_model")),
@@ -107,7 +111,8 @@ MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
 )
 #: Actions whose keys work window-wide without a menu entry.
 WINDOW_KEYS = ("send", "stop_answer")
-HELP_ORDER = ("play", "open_focused", "record", "send", "stop_answer", "swap", "scan")
+HELP_ORDER = ("play", "open_focused", "record", "send", "stop_answer", "swap", "window_next", "window_prev",
+              "scan")
 HELP_NOTE = (
     "Click a clip panel to highlight it. In the plots: wheel zooms, drag pans, double-click fits; drag the "
     "shaded 10 s window to choose what the model hears."

@@ -131,6 +131,8 @@ class MainWindow(QMainWindow):
             "shortcuts": lambda: show_shortcuts(self), "about": lambda: show_about(self),
             "send": self.prompt.send, "stop_answer": self.stop_generation,
             "scan": self.scans.open_dialog, "cancel_scan": self.scans.cancel,
+            "window_next": lambda: self.focused_panel().step_window(1),
+            "window_prev": lambda: self.focused_panel().step_window(-1),
         } | self.model.commands()
 
     def _connect(self) -> None:

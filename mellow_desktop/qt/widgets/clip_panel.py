@@ -18,12 +18,13 @@ from PySide6.QtWidgets import QFileDialog, QFrame, QVBoxLayout, QWidget
 
 from mellow.measurements import format_seconds
 from mellow_desktop.core.audio_io.silence import silent_input_notice
-from mellow_desktop.core.clip_analysis import Trace, WindowAnalysis, clamp_start
+from mellow_desktop.core.clip_analysis import WINDOW_SECONDS, Trace, WindowAnalysis, clamp_start
 from mellow_desktop.core.clip_io import ClipFacts, OpenedClip
 from mellow_desktop.core.session import ClipState
 from mellow_desktop.qt.widgets.clip_controls import NO_CLIP_TEXT, ClipControls, ClipInfoRows, error_banner
 from mellow_desktop.qt.widgets.clip_reader import ClipReader
 from mellow_desktop.qt.widgets.clip_transport import ClipTransport
+from mellow_desktop.qt.widgets.overview_strip import OverviewNavigator
 from mellow_desktop.qt.widgets.spectrogram_view import SpectrogramView
 from mellow_desktop.qt.widgets.waveform_view import DETAIL_BINS, WaveformView
 
@@ -65,7 +66,8 @@ class ClipPanel(QFrame):
                              (t.recorded, self.open_file), (t.recording_started, self._on_recording_started),
                              (t.error, self.show_error), (t.silent_input, self.show_error),
                              (t.changed, self._update_buttons),
-                             (t.level, self.info_rows.show_level), (t.playhead, self.waveform.set_playhead)):
+                             (t.level, self.info_rows.show_level), (t.playhead, self.waveform.set_playhead),
+                             (t.playhead, self.navigator.strip.set_playhead)):
             signal.connect(slot)
         self._update_buttons()
 
@@ -79,6 +81,9 @@ class ClipPanel(QFrame):
                              (c.clear_button, self.clear)):
             button.clicked.connect(slot)
         self.error_label = error_banner(self)
+        self.navigator = OverviewNavigator(self)
+        self.navigator.window_requested.connect(self.set_window_start)
+        self.navigator.message.connect(self.message)
         self.waveform = WaveformView(self)
         self.waveform.window_moved.connect(self.set_window_start)
         self.waveform.detail_wanted.connect(self._on_detail_wanted)
@@ -95,6 +100,7 @@ class ClipPanel(QFrame):
         lay.setSpacing(4)
         lay.addWidget(self.controls)
         lay.addWidget(self.error_label)
+        lay.addWidget(self.navigator)
         lay.addWidget(self.waveform, 4)
         lay.addWidget(self.spectrogram, 5)
         lay.addWidget(self.info_rows)
@@ -124,10 +130,13 @@ class ClipPanel(QFrame):
         s = self._state
         if s is None:
             self.waveform.clear_clip()
+            self.navigator.show_file(None, 0.0)
             self.spectrogram.set_analysis(None)
         else:
             self.waveform.set_overview(s.overview, s.info.duration)
             self.waveform.set_window(s.start_s)
+            self.navigator.show_file(s.path, s.info.duration)
+            self.navigator.set_window(s.start_s)
             self.spectrogram.set_analysis(s.window)
         self.name_label.setText(s.path.name if s else NO_CLIP_TEXT)
         self.name_label.setToolTip(str(s.path) if s else "")
@@ -199,6 +208,7 @@ class ClipPanel(QFrame):
         if s is not None:
             start = clamp_start(s.info, start_s)
             self.waveform.set_window(start)
+            self.navigator.set_window(start)
             self.reader.analyse(s.info, start)
 
     def _on_window(self, analysis: WindowAnalysis) -> None:
@@ -207,8 +217,15 @@ class ClipPanel(QFrame):
         self._state = replace(self._state, window=analysis)
         self.spectrogram.set_analysis(analysis)
         self.waveform.set_window(analysis.start_s)
+        self.navigator.set_window(analysis.start_s)
         self.window_label.setText(self._state.heard_text())
         self.window_changed.emit(self.slot)
+
+    def step_window(self, hops: int) -> None:
+        """Move the analysis window by ``hops`` hops of 10 s (PageDown: +1, PageUp: -1)."""
+        s = self._state
+        if s is not None:
+            self.set_window_start(self.waveform.window_start() + hops * WINDOW_SECONDS)
 
     def _on_detail_wanted(self, t0: float, t1: float) -> None:
         s = self._state
@@ -259,6 +276,7 @@ class ClipPanel(QFrame):
     def shutdown(self) -> None:
         """Window closing: stop audio (a recording is finished and kept) and release the devices."""
         self.transport.shutdown()
+        self.navigator.strip.stop()
 
     def _on_recording_started(self, path: Path) -> None:
         self.hide_error()

@@ -1,0 +1,240 @@
+"""Navigation of a long recording in a clip panel: the whole-file overview strip and the start field.
+
+:class:`OverviewStrip` paints the core's :class:`~mellow_desktop.core.overview.Overview` (a mel spectrogram
+overview with the level envelope over it), computed in the background by
+:func:`~mellow_desktop.core.overview_cache.file_overview` (the coarse snapshot draws at once, exact columns
+fill in; a file seen before comes from the cache), the analysis window (never narrower than
+:data:`MIN_WINDOW_PX`, orange with handles) and the playhead.  A click centres the window on the clicked
+time; dragging the window follows the mouse.  :class:`OverviewNavigator` adds the start field (h:mm:ss(.s)
+or seconds, read by :func:`~mellow_desktop.core.time_entry.parse_time`).
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
+
+from mellow.measurements import format_seconds
+from mellow_desktop.core.clip_analysis import WINDOW_SECONDS
+from mellow_desktop.core.overview import Overview
+from mellow_desktop.core.overview_cache import file_overview
+from mellow_desktop.core.time_entry import TimeEntryError, parse_time
+from mellow_desktop.qt.jobs import JobRunner
+
+MIN_WINDOW_PX = 6
+WINDOW_COLOR = QColor(255, 140, 0)
+HANDLE_PX = 4
+
+
+def mel_image(ov: Overview, colormap: str = "inferno") -> QImage:
+    """The overview's mel bands as an RGB image (columns × n_mels, high bands at the top)."""
+    db = ov.mel_db[::-1]
+    hi = float(np.max(db)) if db.size else 0.0
+    norm = np.clip((db - (hi - 80.0)) / 80.0, 0.0, 1.0)
+    lut = pg.colormap.get(colormap).getLookupTable(0.0, 1.0, 256, alpha=False).astype(np.uint8)
+    rgb = np.ascontiguousarray(lut[(norm * 255).astype(np.uint8)])
+    h, w = rgb.shape[:2]
+    return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+
+
+class OverviewStrip(QWidget):
+    """The whole file at a glance with the analysis window (see the module docstring)."""
+
+    window_requested = Signal(float)  # the window's new start (seconds), after a click or a drag
+    overview_ready = Signal(object)  # each snapshot drawn (Overview)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setMinimumHeight(44)
+        self.setMaximumHeight(56)
+        self.setMouseTracking(True)
+        self.setToolTip("The whole recording: click to move the analysis window there, drag it to move it")
+        self.overview: Overview | None = None
+        self.duration_s = 0.0
+        self.window_start = 0.0
+        self.playhead: float | None = None
+        self._image: QImage | None = None
+        self._drag_offset: float | None = None
+        self._jobs = JobRunner(self)
+        self._stop = threading.Event()
+        self._path: Path | None = None
+
+    # ------------------------------------------------------------------------------------------- content
+    def show_file(self, path: Path | None, duration_s: float) -> None:
+        """Compute (or fetch from the cache) the overview of ``path`` in the background; None clears."""
+        self._stop.set()
+        self.overview, self._image, self._path = None, None, path
+        self.duration_s, self.window_start, self.playhead = max(0.0, duration_s), 0.0, None
+        self.update()
+        if path is None:
+            return
+        stop = self._stop = threading.Event()
+        relay = self._jobs.relay(lambda ov, p=path: self._snapshot(p, ov))
+
+        def work() -> None:
+            for ov in file_overview(path):
+                if stop.is_set():
+                    return
+                relay(ov)
+
+        self._jobs.submit(work, lambda _r: None, lambda _m: None, "drawing the overview", long=True)
+
+    def _snapshot(self, path: Path, ov: Overview) -> None:
+        if path != self._path:
+            return
+        self.overview, self._image = ov, mel_image(ov)
+        self.update()
+        self.overview_ready.emit(ov)
+
+    def stop(self) -> None:
+        """Stop computing (the window closes)."""
+        self._stop.set()
+
+    def set_window(self, start_s: float) -> None:
+        self.window_start = start_s
+        self.update()
+
+    def set_playhead(self, t: float | None) -> None:
+        self.playhead = t
+        self.update()
+
+    # ------------------------------------------------------------------------------------------- geometry
+    def x_of(self, t: float) -> float:
+        return t / self.duration_s * self.width() if self.duration_s > 0 else 0.0
+
+    def time_at(self, x: float) -> float:
+        return min(max(x / max(1, self.width()) * self.duration_s, 0.0), self.duration_s)
+
+    def window_rect(self) -> QRectF:
+        """The analysis window's rectangle (at least :data:`MIN_WINDOW_PX` wide, centred on its span)."""
+        x0 = self.x_of(self.window_start)
+        x1 = self.x_of(min(self.window_start + WINDOW_SECONDS, max(self.duration_s, WINDOW_SECONDS)))
+        width = max(float(MIN_WINDOW_PX), x1 - x0)
+        left = min(max(0.0, (x0 + x1) / 2 - width / 2), max(0.0, self.width() - width))
+        return QRectF(left, 0, width, self.height() - 1)
+
+    # ------------------------------------------------------------------------------------------- painting
+    def paintEvent(self, _ev: QPaintEvent) -> None:  # noqa: N802 (Qt override)
+        p = QPainter(self)
+        p.fillRect(self.rect(), QColor(20, 20, 24))
+        if self._image is not None:
+            p.drawImage(QRectF(self.rect()), self._image)
+        self._paint_envelope(p)
+        if self.duration_s > 0:
+            self._paint_window(p)
+        if self.playhead is not None and self.duration_s > 0:
+            p.setPen(QPen(QColor(255, 80, 80), 2))
+            x = self.x_of(self.playhead)
+            p.drawLine(int(x), 0, int(x), self.height())
+        p.end()
+
+    def _paint_envelope(self, p: QPainter) -> None:
+        ov = self.overview
+        if ov is None or not ov.columns:
+            return
+        h, w = self.height(), self.width()
+        cols = np.linspace(0, ov.columns - 1, num=max(1, w)).astype(int)
+        lo, hi = np.clip(ov.env_min[cols], -1, 1), np.clip(ov.env_max[cols], -1, 1)
+        p.setPen(QPen(QColor(230, 230, 230, 170), 1))
+        for x, (a, b) in enumerate(zip(lo, hi, strict=True)):
+            p.drawLine(x, int(h / 2 - b * h / 2), x, int(h / 2 - a * h / 2))
+
+    def _paint_window(self, p: QPainter) -> None:
+        r = self.window_rect()
+        fill = QColor(WINDOW_COLOR)
+        fill.setAlpha(90)
+        p.fillRect(r, fill)
+        p.setPen(QPen(WINDOW_COLOR, 2))
+        p.drawRect(r)
+        for x in (r.left(), r.right() - HANDLE_PX):  # handles on both edges
+            p.fillRect(QRectF(x, r.height() / 2 - 8, HANDLE_PX, 16), WINDOW_COLOR)
+
+    # ------------------------------------------------------------------------------------------- mouse
+    def mousePressEvent(self, ev: QMouseEvent) -> None:  # noqa: N802 (Qt override)
+        if ev.button() != Qt.MouseButton.LeftButton or self.duration_s <= 0:
+            return
+        x = ev.position().x()
+        r = self.window_rect()
+        if r.adjusted(-2, 0, 2, 0).contains(x, r.center().y()):
+            self._drag_offset = self.time_at(x) - self.window_start  # grab the window where it was pressed
+        else:
+            self._drag_offset = WINDOW_SECONDS / 2  # a click centres the window there
+            self._place(x)
+        ev.accept()
+
+    def mouseMoveEvent(self, ev: QMouseEvent) -> None:  # noqa: N802 (Qt override)
+        if self._drag_offset is not None:
+            self._place(ev.position().x())
+        elif self.duration_s > 0:
+            where = format_seconds(self.time_at(ev.position().x()))
+            self.setToolTip(f"{where} · click: move the window here")
+
+    def mouseReleaseEvent(self, ev: QMouseEvent) -> None:  # noqa: N802 (Qt override)
+        if self._drag_offset is not None:
+            self._drag_offset = None
+            self.window_requested.emit(self.window_start)
+        ev.accept()
+
+    def _place(self, x: float) -> None:
+        start = self.time_at(x) - (self._drag_offset or 0.0)
+        self.window_start = min(max(0.0, start), max(0.0, self.duration_s - WINDOW_SECONDS))
+        self.update()
+
+
+class OverviewNavigator(QWidget):
+    """The overview strip and, under it, the start field of the analysis window."""
+
+    window_requested = Signal(float)
+    message = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.strip = OverviewStrip(self)
+        self.strip.window_requested.connect(self.window_requested)
+        self.start_field = QLineEdit(self)
+        self.start_field.setPlaceholderText("h:mm:ss or seconds")
+        self.start_field.setMaximumWidth(120)
+        self.start_field.setToolTip("Start of the analysis window: h:mm:ss(.s), m:ss or seconds; Enter "
+                                    "moves it (PageUp/PageDown: one hop)")
+        self.start_field.returnPressed.connect(self._typed)
+        self.length_label = QLabel("", self)
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(QLabel("Window starts at", self))
+        row.addWidget(self.start_field)
+        row.addWidget(self.length_label, 1)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        lay.addWidget(self.strip)
+        lay.addLayout(row)
+        self.show_file(None, 0.0)
+
+    def show_file(self, path: Path | None, duration_s: float) -> None:
+        self.strip.show_file(path, duration_s)
+        self.setVisible(path is not None)
+        self.start_field.setText(format_seconds(0.0))
+        self.length_label.setText(f"of {format_seconds(duration_s)}" if path is not None else "")
+
+    def set_window(self, start_s: float) -> None:
+        self.strip.set_window(start_s)
+        if not self.start_field.hasFocus():
+            self.start_field.setText(format_seconds(start_s))
+        self.start_field.setStyleSheet("")
+
+    def _typed(self) -> None:
+        try:
+            start = parse_time(self.start_field.text(), self.strip.duration_s)
+        except TimeEntryError as exc:
+            self.start_field.setStyleSheet("border: 1px solid #d03030;")
+            self.start_field.setToolTip(str(exc))
+            self.message.emit(str(exc))
+            return
+        self.start_field.setStyleSheet("")
+        self.window_requested.emit(start)

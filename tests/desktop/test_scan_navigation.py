@@ -1,0 +1,97 @@
+"""Navigating a long recording in a clip panel: the overview strip (drawn in the background, cached by
+content), the analysis window always visible, click on the overview centres the window, dragging it follows
+the mouse, the start field reads h:mm:ss, PageUp/PageDown step one hop; each asserted on the window's start.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+
+from mellow_desktop.core.overview_cache import cached_overview
+from mellow_desktop.qt.widgets.overview_strip import MIN_WINDOW_PX
+from tests.desktop.helpers import wait_loaded
+from tests.desktop_core.scan_helpers import recording
+
+DURATION = 600.0
+
+
+@pytest.fixture
+def ten_minutes(tmp_path: Path) -> Path:
+    return recording(tmp_path / "ten minutes.wav", DURATION, rate=8000)
+
+
+def _start(panel: Any) -> float:
+    return panel.state().start_s
+
+
+def _opened(window: Any, qtbot: Any, path: Path) -> Any:
+    panel = window.panel_a
+    panel.open_file(path)
+    wait_loaded(qtbot, panel, path, facts=False)
+    strip = panel.navigator.strip
+    qtbot.waitUntil(lambda: strip.overview is not None and strip.overview.complete, timeout=30000)
+    return panel
+
+
+def test_click_drag_typed_time_and_page_keys_place_the_window(window: Any, qtbot: Any,
+                                                              ten_minutes: Path) -> None:
+    panel = _opened(window, qtbot, ten_minutes)
+    strip = panel.navigator.strip
+    assert strip.isVisible() and strip.duration_s == pytest.approx(DURATION)
+    per_px = DURATION / strip.width()
+    assert strip.window_rect().width() == pytest.approx(max(MIN_WINDOW_PX, 10.0 / per_px), abs=0.01)
+    # A click on the overview centres the window on the clicked time.
+    qtbot.mouseClick(strip, Qt.MouseButton.LeftButton, pos=QPoint(round(strip.x_of(300.0)), 10))
+    qtbot.waitUntil(lambda: _start(panel) == pytest.approx(295.0, abs=per_px), timeout=10000)
+    assert panel.waveform.window_start() == pytest.approx(_start(panel))
+    assert panel.navigator.start_field.text() == panel.navigator.start_field.text().strip()
+    # Dragging the window follows the mouse: grabbed at its centre, it ends centred where released.
+    grab = strip.window_rect().center().toPoint()
+    qtbot.mousePress(strip, Qt.MouseButton.LeftButton, pos=grab)
+    for t in (320.0, 360.0, 400.0):
+        qtbot.mouseMove(strip, QPoint(round(strip.x_of(t)), grab.y()))
+    qtbot.mouseRelease(strip, Qt.MouseButton.LeftButton, pos=QPoint(round(strip.x_of(400.0)), grab.y()))
+    qtbot.waitUntil(lambda: _start(panel) == pytest.approx(395.0, abs=2 * per_px), timeout=10000)
+    # The start field takes h:mm:ss(.s) and seconds.
+    field = panel.navigator.start_field
+    for typed, expected in (("0:07:30", 450.0), ("75.5", 75.5), ("2:05", 125.0)):
+        field.setText(typed)
+        qtbot.keyClick(field, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda e=expected: _start(panel) == pytest.approx(e), timeout=10000)
+    messages: list[str] = []
+    panel.message.connect(messages.append)
+    field.setText("7:99")
+    qtbot.keyClick(field, Qt.Key.Key_Return)
+    assert messages and "below 60" in messages[-1] and "d03030" in field.styleSheet()
+    assert _start(panel) == pytest.approx(125.0)
+    field.setText("2:00:00")
+    qtbot.keyClick(field, Qt.Key.Key_Return)
+    assert "past the end" in messages[-1] and _start(panel) == pytest.approx(125.0)
+    # PageDown / PageUp: one hop (10 s) later / earlier.
+    panel.setFocus()
+    qtbot.keyClick(panel, Qt.Key.Key_PageDown)
+    qtbot.waitUntil(lambda: _start(panel) == pytest.approx(135.0), timeout=10000)
+    qtbot.keyClick(panel, Qt.Key.Key_PageUp)
+    qtbot.keyClick(panel, Qt.Key.Key_PageUp)
+    qtbot.waitUntil(lambda: _start(panel) == pytest.approx(115.0), timeout=10000)
+    assert field.text() == "1:55.0"
+
+
+def test_the_overview_is_cached_by_content_and_redrawn_at_once(window: Any, qtbot: Any,
+                                                               ten_minutes: Path) -> None:
+    panel = _opened(window, qtbot, ten_minutes)
+    first = panel.navigator.strip.overview
+    cached = cached_overview(ten_minutes)
+    assert cached is not None and cached.complete and cached.columns == first.columns
+    assert (cached.env_max == first.env_max).all()
+    snapshots: list[Any] = []
+    panel.navigator.strip.overview_ready.connect(snapshots.append)
+    panel.clear()
+    panel.open_file(ten_minutes)
+    qtbot.waitUntil(lambda: bool(snapshots), timeout=10000)
+    assert len(snapshots) == 1 and snapshots[0].complete  # the cached one alone, no recomputation
+    assert float(snapshots[0].env_max.max()) > 0.2  # the tone's level is drawn
