@@ -45,8 +45,6 @@ from mellow_desktop.qt.widgets.comparison_table import ComparisonTable
 from mellow_desktop.qt.widgets.history_view import HistoryView
 from mellow_desktop.qt.widgets.prompt_box import PromptBox
 
-TITLE = "Mellow Desktop"
-
 
 class MainWindow(QMainWindow):
     """Mellow Desktop's window."""
@@ -58,7 +56,7 @@ class MainWindow(QMainWindow):
     ) -> None:
         super().__init__(parent)
         self.settings = settings
-        self.setWindowTitle(TITLE)
+        window_state.set_clip_title(self, [])
         self._owns_store = store is None
         self.store = store if store is not None else HistoryStore.open(paths.history_db_path())
         self.app_settings = load_settings(settings)
@@ -185,8 +183,7 @@ class MainWindow(QMainWindow):
     def _on_clips_changed(self, _slot: str = "") -> None:
         a, b = self.clips.states()
         self.comparison.update_states(a, b)
-        names = [s.path.name for s in (a, b) if s is not None]
-        self.setWindowTitle(f"{TITLE} — {' vs '.join(names)}" if names else TITLE)
+        window_state.set_clip_title(self, [s.path for s in (a, b) if s is not None])
 
     def swap_clips(self) -> None:
         """Exchange Clip A and Clip B (without reading the files again)."""

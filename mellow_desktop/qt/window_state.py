@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtWidgets import QMainWindow, QSplitter
@@ -56,3 +57,14 @@ def save(window: QMainWindow, splitters: Sequence[QSplitter], folders: dict[str,
         s.setValue(f"window/{splitter.objectName()}", splitter.saveState())
     for slot, folder in folders.items():
         s.setValue(f"folders/clip_{slot}", folder)
+
+
+def set_clip_title(window: QMainWindow, clips: Sequence[Path]) -> None:
+    """Name the window after its clips, the platform's way: the app name is added once by Qt (from
+    ``QGuiApplication.applicationDisplayName``), never written into the title here.
+
+    The title is the clips' file names (``a.wav`` or ``a.wav vs b.wav``; none: empty, so only the app name
+    shows) and the window's file path is Clip A's (platforms that show a document's path or icon use it).
+    """
+    window.setWindowFilePath(str(clips[0]) if clips else "")
+    window.setWindowTitle(" vs ".join(p.name for p in clips))

@@ -32,7 +32,7 @@ def test_open_draws_envelope_and_model_spectrogram(qtbot, window, long_tone: Pat
     assert panel.state().start_s == 0.0
     assert "16\u2009000 Hz" in panel.facts_label.text() and "mono" in panel.facts_label.text()
     assert window.comparison.cell_text("Dominant frequency", 0) in ("1000.0 Hz", "1.00 kHz")
-    assert window.windowTitle().startswith("Mellow Desktop") and "long tone.wav" in window.windowTitle()
+    assert window.windowFilePath() == str(long_tone) and "Mellow Desktop" not in window.windowTitle()
 
 
 def test_dragging_the_window_reanalyses_that_part(qtbot, window, tmp_path: Path) -> None:
