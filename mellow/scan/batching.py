@@ -7,26 +7,54 @@ import torch
 from mellow.generation import Engine
 from mellow.llama import CausalLM, KVCache
 
-#: Peak working memory of the encoder per 10 s window (float32 HTSAT + projection, measured on v0 with
-#: benchmarks/scan.py: about 100 MB; doubled for headroom).
-ENCODER_ROW_BYTES = 200 * 2**20
-#: Largest automatic batch on the CPU: the prefill is compute-bound there, so bigger batches gain nothing
-#: (see the batch-size sweep of benchmarks/scan.py) and only hold more memory.
-CPU_MAX_BATCH = 8
-#: Largest automatic batch on a GPU.
+#: Peak working memory of the encoder per 10 s window (float32 HTSAT + projection; benchmarks/scan.py saw
+#: about 540 MB of peak-RSS growth for batches of 8 encoded and prefilled whole, caches included).
+ENCODER_ROW_BYTES = 64 * 2**20
+#: On the CPU the encoder and the prefill run this many rows per call: their products are compute-bound
+#: there, so bigger calls gain nothing, and smaller ones keep the working memory of a batch small.
+CPU_CHUNK_ROWS = 1
+#: Memory a CPU scan may add to the loaded model (the issue's 300 MB bound for a whole-recording scan, with
+#: headroom), and the largest automatic CPU batch (decoding amortises the weights' reads over the rows).
+CPU_SCAN_BYTES = 280 * 10**6
+#: Peak-RSS growth per batch row beyond its KV cache (inputs, outputs, allocator retention), fitted to the
+#: growth measured for v0 caption and yes/no scans at batches 7 and 10: about 34 MB a row in all, 19 MB of
+#: them the cache.
+ROW_OVERHEAD_BYTES = 16 * 2**20
+CPU_MAX_BATCH = 16
+#: Largest automatic batch on a GPU, and the share of its free memory a batch may use.
 GPU_MAX_BATCH = 256
-#: Share of the free memory a batch may use.
 MEMORY_SHARE = 0.5
 
 
-def row_bytes(engine: Engine, max_len: int) -> int:
-    """Memory one window of a batch needs: encoder peak, its KV cache and the prefill's activations."""
+def cache_row_bytes(engine: Engine, max_len: int) -> int:
+    """The KV cache of one row: prefix_len + max_len positions of every layer's keys and values."""
     d, cfg = engine.config.decoder, engine.config
-    positions = cfg.prefix_len + max_len
     elem = engine.lm.model.embed_tokens.weight.element_size()
-    cache = 2 * d.num_hidden_layers * d.num_key_value_heads * d.head_dim * positions * elem
-    prefill = cfg.prefix_len * (3 * d.intermediate_size + 8 * d.hidden_size) * 4
-    return ENCODER_ROW_BYTES + cache + prefill
+    return 2 * d.num_hidden_layers * d.num_key_value_heads * d.head_dim * (cfg.prefix_len + max_len) * elem
+
+
+def work_row_bytes(engine: Engine) -> int:
+    """Transient memory of one row in an encoder/prefill call: encoder peak and prefill activations
+    (hidden states, MLP and attention scores of prefix_len positions)."""
+    d, n = engine.config.decoder, engine.config.prefix_len
+    prefill = n * (3 * d.intermediate_size + 8 * d.hidden_size) * 4 + d.num_attention_heads * n * n * 4
+    return ENCODER_ROW_BYTES + prefill
+
+
+def chunk_rows_for(engine: Engine) -> int | None:
+    """Rows per encoder/prefill call: :data:`CPU_CHUNK_ROWS` on the CPU, the whole batch (None) on a GPU."""
+    return None if engine.device.type == "cuda" else CPU_CHUNK_ROWS
+
+
+def prefill_rows(lm: CausalLM, prefix: torch.Tensor, cache: KVCache, rows: int | None) -> torch.Tensor:
+    """Prefill ``prefix`` (B, T, hidden) into ``cache`` from position 0, ``rows`` batch rows per call (None:
+    all at once); the logits (B, vocab) of the last position.  Rows are independent, so this is the same
+    computation as one call."""
+    b = prefix.shape[0]
+    if rows is None or rows >= b:
+        return lm(prefix, cache, 0)
+    return torch.cat([lm(prefix[i:i + rows], KVCache(cache.k[:, i:i + rows], cache.v[:, i:i + rows]), 0)
+                      for i in range(0, b, rows)])
 
 
 def free_memory(device: torch.device) -> int:
@@ -39,12 +67,20 @@ def free_memory(device: torch.device) -> int:
 
 
 def auto_batch_size(engine: Engine, max_len: int) -> int:
-    """Windows per batch when not forced: as many as fit in :data:`MEMORY_SHARE` of the free memory at
-    :func:`row_bytes` each, at least 1, at most :data:`CPU_MAX_BATCH` on the CPU (:data:`GPU_MAX_BATCH` on a
-    GPU)."""
-    cap = GPU_MAX_BATCH if engine.device.type == "cuda" else CPU_MAX_BATCH
-    fits = int(MEMORY_SHARE * free_memory(engine.device)) // row_bytes(engine, max_len)
-    return max(1, min(cap, fits))
+    """Windows per batch when not forced, at least 1.
+
+    On a GPU: as many rows (cache and transient memory each) as fit in :data:`MEMORY_SHARE` of its free
+    memory, at most :data:`GPU_MAX_BATCH`.  On the CPU: as many rows (cache + :data:`ROW_OVERHEAD_BYTES`)
+    as fit in :data:`CPU_SCAN_BYTES` (or half the available memory, if less) beside one call of
+    :data:`CPU_CHUNK_ROWS` rows' transient memory, at most :data:`CPU_MAX_BATCH`.
+    """
+    per_cache = cache_row_bytes(engine, max_len)
+    if engine.device.type == "cuda":
+        fits = int(MEMORY_SHARE * free_memory(engine.device)) // (per_cache + work_row_bytes(engine))
+        return max(1, min(GPU_MAX_BATCH, fits))
+    budget = min(CPU_SCAN_BYTES, int(MEMORY_SHARE * free_memory(engine.device)))
+    fits = (budget - CPU_CHUNK_ROWS * work_row_bytes(engine)) // (per_cache + ROW_OVERHEAD_BYTES)
+    return max(1, min(CPU_MAX_BATCH, fits))
 
 
 class LiveRows:

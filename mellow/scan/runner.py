@@ -5,8 +5,11 @@ For each batch of windows the runner
 1. reads every window with :func:`mellow.audio.load_window` (``Clip(file, start_s)``, exactly as a single
    question cuts it; only the part of the file the window needs), slot 2 likewise (the same window again,
    a fixed reference clip — encoded once and remembered — or the paired recording's window);
-2. encodes the distinct windows in one encoder forward;
-3. prefills [a, SEP, b, SEP, prompt] for the whole batch in one decoder call (the prompt is embedded once);
+2. encodes the distinct windows in one encoder forward (on the CPU: in forwards of
+   :data:`~mellow.scan.batching.CPU_CHUNK_ROWS` rows, which bounds the memory and costs no speed there, the
+   products being compute-bound);
+3. prefills [a, SEP, b, SEP, prompt] for the whole batch in one decoder call (the prompt is embedded once;
+   on the CPU in calls of the same number of rows);
 4. scores the first step's distribution (:mod:`mellow.scan.scores`) and decodes greedily with the shared
    token loop (:func:`mellow.generation.decoding.token_loop`): each row stops at its own stop token; rows
    that have stopped are dropped from the cache once a quarter of the batch has (that changes no token).
@@ -32,7 +35,7 @@ from mellow.errors import user_message
 from mellow.generation import Engine, GenerationOptions, GenerationStats
 from mellow.generation.decoding import token_loop
 from mellow.generation.devices import is_oom, oom_as_device_error
-from mellow.scan.batching import LiveRows, auto_batch_size
+from mellow.scan.batching import LiveRows, auto_batch_size, chunk_rows_for, prefill_rows
 from mellow.scan.identity import model_id_for, state_dict_digest
 from mellow.scan.scores import scorer_for, scoring_for
 from mellow.scan.types import Window, WindowResult
@@ -86,6 +89,7 @@ class ScanRunner:
         self.scoring: str | None = scoring_for(prompt, score)
         self._scorer = scorer_for(self.scoring, engine.tokenizer, prompt)
         self.batch_size = int(batch_size) if batch_size else auto_batch_size(engine, self.options.max_len)
+        self.chunk_rows: int | None = chunk_rows_for(engine)  # rows per encoder/prefill call (None: all)
         self.model_id: str = _model_id(engine)
         self.timings = ScanTimings()
         self._prompt_ids = engine.tokenizer.encode_prompt(prompt).ids
@@ -170,7 +174,10 @@ class ScanRunner:
                 waves.append(r.wave_b)
         dev = self.engine.lm.model.embed_tokens.weight.device
         with torch.inference_mode():
-            tokens = self.engine.model.encode_audio(torch.stack(waves).to(dev))
+            stacked = torch.stack(waves).to(dev)
+            step = self.chunk_rows or len(waves)
+            tokens = torch.cat([self.engine.model.encode_audio(stacked[i:i + step])
+                                for i in range(0, len(waves), step)])
         n = len(reads)
         a = tokens[:n]
         b = torch.cat([self._slot2(a[i:i + 1], r, tokens, extra) for i, r in enumerate(reads)])
@@ -204,7 +211,7 @@ class ScanRunner:
             prompt = lm.embed(torch.tensor([self._prompt_ids], device=a.device)).expand(n, -1, -1)
             prefix = torch.cat([engine.model.audio_part(a, b, prompt.dtype), prompt], dim=1)
             cache = lm.new_cache(n, prefix.shape[1] + opts.max_len)
-            logits = lm(prefix, cache, 0)
+            logits = prefill_rows(lm, prefix, cache, self.chunk_rows)
             scores = self._scorer(logits) if self._scorer is not None else [None] * n
         self._sync()
         t1 = time.perf_counter()
