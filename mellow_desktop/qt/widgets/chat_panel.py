@@ -1,7 +1,11 @@
 """The conversation: one card per question, whose answer grows piece by piece while it streams.
 
 Each card records which clips and windows the question was about (and says when one clip was sent in both
-slots), and ends with the number of tokens and the speed, or "stopped" / the error.
+slots), and ends with the number of tokens, the speed and the generation settings (after "stopped" for a
+stopped answer), or the error.
+
+The view follows the conversation's end (a new card, a streaming answer, a resize) while the user has not
+scrolled away from it; someone reading an older card is left where they are until they scroll back down.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 import re
 import time
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QFrame,
@@ -85,6 +89,7 @@ class ChatEntry(QFrame):
         self.status_label = QLabel("answering…", self)
         self.status_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         self.status_label.setFont(_small_font(self.status_label))
+        self.status_label.setWordWrap(True)  # a long footer wraps instead of widening the card
         self.copy_button = QToolButton(self)
         self.copy_button.setText("Copy")
         self.copy_button.setAutoRaise(True)
@@ -122,19 +127,20 @@ class ChatEntry(QFrame):
             if answer.tokens_per_s:
                 speed += f" · {answer.tokens_per_s:.1f} tokens/s"
         settings = describe_options(answer.question.options)
+        facts = f"{speed} · {settings}" if speed else settings
         if answer.status == "failed":
             self.answer_label.setText(wrappable(shown) or "(no answer)")
-            self.status_label.setText(f"⚠ {answer.error}")
+            self.status_label.setText(f"⚠ {answer.error} · {facts}")
             pal = self.status_label.palette()
             pal.setColor(QPalette.ColorRole.WindowText, QColor(ERROR_COLOR))
             self.status_label.setPalette(pal)
             self.status_label.setForegroundRole(QPalette.ColorRole.WindowText)
         elif answer.status == "cancelled":
             self.answer_label.setText(wrappable(shown) + " …" if shown else "(stopped before the first word)")
-            self.status_label.setText(f"stopped · {speed}" if speed else "stopped")
+            self.status_label.setText(f"stopped · {facts}")
         else:
             self.answer_label.setText(wrappable(shown) or "(empty answer)")
-            self.status_label.setText(f"{speed} · {settings}" if speed else settings)
+            self.status_label.setText(facts)
         self.copy_button.setEnabled(bool(shown))
 
     def copy_answer(self) -> None:
@@ -150,6 +156,9 @@ class ChatPanel(QScrollArea):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setStyleSheet(PANEL_STYLE)
         inner = QWidget(self)
+        # Ignored: the scroll area sizes the content to the viewport's width and its height-for-width, not to
+        # the wrapped labels' minimum size hints (which left blank space under the last card).
+        inner.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         inner.setBackgroundRole(QPalette.ColorRole.Base)
         inner.setAutoFillBackground(True)
         self._layout = QVBoxLayout(inner)
@@ -168,17 +177,30 @@ class ChatPanel(QScrollArea):
         self._layout.addStretch(1)
         self.setWidget(inner)
         self._entries: dict[int, ChatEntry] = {}
-        self._scroll = QTimer(self)
-        self._scroll.setSingleShot(True)
-        self._scroll.setInterval(0)
-        self._scroll.timeout.connect(
-            lambda: self.verticalScrollBar().setValue(self.verticalScrollBar().maximum())
-        )
+        self.following = True  # the view stays at the conversation's end
+        self._moving = False
+        bar = self.verticalScrollBar()
+        bar.rangeChanged.connect(lambda _lo, _hi: self._follow_end())
+        bar.valueChanged.connect(self._on_scrolled)
+
+    def _on_scrolled(self, value: int) -> None:
+        if not self._moving:  # the user scrolled: follow again only once back at the end
+            self.following = value >= self.verticalScrollBar().maximum() - 4
+
+    def _follow_end(self) -> None:
+        if self.following:
+            bar = self.verticalScrollBar()
+            self._moving = True
+            try:
+                bar.setValue(bar.maximum())
+            finally:
+                self._moving = False
 
     def _insert(self, w: QWidget) -> None:
         self.placeholder.setVisible(False)
         self._layout.insertWidget(self._layout.count() - 1, w)
-        self._scroll.start()
+        self.following = True  # a new question or notice is what the user wants to see
+        self._follow_end()
 
     def add_question(self, q: Question) -> ChatEntry:
         """Add a card for ``q`` and return it."""
@@ -200,16 +222,12 @@ class ChatPanel(QScrollArea):
     def add_piece(self, question_id: int, piece: str) -> None:
         entry = self._entries.get(question_id)
         if entry is not None:
-            at_bottom = self.verticalScrollBar().value() >= self.verticalScrollBar().maximum() - 4
-            entry.append(piece)
-            if at_bottom:
-                self._scroll.start()
+            entry.append(piece)  # the content grows: rangeChanged follows it when following
 
     def finish(self, answer: Answer) -> None:
         entry = self._entries.get(answer.question.id)
         if entry is not None:
             entry.finish(answer)
-            self._scroll.start()
 
     def entry(self, question_id: int) -> ChatEntry | None:
         return self._entries.get(question_id)

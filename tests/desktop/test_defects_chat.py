@@ -1,0 +1,117 @@
+"""Conversation defects of issue 11: the view follows a streaming answer unless the user scrolled away and
+rests with the last card's end in view (1); a stopped answer's footer names the same settings (3)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QPoint
+
+from mellow.generation import GenerationOptions
+from mellow_desktop.core.question import Answer, ClipRef, Question, build_question
+from mellow_desktop.core.settings import describe_options
+from mellow_desktop.qt.widgets.chat_panel import ChatPanel
+
+WORDS = ("a dog barks twice while rain falls on a metal roof and a car passes in the distance " * 3).split()
+
+
+def _question(prompt: str = "caption the audio.") -> Question:
+    ref = ClipRef(Path("/clips/rain.wav"), 0.0, None, "whole 9.15 s, repeated to 10 s", 9.15)
+    return build_question(prompt, ref, None, GenerationOptions(max_len=80))
+
+
+def _shot(widget: ChatPanel, name: str) -> None:
+    folder = os.environ.get("MELLOW_SHOTS_DIR")
+    if folder:
+        widget.window().grab().save(str(Path(folder) / name))
+
+
+def _end_in_view(chat: ChatPanel, qtbot) -> None:
+    """The last card's lower edge is inside the viewport, with no more than a margin of blank below it."""
+    last = chat.entries()[-1]
+
+    def check() -> None:
+        bottom = last.mapTo(chat.viewport(), QPoint(0, last.height())).y()
+        assert 0 < bottom <= chat.viewport().height()
+        if chat.verticalScrollBar().maximum() > 0:  # more than fits: no blank space under the last card
+            assert chat.viewport().height() - bottom <= 16
+
+    qtbot.waitUntil(check, timeout=3000)
+
+
+def _stream(chat: ChatPanel, qtbot, q: Question, words: list[str], status: str = "finished") -> Answer:
+    chat.add_question(q)
+    for w in words:
+        chat.add_piece(q.id, w + " ")
+        qtbot.wait(2)
+    answer = Answer(question=q, text=" ".join(words), status=status, n_tokens=len(words),
+                    tokens_per_s=12.5 if status == "finished" else None)
+    chat.finish(answer)
+    return answer
+
+
+def test_the_conversation_follows_the_answer_and_rests_at_the_last_cards_end(qtbot) -> None:
+    chat = ChatPanel()
+    qtbot.addWidget(chat)
+    chat.resize(420, 300)
+    chat.show()
+    for i in range(4):
+        _stream(chat, qtbot, _question(f"question {i}: caption the audio."), WORDS)
+        _end_in_view(chat, qtbot)
+    _shot(chat, "chat_after_finish.png")
+    # A resize while the answer streams keeps following it.
+    q = _question("describe it")
+    chat.add_question(q)
+    for i, w in enumerate(WORDS):
+        chat.add_piece(q.id, w + " ")
+        if i == 10:
+            chat.resize(300, 260)
+        qtbot.wait(2)
+    _end_in_view(chat, qtbot)
+    chat.finish(Answer(question=q, text=" ".join(WORDS), status="cancelled", n_tokens=len(WORDS)))
+    _end_in_view(chat, qtbot)
+    _shot(chat, "chat_after_stop.png")
+
+
+def test_a_user_who_scrolled_up_is_not_pulled_down(qtbot) -> None:
+    chat = ChatPanel()
+    qtbot.addWidget(chat)
+    chat.resize(420, 300)
+    chat.show()
+    for i in range(3):
+        _stream(chat, qtbot, _question(f"question {i}"), WORDS)
+    bar = chat.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0)
+    q = _question("one more")
+    chat.add_question(q)
+    chat.add_piece(q.id, "first ")
+    qtbot.wait(20)
+    bar.setValue(0)  # the user scrolls up to read an older answer
+    for w in WORDS:
+        chat.add_piece(q.id, w + " ")
+        qtbot.wait(2)
+    chat.finish(Answer(question=q, text="done", status="finished", n_tokens=3))
+    qtbot.wait(50)
+    assert bar.value() == 0
+    # Scrolling back to the end follows again.
+    bar.setValue(bar.maximum())
+    _stream(chat, qtbot, _question("last"), WORDS)
+    _end_in_view(chat, qtbot)
+
+
+def test_every_card_names_the_generation_settings(qtbot) -> None:
+    chat = ChatPanel()
+    qtbot.addWidget(chat)
+    settings = describe_options(GenerationOptions(max_len=80))
+    for status in ("finished", "cancelled", "failed"):
+        q = _question()
+        chat.add_question(q)
+        chat.add_piece(q.id, "a dog ")
+        answer = Answer(question=q, text="a dog", status=status, n_tokens=2,
+                        error="boom" if status == "failed" else None)
+        chat.finish(answer)
+        footer = chat.entry(q.id).status_label.text()
+        assert settings in footer, (status, footer)
+        assert "2 tokens" in footer, (status, footer)
+    assert chat.entries()[1].status_label.text().startswith("stopped · 2 tokens")
