@@ -85,6 +85,7 @@ def test_the_overview_is_cached_by_content_and_redrawn_at_once(window: Any, qtbo
                                                                ten_minutes: Path) -> None:
     panel = _opened(window, qtbot, ten_minutes)
     first = panel.navigator.strip.overview
+    qtbot.waitUntil(lambda: cached_overview(ten_minutes) is not None, timeout=20000)  # hashed after drawing
     cached = cached_overview(ten_minutes)
     assert cached is not None and cached.complete and cached.columns == first.columns
     assert (cached.env_max == first.env_max).all()
@@ -95,3 +96,21 @@ def test_the_overview_is_cached_by_content_and_redrawn_at_once(window: Any, qtbo
     qtbot.waitUntil(lambda: bool(snapshots), timeout=10000)
     assert len(snapshots) == 1 and snapshots[0].complete  # the cached one alone, no recomputation
     assert float(snapshots[0].env_max.max()) > 0.2  # the tone's level is drawn
+
+
+def test_zoomed_out_the_window_is_a_wide_marker_that_drags(window: Any, qtbot: Any, tmp_path: Path) -> None:
+    """On a 20-minute file 10 s is under 6 px of the waveform: the window shows as a 6 px marker, which
+    drags the window; zoomed in, the shaded region is back."""
+    path = recording(tmp_path / "twenty minutes.wav", 1200.0, rate=4000)
+    panel = _opened(window, qtbot, path)
+    wave = panel.waveform
+    assert wave.marker_shown() and wave.marker.value() == pytest.approx(5.0)
+    assert wave.marker.pen.width() >= MIN_WINDOW_PX
+    wave.marker.setValue(605.0)
+    wave.marker.sigPositionChangeFinished.emit(wave.marker)  # what a finished mouse drag emits
+    qtbot.waitUntil(lambda: _start(panel) == pytest.approx(600.0), timeout=10000)
+    assert wave.window_start() == pytest.approx(600.0) and panel.navigator.strip.window_start == 600.0
+    wave.getPlotItem().setXRange(590.0, 640.0, padding=0)
+    assert not wave.marker_shown() and wave.region.isVisible()
+    wave.fit()
+    assert wave.marker_shown() and wave.marker.value() == pytest.approx(605.0)

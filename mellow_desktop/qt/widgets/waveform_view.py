@@ -20,6 +20,8 @@ from mellow_desktop.qt.theme import plot_colors
 #: Ask for a finer envelope when fewer than this many overview bins are visible.
 DETAIL_THRESHOLD_BINS = 1500
 DETAIL_BINS = 2000
+#: Narrower than this on screen, the analysis window is drawn (and dragged) as a marker this wide.
+MIN_WINDOW_PX = 6
 
 
 def _segments(tr: Trace) -> tuple[np.ndarray, np.ndarray]:
@@ -64,6 +66,13 @@ class WaveformView(pg.PlotWidget):
         self.region.setToolTip("What the model hears: drag to choose the 10 s window.")
         self.region.sigRegionChangeFinished.connect(self._region_finished)
         plot.addItem(self.region)
+        self.marker = pg.InfiniteLine(pos=0.0, angle=90, movable=True,
+                                      pen=pg.mkPen((255, 140, 0), width=MIN_WINDOW_PX))
+        self.marker.setZValue(11)
+        self.marker.setToolTip("The 10 s analysis window (zoomed out): drag to move it")
+        self.marker.sigPositionChangeFinished.connect(self._marker_finished)
+        self.marker.setVisible(False)
+        plot.addItem(self.marker)
         self.note = pg.TextItem("", anchor=(0, 0))
         self.note.setZValue(20)
         plot.addItem(self.note, ignoreBounds=True)
@@ -76,6 +85,9 @@ class WaveformView(pg.PlotWidget):
         self._detail_timer.setInterval(150)
         self._detail_timer.timeout.connect(self._check_detail)
         plot.getViewBox().sigXRangeChanged.connect(lambda *_: self._detail_timer.start())
+        plot.getViewBox().sigXRangeChanged.connect(lambda *_: self._update_marker())
+        self.region.sigRegionChanged.connect(lambda *_: self._update_marker())
+        plot.getViewBox().sigResized.connect(lambda *_: self._update_marker())
         self.apply_palette()
         self.clear_clip()
 
@@ -86,6 +98,7 @@ class WaveformView(pg.PlotWidget):
         self._duration = 0.0
         self.curve.setData([], [])
         self.region.setVisible(False)
+        self.marker.setVisible(False)
         self.playhead.setVisible(False)
         self.note.setText("")
         self.getPlotItem().setXRange(0, WINDOW_SECONDS, padding=0)
@@ -130,6 +143,7 @@ class WaveformView(pg.PlotWidget):
                 self.region.setRegion((start_s, start_s + WINDOW_SECONDS))
         finally:
             self._placing = False
+        self._update_marker()
 
     def window_start(self) -> float:
         """Start of the analysis window in seconds."""
@@ -154,6 +168,25 @@ class WaveformView(pg.PlotWidget):
         )
 
     # ------------------------------------------------------------------------------------------- events
+    def marker_shown(self) -> bool:
+        """Whether the window is drawn as the wide marker (it would be under MIN_WINDOW_PX wide)."""
+        return self.marker.isVisible()
+
+    def _update_marker(self) -> None:
+        """Show the marker at the window's centre while the 10 s region is narrower than MIN_WINDOW_PX."""
+        x0, x1 = self.getPlotItem().getViewBox().viewRange()[0]
+        px_per_s = self.getPlotItem().getViewBox().width() / max(x1 - x0, 1e-9)
+        thin = self.region.isVisible() and self._duration >= WINDOW_SECONDS and \
+            WINDOW_SECONDS * px_per_s < MIN_WINDOW_PX
+        self.marker.setVisible(thin)
+        if thin and not self.marker.moving:
+            self.marker.setValue(self.window_start() + WINDOW_SECONDS / 2)
+
+    def _marker_finished(self) -> None:
+        centre = float(self.marker.value())
+        start = min(max(0.0, centre - WINDOW_SECONDS / 2), self._duration - WINDOW_SECONDS)
+        self.window_moved.emit(start)
+
     def _region_finished(self) -> None:
         if self._duration >= WINDOW_SECONDS and not self._placing:
             self.window_moved.emit(self.window_start())
