@@ -43,6 +43,9 @@ def test_click_drag_typed_time_and_page_keys_place_the_window(window: Any, qtbot
     strip = panel.navigator.strip
     assert strip.isVisible() and strip.duration_s == pytest.approx(DURATION)
     per_px = DURATION / strip.width()
+    axis = panel.waveform.getPlotItem().getAxis("bottom")  # h:mm:ss on a file over a minute
+    assert axis.tickStrings([0.0, 300.0, 3900.0], 1.0, 300.0) == ["0:00", "5:00", "1:05:00"]
+    assert axis.tickSpacing(0.0, DURATION, 480)[0] == (120.0, 0.0)
     assert strip.window_rect().width() == pytest.approx(max(MIN_WINDOW_PX, 10.0 / per_px), abs=0.01)
     # A click on the overview centres the window on the clicked time.
     qtbot.mouseClick(strip, Qt.MouseButton.LeftButton, pos=QPoint(round(strip.x_of(300.0)), 10))

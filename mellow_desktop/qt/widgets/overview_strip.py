@@ -35,8 +35,8 @@ HANDLE_PX = 4
 def mel_image(ov: Overview, colormap: str = "inferno") -> QImage:
     """The overview's mel bands as an RGB image (columns × n_mels, high bands at the top)."""
     db = ov.mel_db[::-1]
-    hi = float(np.max(db)) if db.size else 0.0
-    norm = np.clip((db - (hi - 80.0)) / 80.0, 0.0, 1.0)
+    lo, hi = (np.percentile(db, (5.0, 99.5)) if db.size else (0.0, 1.0))
+    norm = np.clip((db - lo) / max(float(hi - lo), 1e-6), 0.0, 1.0)
     lut = pg.colormap.get(colormap).getLookupTable(0.0, 1.0, 256, alpha=False).astype(np.uint8)
     rgb = np.ascontiguousarray(lut[(norm * 255).astype(np.uint8)])
     h, w = rgb.shape[:2]
@@ -141,7 +141,7 @@ class OverviewStrip(QWidget):
         h, w = self.height(), self.width()
         cols = np.linspace(0, ov.columns - 1, num=max(1, w)).astype(int)
         lo, hi = np.clip(ov.env_min[cols], -1, 1), np.clip(ov.env_max[cols], -1, 1)
-        p.setPen(QPen(QColor(230, 230, 230, 170), 1))
+        p.setPen(QPen(QColor(235, 235, 235, 80), 1))
         for x, (a, b) in enumerate(zip(lo, hi, strict=True)):
             p.drawLine(x, int(h / 2 - b * h / 2), x, int(h / 2 - a * h / 2))
 

@@ -29,7 +29,7 @@ class ScanTimeline(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setMinimumHeight(72)
+        self.setMinimumHeight(96)
         self.setMouseTracking(True)
         self.view: ScanView | None = None
         self.duration_s = 0.0
