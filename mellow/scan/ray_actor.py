@@ -22,11 +22,13 @@ import numpy as np
 import ray
 
 from mellow.config import ModelConfig
-from mellow.errors import CheckpointError
+from mellow.errors import CheckpointError, MellowError, one_line
 from mellow.generation import GenerationOptions
 from mellow.scan.types import Window, WindowResult
 
 SHIPPED_DIR_NAME = "mellow-ray-files"
+#: The ``idx`` of the one row an actor returns when it could not build its engine (``result``: the reason).
+SETUP_FAILED = -1
 
 
 # --------------------------------------------------------------------------------------------- model files
@@ -139,7 +141,8 @@ class ScanActor:
 
     In: rows of :func:`batch_rows` (one planned batch each).  Out, one row per window: ``idx`` int64
     (position in the scan), ``result`` (:func:`result_json`), ``pid`` (the worker's process id, for fault
-    tests and logs).
+    tests and logs); or, when the engine could not be built on this node (model files missing, say), one
+    row with ``idx`` :data:`SETUP_FAILED` and the reason.
     """
 
     def __init__(self, spec: ModelSpec, prompt: str, options: GenerationOptions | None, score: str | None,
@@ -150,10 +153,19 @@ class ScanActor:
 
         if threads:
             torch.set_num_threads(threads)
-        self.runner = ScanRunner(spec.open_engine(), prompt, options=options, score=score,
-                                 batch_size=batch_size)
+        self.setup_error: MellowError | None = None
+        try:
+            engine = spec.open_engine()
+        except MellowError as exc:  # sent as a row: Ray would hand the driver only a traceback's text
+            self.setup_error = exc
+            return
+        self.runner = ScanRunner(engine, prompt, options=options, score=score, batch_size=batch_size)
 
     def __call__(self, rows: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        if self.setup_error is not None:
+            return {"idx": np.array([SETUP_FAILED], dtype=np.int64),
+                    "result": np.array([json.dumps({"error": one_line(self.setup_error)})], dtype=object),
+                    "pid": np.array([os.getpid()], dtype=np.int64)}
         idx: list[int] = []
         texts: list[str] = []
         for first, encoded in zip(rows["first"].tolist(), rows["windows"], strict=True):

@@ -17,6 +17,7 @@ once.  Only ``mellow scan --ray/--ray-address`` imports this module.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import threading
@@ -26,18 +27,21 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import ray
-
 from mellow.errors import MellowError, one_line
+
+try:
+    import ray
+except ImportError as exc:  # the optional "cluster" extra
+    raise MellowError("scans on Ray need the cluster extra: pip install 'mellow-desktop[cluster]' "
+                      f"({one_line(exc)})") from None
+
 from mellow.generation import GenerationOptions
 from mellow.scan.batching import CPU_MAX_BATCH, GPU_MAX_BATCH
-from mellow.scan.ray_actor import ModelSpec, ScanActor, batch_rows, result_from_json, ship_file
+from mellow.scan.ray_actor import SETUP_FAILED, ModelSpec, ScanActor, batch_rows, result_from_json, ship_file
 from mellow.scan.types import Window, WindowResult
 
 BATCH_RETRIES = 4  # a batch whose worker dies more often than this ends the scan with an error
 OBJECT_STORE_BYTES = 512 * 1024**2  # for a cluster this process starts itself (--ray)
-
-log = logging.getLogger(__name__)
 
 
 def model_spec(config: str | Path = "v0", model: str | Path = "v0", tokenizer: str | Path | None = None,
@@ -99,6 +103,17 @@ def pool_shape(actors: int | None = None, threads: int | None = None) -> PoolSha
         raise MellowError(f"{n} actors of {threads} threads need more CPUs than the Ray cluster offers "
                           f"({cpus} in all, {smallest} on the smallest node)")
     return PoolShape(n, threads, 0)
+
+
+def _user_errors(batches: Iterator[Any]) -> Iterator[Any]:
+    """``batches``, with a failure of the pipeline raised as one MellowError line (Ray hands the driver a
+    worker's exception as text only; the engine's own errors come back as rows, see :class:`ScanActor`)."""
+    from ray.exceptions import RayError
+
+    try:
+        yield from batches
+    except RayError as exc:
+        raise MellowError(f"the Ray scan failed: {type(exc).__name__}: {one_line(exc, 300)}") from None
 
 
 def _other_nodes() -> bool:
@@ -168,9 +183,11 @@ class RayScanRunner:
         next_idx = 0
         batches = iter(self._dataset(todo).iter_batches(batch_size=None, batch_format="numpy"))
         try:
-            for batch in batches:
+            for batch in _user_errors(batches):
                 self._note_pids(batch["pid"].tolist())
                 for idx, text in zip(batch["idx"].tolist(), batch["result"], strict=True):
+                    if idx == SETUP_FAILED:
+                        raise MellowError(f"on a Ray worker: {json.loads(str(text))['error']}")
                     if idx >= next_idx and idx not in pending:  # a retried batch's second answer is dropped
                         pending[idx] = result_from_json(todo[idx], str(text))
                 done = next_idx + len(pending)

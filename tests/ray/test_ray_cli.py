@@ -54,6 +54,18 @@ def test_scan_without_ray_flags_imports_no_ray(recording_folder: Path, tiny_ckpt
     assert alone.returncode == 2 and "error: --ray-actors needs --ray or --ray-address" in alone.stderr
 
 
+def test_ray_flag_without_ray_installed_says_how_to_get_it(recording_folder: Path, tiny_ckpt: Path,
+                                                           gguf: Path, env: dict[str, str],
+                                                           tmp_path: Path) -> None:
+    """Ray made unimportable in the child (as when the cluster extra is missing): one error line, exit 2."""
+    blocked = "import sys\nsys.modules['ray'] = None\n" + PROBE
+    args = _args([recording_folder / "c short.wav"], tmp_path / "out.jsonl", tiny_ckpt, gguf, "--ray")
+    proc = subprocess.run([sys.executable, "-c", blocked, *args], env=env, cwd=ROOT, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "error: scans on Ray need the cluster extra: pip install 'mellow-desktop[cluster]'" in proc.stderr
+
+
 def _wait_for_rows(proc: subprocess.Popen, out: Path, count: int) -> None:
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and proc.poll() is None:

@@ -113,6 +113,22 @@ def test_worker_without_model_files_gets_them_from_the_driver(ray_cluster, refer
             shutil.rmtree(cache / item.sha256[:32], ignore_errors=True)
 
 
+def test_worker_without_model_files_and_nothing_shipped_says_so(ray_cluster, reference: Reference,
+                                                                tiny_ckpt: Path, gguf: Path,
+                                                                tmp_path: Path) -> None:
+    """Not shipping to a node that lacks the model is one clear error line, not a traceback."""
+    from mellow.errors import MellowError
+
+    ckpt = tmp_path / "gone.ckpt"
+    shutil.copy(tiny_ckpt, ckpt)
+    runner = _ray_runner(ckpt, gguf, batch_size=BATCH, actors=1, ship_model=False)
+    ckpt.unlink()
+    with pytest.raises(MellowError, match=r"^on a Ray worker: .*gone\.ckpt does not exist on node .* did not "
+                                          r"ship the model") as caught:
+        list(runner.run(reference.windows[:4]))
+    assert "\n" not in str(caught.value)
+
+
 def test_cancel_stops_after_the_batch_in_hand(ray_cluster, reference: Reference, tiny_ckpt: Path,
                                              gguf: Path) -> None:
     """Cancelling after the first batch yields part of the scan: every window at most once, each
