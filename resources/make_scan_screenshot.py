@@ -107,6 +107,8 @@ def shoot(work: Path, wav: Path, display: str, out: Path) -> None:
     w.scans.start(ScanRequest(file=wav, prompt=PROMPT, hop_s=30.0, max_len=2), w.panel_a, batch_size=8)
     wait(app, lambda: bool(ended), 900, "the scan")
     print(f"scan: {ended[0]}, {len(w.scans.view)} windows in {time.monotonic() - t0:.1f} s")
+    scores = w.scans.view.score_curve()[1]
+    w.scans.pane.timeline.set_threshold(float(np.percentile(scores, 85)))  # as a user drags the line
     best = max(w.scans.view.table(), key=lambda r: r.score or 0.0)
     w.scans.move_window(best.start_s)
     rows = w.scans.pane.model.rows

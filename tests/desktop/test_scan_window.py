@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
+from mellow.scan.merge import merge_detections
 from mellow.scan.writers import audacity, raven, table
 from mellow_desktop.core.history_record import HistoryError
 from mellow_desktop.core.scan_session import ScanRequest
@@ -58,8 +59,17 @@ def test_a_scan_streams_rows_and_the_timeline_and_a_row_moves_the_window(
     pane.table.sortByColumn(3, Qt.SortOrder.DescendingOrder)
     assert [r.index for r in pane.model.rows] == [r.index for r in w.scans.view.table(sort="score",
                                                                                     descending=True)]
+    # Dragging the threshold line sets the threshold; the detections follow (no re-run).
+    tl, seen = pane.timeline, []
+    tl.threshold_changed.connect(seen.append)
+    y0, r = round(tl.threshold_y()), tl._score_rect()
+    y1 = round(r.bottom() - 0.2 * r.height())
+    qtbot.mousePress(tl, Qt.MouseButton.LeftButton, pos=QPoint(30, y0))
+    qtbot.mouseMove(tl, QPoint(30, y1))
+    qtbot.mouseRelease(tl, Qt.MouseButton.LeftButton, pos=QPoint(30, y1))
+    assert seen and w.scans.view.threshold == pytest.approx(0.2, abs=1.5 / r.height())
+    assert w.scans.view.detections() == merge_detections(w.scans.view.results, w.scans.view.threshold)
     # A click on the timeline centres the window on the clicked time.
-    tl = pane.timeline
     qtbot.mouseClick(tl, Qt.MouseButton.LeftButton, pos=QPoint(round(tl.x_of(150.0)), 4))
     qtbot.waitUntil(lambda: w.panel_a.state().start_s == pytest.approx(145.0, abs=0.5), timeout=10000)
 

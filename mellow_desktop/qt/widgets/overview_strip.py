@@ -28,7 +28,7 @@ from mellow_desktop.core.time_entry import TimeEntryError, parse_time
 from mellow_desktop.qt.jobs import JobRunner
 
 MIN_WINDOW_PX = 6
-WINDOW_COLOR = QColor(255, 140, 0)
+WINDOW_COLOR = QColor(0, 229, 255)  # cyan: distinct from the spectrogram's black-red-yellow colours
 HANDLE_PX = 4
 
 
@@ -150,6 +150,8 @@ class OverviewStrip(QWidget):
         fill = QColor(WINDOW_COLOR)
         fill.setAlpha(90)
         p.fillRect(r, fill)
+        p.setPen(QPen(QColor(0, 0, 0), 4))  # a dark rim keeps it visible over bright columns
+        p.drawRect(r)
         p.setPen(QPen(WINDOW_COLOR, 2))
         p.drawRect(r)
         for x in (r.left(), r.right() - HANDLE_PX):  # handles on both edges
