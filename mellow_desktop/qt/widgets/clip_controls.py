@@ -138,15 +138,13 @@ def error_banner(parent: QWidget) -> ErrorBanner:
 
 
 class ClipInfoRows(QWidget):
-    """The text rows under a clip's plots: what the model hears and the hover read-out; the file's facts,
+    """The text rows under a clip's plots: what the model hears; the file's facts,
     and while recording the level meter and the elapsed time."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.window_label = QLabel("", self)
         self.window_label.setToolTip("The 10 s the model hears: mono, resampled to 32 kHz")
-        self.hover_label = QLabel("", self)
-        self.hover_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.facts_label = QLabel("", self)
         self.facts_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.meter = LevelMeter(self)
@@ -159,8 +157,7 @@ class ClipInfoRows(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(4)
-        for first, *rest in ((self.window_label, self.hover_label),
-                             (self.facts_label, self.meter, self.elapsed_label)):
+        for first, *rest in ((self.window_label,), (self.facts_label, self.meter, self.elapsed_label)):
             row = QHBoxLayout()
             row.addWidget(first, 1)
             for w in rest:

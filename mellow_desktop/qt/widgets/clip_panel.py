@@ -92,9 +92,8 @@ class ClipPanel(QFrame):
             view.setAcceptDrops(False)  # a file dropped on a plot goes to the panel
             view.viewport().setAcceptDrops(False)
         self.info_rows = i = ClipInfoRows(self)
-        self.window_label, self.hover_label, self.facts_label = i.window_label, i.hover_label, i.facts_label
+        self.window_label, self.facts_label = i.window_label, i.facts_label
         self.meter, self.elapsed_label = i.meter, i.elapsed_label
-        self.spectrogram.readout.connect(self.hover_label.setText)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(8, 6, 8, 6)
         lay.setSpacing(4)

@@ -1,7 +1,10 @@
 """Spectrogram of the 10 s window the model hears: log-mel (the model's input) or a linear STFT, in dB.
 
 The x axis is time in the file (the window's start to start + 10 s); the y axis is the mel band (labelled in
-Hz) or frequency. Hovering shows the time, frequency and level under the mouse in
+Hz) or frequency. Colours follow a fixed dB scale per mode (:data:`DB_RANGES`, settable with
+:meth:`SpectrogramView.set_db_range` or by dragging the colour bar), so digital silence is drawn dark and a
+quiet window looks quiet. Hovering shows the time, frequency and level under the mouse in a read-out drawn
+over the plot's top right corner (nothing around the plot moves), also sent as
 :attr:`SpectrogramView.readout`.
 """
 
@@ -10,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPointF, Qt, Signal
-from PySide6.QtWidgets import QWidget
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QLabel, QWidget
 
 from mellow.audio import TARGET_RATE
 from mellow_desktop.core.clip_analysis import HOP, N_MELS, WINDOW_SECONDS, WindowAnalysis, mel_centers_hz
@@ -19,7 +23,11 @@ from mellow_desktop.qt.theme import plot_colors
 MODES = {"mel": "Log-mel (what the model sees)", "stft": "STFT (linear frequency)"}
 COLORMAPS = ("inferno", "viridis", "magma", "plasma", "CET-L1")
 _MEL_TICKS_HZ = (200, 500, 1000, 2000, 4000, 8000)
-_DB_RANGE = 80.0  # levels shown below the window's maximum
+DB_RANGES: dict[str, tuple[float, float]] = {"mel": (-80.0, 30.0), "stft": (-60.0, 50.0)}
+"""Default colour scale (dB of power; the floor of silence is -100 dB): white noise at 0.2 peaks near 6 dB in
+the log-mel and 23 dB in the STFT, a full-scale tone near 24 / 42 dB."""
+DB_UNITS = "dB (power)"
+READOUT_STYLE = "background: rgba(0, 0, 0, 150); color: white; padding: 1px 4px; border-radius: 3px;"
 _MAX_SEAMS = 24  # short clips repeat: mark at most this many joins
 
 
@@ -46,6 +54,18 @@ class SpectrogramView(pg.PlotWidget):
         plot.addItem(self.image)
         self._mode = "mel"
         self._cmap = COLORMAPS[0]
+        self._db_ranges = dict(DB_RANGES)
+        self.color_bar = pg.ColorBarItem(values=self._db_ranges["mel"], colorMap=pg.colormap.get(self._cmap),
+                                         label=DB_UNITS, interactive=True, width=12, rounding=1,
+                                         colorMapMenu=False)
+        self.color_bar.setImageItem(self.image, insert_in=plot)
+        self.color_bar.sigLevelsChangeFinished.connect(self._levels_dragged)
+        self.hover_text = QLabel(self)  # over the plot, in no layout: showing it moves nothing
+        self.hover_text.setObjectName("spectrogramReadout")
+        self.hover_text.setStyleSheet(READOUT_STYLE)
+        self.hover_text.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.hover_text.hide()
+        self.readout.connect(self._show_readout)
         self._analysis: WindowAnalysis | None = None
         self._data: np.ndarray | None = None  # (freq rows, frames) as drawn
         self._seams: list[pg.InfiniteLine] = []
@@ -65,7 +85,23 @@ class SpectrogramView(pg.PlotWidget):
 
     def set_colormap(self, name: str) -> None:
         self._cmap = name
-        self.image.setColorMap(pg.colormap.get(name))
+        self.color_bar.setColorMap(pg.colormap.get(name))
+
+    def set_db_range(self, low: float, high: float, mode: str | None = None) -> None:
+        """Set the colour scale of ``mode`` (default: the shown one) in dB; ValueError unless low < high."""
+        if not low < high:
+            raise ValueError(f"the dB range needs low < high, got {low:g}..{high:g}")
+        self._db_ranges[mode or self._mode] = (float(low), float(high))
+        if mode in (None, self._mode):
+            self.color_bar.setLevels((float(low), float(high)))
+
+    def db_range(self, mode: str | None = None) -> tuple[float, float]:
+        """The colour scale (low, high) in dB of ``mode`` (default: the shown one)."""
+        return self._db_ranges[mode or self._mode]
+
+    def _levels_dragged(self, bar: pg.ColorBarItem) -> None:
+        low, high = bar.levels()
+        self._db_ranges[self._mode] = (float(low), float(high))
 
     def set_analysis(self, analysis: WindowAnalysis | None) -> None:
         """Show a new window (None clears the plot)."""
@@ -88,10 +124,9 @@ class SpectrogramView(pg.PlotWidget):
             return
         spec = a.mel_db if self._mode == "mel" else a.stft_db
         data = np.ascontiguousarray(spec.T)  # rows = frequency, columns = frames
-        top = float(np.max(data))
         self._data = data
-        self.image.setImage(data, levels=(top - _DB_RANGE, top), autoLevels=False)
-        self.image.setColorMap(pg.colormap.get(self._cmap))
+        self.image.setImage(data, autoLevels=False)
+        self.color_bar.setLevels(self._db_ranges[self._mode])
         n_rows = data.shape[0]
         height = float(N_MELS) if self._mode == "mel" else TARGET_RATE / 2
         self.image.setRect(a.start_s, 0.0, data.shape[1] * HOP / TARGET_RATE, height)
@@ -155,6 +190,23 @@ class SpectrogramView(pg.PlotWidget):
             return
         p = vb.mapSceneToView(pos)
         self.readout.emit(self.describe_point(p.x(), p.y()))
+
+    def _show_readout(self, text: str) -> None:
+        self.hover_text.setText(text)
+        self.hover_text.setVisible(bool(text))
+        if text:
+            self.hover_text.adjustSize()
+            self._place_readout()
+
+    def _place_readout(self) -> None:
+        """Top right corner of the plotted area."""
+        area = self.mapFromScene(self.getPlotItem().getViewBox().sceneBoundingRect()).boundingRect()
+        self.hover_text.move(max(0, area.right() - self.hover_text.width() - 2), area.top() + 2)
+
+    def resizeEvent(self, ev: QResizeEvent) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(ev)
+        if "hover_text" in self.__dict__ and self.hover_text.isVisible():
+            self._place_readout()
 
     def leaveEvent(self, ev: QEvent) -> None:  # noqa: N802 (Qt override)
         super().leaveEvent(ev)

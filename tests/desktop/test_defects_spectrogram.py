@@ -1,0 +1,96 @@
+"""Spectrogram defects of issue 11: a fixed, settable dB colour scale with a colour bar, silence dark (5);
+the hover read-out has a place of its own over the plot, so nothing moves on hover (6)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from PySide6.QtCore import QPointF
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QWidget
+
+from mellow_desktop.qt.widgets.spectrogram_view import DB_RANGES, DB_UNITS
+from tests.desktop.helpers import wait_loaded
+
+
+def _clips(tmp_path: Path) -> tuple[Path, Path]:
+    silence = tmp_path / "silence.wav"
+    sf.write(silence, np.zeros(32000 * 11), 32000, subtype="PCM_16")
+    noise = tmp_path / "noise only.wav"
+    sf.write(noise, 0.05 * np.random.default_rng(0).standard_normal(32000 * 11), 32000, subtype="PCM_16")
+    return silence, noise
+
+
+def _plot_center_color(view) -> QColor:
+    vb = view.getPlotItem().getViewBox()
+    center = view.mapFromScene(vb.sceneBoundingRect().center())
+    return view.grab().toImage().pixelColor(center)
+
+
+def test_fixed_db_scale_with_colour_bar_and_dark_silence(qtbot, window, tmp_path: Path) -> None:
+    silence, noise = _clips(tmp_path)
+    window.panel_a.open_file(silence)
+    window.panel_b.open_file(noise)
+    wait_loaded(qtbot, window.panel_a, silence, facts=False)
+    wait_loaded(qtbot, window.panel_b, noise, facts=False)
+    a, b = window.panel_a.spectrogram, window.panel_b.spectrogram
+    qtbot.waitUntil(lambda: a.image_data() is not None and b.image_data() is not None)
+    # The same scale for both, whatever their content (no rescaling per window).
+    for view in (a, b):
+        assert tuple(view.image.getLevels()) == DB_RANGES["mel"]
+        assert DB_UNITS in view.color_bar.getAxis("left").labelText
+    silent = _plot_center_color(a)
+    assert silent.lightness() < 40, silent.name()  # digital silence is dark, not bright yellow
+    noisy = _plot_center_color(b)
+    assert noisy.lightness() > silent.lightness() + 40
+    assert noisy.lightness() < 200  # quiet noise (-26 dBFS RMS) is not drawn saturated
+    # The range can be set, per mode; the STFT has its own default.
+    b.set_db_range(-100.0, -20.0)
+    assert tuple(b.image.getLevels()) == (-100.0, -20.0) and b.db_range() == (-100.0, -20.0)
+    assert _plot_center_color(b).lightness() > noisy.lightness()  # louder-looking on a lower scale
+    window.set_spectrogram_mode("stft")
+    assert tuple(b.image.getLevels()) == DB_RANGES["stft"]
+    window.set_spectrogram_mode("mel")
+    assert tuple(b.image.getLevels()) == (-100.0, -20.0)
+    with pytest.raises(ValueError, match="low < high"):
+        b.set_db_range(10.0, 10.0)
+
+
+def _geometries(root: QWidget) -> dict[str, tuple[int, int, int, int]]:
+    out = {}
+    for i, w in enumerate(root.findChildren(QWidget)):
+        g = w.geometry()
+        out[f"{i}:{type(w).__name__}:{w.objectName()}"] = (g.x(), g.y(), g.width(), g.height())
+    return out
+
+
+def test_hovering_the_spectrogram_moves_nothing(qtbot, window, tmp_path: Path) -> None:
+    window.resize(1100, 700)
+    silence, noise = _clips(tmp_path)
+    window.panel_a.open_file(silence)
+    window.panel_b.open_file(noise)
+    wait_loaded(qtbot, window.panel_a, silence)
+    wait_loaded(qtbot, window.panel_b, noise)
+    view = window.panel_b.spectrogram
+    qtbot.wait(100)
+    before = _geometries(window)
+    readouts: list[str] = []
+    view.readout.connect(readouts.append)
+    vb = view.getPlotItem().getViewBox()
+    view.scene().sigMouseMoved.emit(QPointF(vb.sceneBoundingRect().center()))
+    qtbot.wait(100)
+    assert readouts and readouts[-1].startswith("t = ") and " dB" in readouts[-1]
+    assert view.hover_text.isVisible() and view.hover_text.text() == readouts[-1]
+    # Drawn inside the plotted area, top right.
+    area = view.mapFromScene(vb.sceneBoundingRect()).boundingRect()
+    assert area.contains(view.hover_text.geometry().topLeft())
+    assert area.contains(view.hover_text.geometry().topRight())
+    after = _geometries(window)
+    moved = {k: (before[k], after[k]) for k in before
+             if k in after and before[k] != after[k] and not k.endswith(":spectrogramReadout")}
+    assert moved == {}
+    view.scene().sigMouseMoved.emit(QPointF(-50.0, -50.0))  # outside the plot
+    assert not view.hover_text.isVisible()
