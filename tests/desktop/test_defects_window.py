@@ -29,3 +29,31 @@ def test_the_title_follows_the_platform_convention(qtbot, window, long_tone: Pat
         assert handle.title() == "" and window.windowFilePath() == ""
     finally:
         app.setApplicationDisplayName(old_name)
+
+
+def test_a_usable_layout_at_1024_by_640(qtbot, window, tmp_path: Path) -> None:
+    import numpy as np
+    import soundfile as sf
+
+    long_name = tmp_path / "a rather long file name of a field recording at dawn.wav"
+    sf.write(long_name, 0.1 * np.random.default_rng(0).standard_normal(16000 * 3), 16000, subtype="PCM_16")
+    window.panel_a.open_file(long_name)
+    wait_loaded(qtbot, window.panel_a, long_name, facts=False)
+    window.resize(1024, 640)
+    qtbot.waitUntil(lambda: window.width() == 1024 and window.height() == 640)
+    assert window.minimumSizeHint().width() <= 1024
+    for panel in (window.panel_a, window.panel_b):
+        controls = panel.controls
+        qtbot.waitUntil(controls.compact)  # icons only: the text does not fit
+        for b in controls.buttons():
+            assert b.isVisible() and b.toolTip() and b.width() >= b.iconSize().width()
+            assert controls.rect().contains(b.geometry())  # none cut off
+    name = window.panel_a.name_label
+    assert name.text() == long_name.name and name.toolTip() == str(long_name)
+    shown = name.shown_text()
+    assert "…" in shown and shown.startswith("a rat") and shown.endswith(".wav")  # elided in the middle
+    assert name.width() >= name.fontMetrics().horizontalAdvance("x" * 8)
+    # With room, the buttons show their text again and the whole name.
+    window.resize(1800, 900)
+    qtbot.waitUntil(lambda: not window.panel_a.controls.compact())
+    qtbot.waitUntil(lambda: window.panel_a.name_label.shown_text() == long_name.name)

@@ -2,13 +2,14 @@
 the error banner, and the text rows under the plots.
 
 :meth:`ClipControls.refresh` enables and labels the buttons for the panel's state; the panel connects the
-buttons' ``clicked`` signals to its own actions.
+buttons' ``clicked`` signals to its own actions. In a narrow panel the buttons show only their icons (each
+has a tooltip) and the file name is elided in the middle (:class:`ElidedLabel`; the full path is its tooltip).
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QIcon
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QIcon, QResizeEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -32,6 +33,38 @@ ERROR_STYLE = (
 )
 
 
+class ElidedLabel(QLabel):
+    """A one-line label that elides its text in the middle to fit; :meth:`text` is the whole text."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - QLabel's name
+        self._full = text
+        self._elide()
+
+    def text(self) -> str:
+        return self._full
+
+    def shown_text(self) -> str:
+        """What is drawn now (elided when it does not fit)."""
+        return super().text()
+
+    def _elide(self) -> None:
+        width = max(0, self.contentsRect().width())
+        super().setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideMiddle, width))
+
+    def resizeEvent(self, ev: QResizeEvent) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(ev)
+        self._elide()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        return QSize(self.fontMetrics().horizontalAdvance(self._full) + 4, super().sizeHint().height())
+
+
 class ClipControls(QWidget):
     """Title, file name and transport buttons of clip slot ``slot``."""
 
@@ -41,9 +74,7 @@ class ClipControls(QWidget):
         st = self.style()
         title = QLabel(f"Clip {slot}", self)
         title.setStyleSheet("font-weight: 600; font-size: 11pt;")
-        self.name_label = QLabel(NO_CLIP_TEXT, self)
-        self.name_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.name_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.name_label = ElidedLabel(NO_CLIP_TEXT, self)
         self.open_button = self._button(
             "Open…", st.standardIcon(QStyle.StandardPixmap.SP_DialogOpenButton),
             tip("open_focused", f"Open an audio file as Clip {slot}"),
@@ -68,6 +99,36 @@ class ClipControls(QWidget):
         for b in (self.open_button, self.record_button, self.play_button, self.stop_button):
             lay.addWidget(b)
         lay.addWidget(self.clear_button)
+        self._title = title
+        self._measure_buttons()
+
+    def buttons(self) -> tuple[QToolButton, ...]:
+        return (self.open_button, self.record_button, self.play_button, self.stop_button, self.clear_button)
+
+    def _measure_buttons(self) -> None:
+        """Widths of the row with text beside the icons and with icons only (the narrowest it can be)."""
+        widths = {}
+        for style in (Qt.ToolButtonStyle.ToolButtonIconOnly, Qt.ToolButtonStyle.ToolButtonTextBesideIcon):
+            for b in self.buttons():
+                b.setToolButtonStyle(style)
+            widths[style] = sum(b.sizeHint().width() for b in self.buttons())
+        fixed = self._title.sizeHint().width() + 6 * self.layout().spacing()
+        name = self.fontMetrics().horizontalAdvance("x" * 14)  # room for a readable elided name
+        longest = 24  # "Stop rec." and "Pause" are longer than "Record" and "Play"
+        self._with_text = fixed + name + widths[Qt.ToolButtonStyle.ToolButtonTextBesideIcon] + longest
+        self.setMinimumWidth(fixed + self.fontMetrics().horizontalAdvance("x" * 4)
+                             + widths[Qt.ToolButtonStyle.ToolButtonIconOnly])
+
+    def compact(self) -> bool:
+        """True when the buttons show only their icons (the row is too narrow for their text)."""
+        return self.open_button.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonIconOnly
+
+    def resizeEvent(self, ev: QResizeEvent) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(ev)
+        style = (Qt.ToolButtonStyle.ToolButtonIconOnly if self.width() < self._with_text
+                 else Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        for b in self.buttons():
+            b.setToolButtonStyle(style)
 
     def _button(self, text: str, icon: QIcon, tip: str) -> QToolButton:
         b = QToolButton(self)
@@ -145,7 +206,9 @@ class ClipInfoRows(QWidget):
         super().__init__(parent)
         self.window_label = QLabel("", self)
         self.window_label.setToolTip("The 10 s the model hears: mono, resampled to 32 kHz")
+        self.window_label.setWordWrap(True)  # long notes wrap instead of widening the panel
         self.facts_label = QLabel("", self)
+        self.facts_label.setWordWrap(True)
         self.facts_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.meter = LevelMeter(self)
         self.meter.setVisible(False)
