@@ -6,6 +6,8 @@
 3. The largest event-loop stall while the model generates an answer (target <= 50 ms), measured by a 5 ms
    QTimer heartbeat. Model: the installed v0 checkpoint when there is one, else the full-size v0 architecture
    with the deterministic recipe weights (same compute; ``--model tiny`` for the small test config).
+4. With ``--scan``: a 10-minute scan from the window against the engine's runner alone, and the largest stall
+   while it runs (:mod:`benchmarks.gui_scan`, which also runs alone).
 
 Run: ``python benchmarks/gui.py`` (offscreen unless a display is set). The WAV (660 MiB) is written once to
 ``bench_out/`` and reused.
@@ -124,6 +126,7 @@ def main() -> None:
     parser.add_argument("--wav", type=Path, default=ROOT / "bench_out" / "hour-48k-stereo.wav")
     parser.add_argument("--model", choices=("v0", "tiny"), default="v0")
     parser.add_argument("--tokens", type=int, default=48, help="answer length for the stall measurement")
+    parser.add_argument("--scan", action="store_true", help="also time a 10-minute scan from the window")
     args = parser.parse_args()
 
     t = time.perf_counter()
@@ -210,6 +213,11 @@ def main() -> None:
             f"{attempt}: {time.perf_counter() - t:.1f} s, {len(entry.pieces)} pieces, "
             f"{speed or 0:.1f} tokens/s; largest event-loop stall {stall:.0f} ms (target <= 50 ms)"
         )
+    if args.scan:
+        from benchmarks.gui_scan import report
+
+        report(app, window, engine, make_hour_wav(args.wav.with_name("scan-10min-48k-stereo.wav"), 600), beat,
+               wait)
     window.close()
 
 
