@@ -164,3 +164,18 @@ def test_an_interrupted_scan_is_listed_and_resumes_after_a_restart(
     assert w.store.scans.load(scan_id).indices == tuple(range(18))
     assert w.scans.pane.model.rowCount() == 18
     assert [s.text for s in w.scans.view.segments()]  # caption segments on the timeline
+
+
+def test_closing_the_window_mid_scan_stops_it_and_keeps_what_is_done(
+        ready_window: Any, qtbot: Any, three_minutes: Path) -> None:
+    w = ready_window
+    w.panel_a.open_file(three_minutes)
+    with qtbot.waitSignal(w.scans.batch_shown, timeout=60000):
+        _scan(w, qtbot, three_minutes, hop_s=2.0, batch_size=4)
+    scan_id = w.scans.record.id
+    w.close()  # joins the model's thread after the current batch
+    assert not w.host.thread.isRunning()
+    record = w.store.scans.get(scan_id)
+    done = w.store.scans.done_indices(scan_id)
+    assert record.status == "cancelled" and 4 <= len(done) < record.n_windows
+    assert done == set(range(len(done)))  # stored in plan order, batch by batch
