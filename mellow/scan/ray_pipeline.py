@@ -127,8 +127,9 @@ class RayScanRunner:
     ``spec``: from :func:`model_spec`.  ``address``: None starts a local cluster (unless Ray is already up
     in this process), "auto" or "host:port" joins one.  ``actors``/``threads``: see :func:`pool_shape`.
     ``ship_model``: put the model files into the object store for nodes without them (None: when the
-    cluster has nodes other than this one).  ``batch_size``: windows per batch (default: the local runner's
-    CPU or GPU maximum), the same in Ray Data and in each actor's runner.
+    cluster has nodes other than this one).  ``batch_size``: windows per batch, in Ray Data and in each
+    actor's runner, so that the batches are a local scan's; None: Ray calls of the local runner's largest
+    automatic batch, which each actor's runner cuts by its own memory rule, as a local scan does.
     """
 
     def __init__(self, spec: ModelSpec, prompt: str, options: GenerationOptions | None = None,
@@ -141,8 +142,10 @@ class RayScanRunner:
         self.prompt, self.options, self.score = prompt, options, score
         self._started_ray = connect(address)
         self.shape = pool_shape(actors, threads)
-        # The batches of the local runner's defaults (its memory rule can only pick fewer on the CPU).
+        # Windows per Ray call: the forced batch, else the local runner's largest automatic one; each actor's
+        # runner then cuts a call into batches of the forced size, or of what its memory rule allows.
         self.batch = int(batch_size or (GPU_MAX_BATCH if self.shape.num_gpus else CPU_MAX_BATCH))
+        self.batch_size = batch_size
         if ship_model or (ship_model is None and _other_nodes()):
             spec = replace(spec, shipped_checkpoint=ship_file(Path(spec.checkpoint)),
                            shipped_tokenizer=ship_file(Path(spec.tokenizer)))
@@ -166,7 +169,7 @@ class RayScanRunner:
             warnings.filterwarnings("ignore", message=".*ray_remote_args. is deprecated")
             return rows.map_batches(
                 ScanActor, batch_size=1, batch_format="numpy",  # one planned batch per call
-                fn_constructor_args=(self.spec, self.prompt, self.options, self.score, self.batch,
+                fn_constructor_args=(self.spec, self.prompt, self.options, self.score, self.batch_size,
                                      self.shape.num_cpus),
                 compute=ActorPoolStrategy(size=self.shape.actors),
                 num_cpus=self.shape.num_cpus, num_gpus=self.shape.num_gpus,

@@ -129,6 +129,16 @@ def test_worker_without_model_files_and_nothing_shipped_says_so(ray_cluster, ref
     assert "\n" not in str(caught.value)
 
 
+def test_automatic_batches_give_the_same_answers(ray_cluster, reference: Reference, tiny_ckpt: Path,
+                                                 gguf: Path) -> None:
+    """Without a batch size, Ray calls of the largest automatic batch, cut by each actor's memory rule."""
+    from mellow.scan.batching import CPU_MAX_BATCH
+
+    runner = _ray_runner(tiny_ckpt, gguf, actors=1)
+    assert runner.batch == CPU_MAX_BATCH and runner.batch_size is None
+    assert_same_but_rounding(list(runner.run(reference.windows)), reference.results)
+
+
 def test_cancel_stops_after_the_batch_in_hand(ray_cluster, reference: Reference, tiny_ckpt: Path,
                                              gguf: Path) -> None:
     """Cancelling after the first batch yields part of the scan: every window at most once, each
