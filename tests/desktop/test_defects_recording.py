@@ -56,3 +56,43 @@ def test_a_recorded_tone_gets_no_silence_notice(qtbot, window, pulse_audio: Puls
     wait_loaded(qtbot, panel, facts=True)
     qtbot.wait(100)
     assert panel.error_text() == ""
+
+
+def test_while_recording_the_panel_shows_the_live_waveform(
+    qtbot, window, pulse_audio: PulseStack, tmp_path: Path, long_tone: Path,  # noqa: F811
+) -> None:
+    import os
+
+    from mellow.measurements import format_seconds
+    from tests.audio_stack import play_file, stop_process
+    from tests.desktop.helpers import write_tone
+
+    panel = window.panel_a
+    panel.open_file(long_tone)  # an old clip: it must not stay on screen while recording
+    wait_loaded(qtbot, panel, long_tone)
+    panel.input_device = pulse_audio.device
+    panel.set_recording_unavailable(None)
+    # 1.5 s of silence, then a tone: the envelope must show both.
+    tone = write_tone(tmp_path / "t.wav", 6.0, 44100, amplitude=0.5)
+    panel.record_button.click()
+    qtbot.wait(1500)
+    player = play_file(tone, sink=pulse_audio.sink)
+    try:
+        qtbot.wait(2000)
+        folder = os.environ.get("MELLOW_SHOTS_DIR")
+        if folder:
+            window.grab().save(str(Path(folder) / "recording_live.png"))
+        live = panel.live_waveform
+        assert live.isVisible() and not panel.waveform.isVisible() and not panel.spectrogram.isVisible()
+        times, levels = live.points()
+        assert times[-1] > 3.0 and live.elapsed_text() == f"● Recording {format_seconds(times[-1])}"
+        quiet = levels[times < 1.0]
+        loud = levels[times > times[-1] - 1.0]
+        assert quiet.size and loud.size and quiet.max() < 0.01 and loud.max() > 0.2
+        panel.record_button.click()
+    finally:
+        stop_process(player)
+    wait_loaded(qtbot, panel, facts=True)
+    assert not panel.live_waveform.isVisible()
+    assert panel.waveform.isVisible() and panel.spectrogram.isVisible()
+    assert panel.state().path.parent.name == "recordings"

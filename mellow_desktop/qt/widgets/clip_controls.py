@@ -113,8 +113,8 @@ class ClipControls(QWidget):
                 b.setToolButtonStyle(style)
             widths[style] = sum(b.sizeHint().width() for b in self.buttons())
         fixed = self._title.sizeHint().width() + 6 * self.layout().spacing()
-        name = self.fontMetrics().horizontalAdvance("x" * 14)  # room for a readable elided name
-        longest = 24  # "Stop rec." and "Pause" are longer than "Record" and "Play"
+        name = self.fontMetrics().horizontalAdvance("x" * 6)  # room for an elided name
+        longest = 12  # "Stop rec." is longer than "Record"
         self._with_text = fixed + name + widths[Qt.ToolButtonStyle.ToolButtonTextBesideIcon] + longest
         self.setMinimumWidth(fixed + self.fontMetrics().horizontalAdvance("x" * 4)
                              + widths[Qt.ToolButtonStyle.ToolButtonIconOnly])

@@ -24,6 +24,7 @@ from mellow_desktop.core.session import ClipState
 from mellow_desktop.qt.widgets.clip_controls import NO_CLIP_TEXT, ClipControls, ClipInfoRows, error_banner
 from mellow_desktop.qt.widgets.clip_reader import ClipReader
 from mellow_desktop.qt.widgets.clip_transport import ClipTransport
+from mellow_desktop.qt.widgets.live_waveform import LiveWaveform
 from mellow_desktop.qt.widgets.overview_strip import OverviewNavigator
 from mellow_desktop.qt.widgets.spectrogram_view import SpectrogramView
 from mellow_desktop.qt.widgets.waveform_view import DETAIL_BINS, WaveformView
@@ -66,7 +67,8 @@ class ClipPanel(QFrame):
                              (t.recorded, self.open_file), (t.recording_started, self._on_recording_started),
                              (t.error, self.show_error), (t.silent_input, self.show_error),
                              (t.changed, self._update_buttons),
-                             (t.level, self.info_rows.show_level), (t.playhead, self.waveform.set_playhead),
+                             (t.level, self.info_rows.show_level), (t.level, self.live_waveform.add_db),
+                             (t.playhead, self.waveform.set_playhead),
                              (t.playhead, self.navigator.strip.set_playhead)):
             signal.connect(slot)
         self._update_buttons()
@@ -91,6 +93,8 @@ class ClipPanel(QFrame):
         for view in (self.waveform, self.spectrogram):
             view.setAcceptDrops(False)  # a file dropped on a plot goes to the panel
             view.viewport().setAcceptDrops(False)
+        self.live_waveform = LiveWaveform(self)  # in place of the clip's plots while recording
+        self.live_waveform.setVisible(False)
         self.info_rows = i = ClipInfoRows(self)
         self.window_label, self.facts_label = i.window_label, i.facts_label
         self.meter, self.elapsed_label = i.meter, i.elapsed_label
@@ -102,6 +106,7 @@ class ClipPanel(QFrame):
         lay.addWidget(self.navigator)
         lay.addWidget(self.waveform, 4)
         lay.addWidget(self.spectrogram, 5)
+        lay.addWidget(self.live_waveform, 9)
         lay.addWidget(self.info_rows)
 
     # ------------------------------------------------------------------------------------------- state
@@ -279,11 +284,15 @@ class ClipPanel(QFrame):
 
     def _on_recording_started(self, path: Path) -> None:
         self.hide_error()
+        self.live_waveform.start()
         self.message.emit(f"Recording Clip {self.slot} to {path.name}…")
 
     def _update_buttons(self) -> None:
         recording = self.transport.is_recording()
         self.info_rows.show_recording(recording)
+        for view in (self.navigator, self.waveform, self.spectrogram):
+            view.setVisible(not recording)
+        self.live_waveform.setVisible(recording)
         self.controls.refresh(self._state is not None, recording, self.transport.is_playing(),
                               self.transport.has_player(), self._record_reason)
 
