@@ -1,0 +1,89 @@
+"""The Scan… dialog's request (range typed as h:mm:ss, hop, threshold, slot 2 from Clip B), its one-line
+errors, the action's refusals before a model or a clip is there, and scans found by the history search."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtWidgets import QDialogButtonBox
+
+from mellow_desktop.core.scan_session import ScanRequest
+from mellow_desktop.qt.dialogs.scan_dialog import ScanDialog
+from mellow_desktop.qt.widgets.history_scans import is_scan
+from tests.desktop.helpers import wait_loaded
+from tests.desktop_core.scan_helpers import recording
+
+
+def test_the_dialog_builds_the_request_and_explains_bad_ranges(qtbot: Any, tmp_path: Path) -> None:
+    b = tmp_path / "other.wav"
+    dialog = ScanDialog(tmp_path / "long.wav", 3600.0, (b, 12.5))
+    qtbot.addWidget(dialog)
+    assert dialog.request() == ScanRequest(file=tmp_path / "long.wav", prompt=dialog.prompt.currentText())
+    dialog.prompt.setEditText("  is a dog barking? answer yes or no ")
+    dialog.from_edit.setText("0:10:00")
+    dialog.to_edit.setText("1500")
+    dialog.part.setChecked(True)
+    dialog.hop.setValue(5.0)
+    dialog.threshold.setValue(0.7)
+    dialog.slot2.setCurrentIndex(1)  # Clip B's window as a fixed reference
+    r = dialog.request()
+    assert (r.prompt, r.from_s, r.to_s, r.hop_s, r.threshold) == ("is a dog barking? answer yes or no", 600.0,
+                                                                 1500.0, 5.0, 0.7)
+    assert (r.slot2_mode, r.slot2_file, r.slot2_start_s) == ("against", b, 12.5)
+    dialog.slot2.setCurrentIndex(2)  # Clip B aligned in time
+    assert (dialog.request().slot2_mode, dialog.request().slot2_start_s) == ("pair", 0.0)
+    ok = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok)
+    for frm, to, reason in (("20:00", "10:00", "after its start"), ("0:00", "2:00:00", "past the end"),
+                            ("1:75", "10:00", "below 60")):
+        dialog.from_edit.setText(frm)
+        dialog.to_edit.setText(to)
+        ok.click()
+        assert reason in dialog.error.text() and dialog.result() == 0  # not accepted
+
+
+def test_without_clip_b_only_the_same_window_is_offered(qtbot: Any, tmp_path: Path) -> None:
+    dialog = ScanDialog(tmp_path / "long.wav", 600.0, None)
+    qtbot.addWidget(dialog)
+    model = dialog.slot2.model()
+    assert model.item(0).isEnabled() and not model.item(1).isEnabled() and not model.item(2).isEnabled()
+
+
+def test_scan_refuses_without_a_clip_or_a_model(window: Any, qtbot: Any, tmp_path: Path) -> None:
+    window.scans.open_dialog()
+    assert "Open a recording in Clip A first" in window.chat.notices()[-1]
+    path = recording(tmp_path / "a.wav", 30.0)
+    window.panel_a.open_file(path)
+    wait_loaded(qtbot, window.panel_a, path, facts=False)
+    before = len(window.chat.notices())
+    assert not window.scans.start(ScanRequest(file=path, prompt="caption the audio."), window.panel_a)
+    assert window.scans.job is None and not window.scans.dock.isVisible()
+    notices = window.chat.notices()
+    assert len(notices) == before + 1 and "\n" not in notices[-1]  # why (no model yet), in one line
+
+
+def test_history_search_finds_a_scan_by_its_answers(ready_window: Any, qtbot: Any, tmp_path: Path) -> None:
+    w = ready_window
+    path = recording(tmp_path / "search me.wav", 40.0)
+    w.panel_a.open_file(path)
+    wait_loaded(qtbot, w.panel_a, path, facts=False)
+    with qtbot.waitSignal(w.scans.scan_ended, timeout=60000):
+        w.scans.start(ScanRequest(file=path, prompt="caption the audio.", max_len=3), w.panel_a)
+    answer = w.scans.view.results[0].text.strip()
+    assert answer
+    w.history.search.setText(answer[:4])
+    w.history.refresh()
+    items = [w.history.list.item(i) for i in range(w.history.list.count())]
+    assert any(is_scan(it) and "search me.wav" in it.text() for it in items)
+    w.history.search.setText("no such words anywhere")
+    w.history.refresh()
+    assert w.history.list.count() == 0
+
+
+@pytest.fixture(autouse=True)
+def _quiet_dialogs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Message boxes would block an offscreen test."""
+    from PySide6.QtWidgets import QMessageBox
+
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
