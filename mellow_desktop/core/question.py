@@ -67,11 +67,14 @@ class QuestionProblem(ValueError):
 
 
 def build_question(
-    prompt: str, a: ClipRef | None, b: ClipRef | None, options: GenerationOptions, device: str = "auto"
+    prompt: str, a: ClipRef | None, b: ClipRef | None, options: GenerationOptions, device: str = "auto",
+    about: str | None = None,
 ) -> Question:
     """Make a question from the loaded clips; a single clip is sent in both slots.
 
-    Raises QuestionProblem when there is no prompt, no clip, or a comparison question with only one clip.
+    ``about`` ("A" or "B") aims a question that does not compare (:func:`needs_two_clips` is false) at one
+    of two loaded clips: that clip is sent in both slots. Raises QuestionProblem when there is no prompt, no
+    clip, or a comparison question with only one clip.
     """
     prompt = prompt.strip()
     if not prompt:
@@ -83,7 +86,9 @@ def build_question(
             "This question compares two clips: load a second clip into "
             f"Clip {'A' if a is None else 'B'} first."
         )
-    single = a is None or b is None
+    if about in ("A", "B") and a is not None and b is not None and not needs_two_clips(prompt):
+        a = b = a if about == "A" else b
+    single = a is None or b is None or a is b
     first = a if a is not None else b
     second = b if b is not None else a
     assert first is not None and second is not None

@@ -41,16 +41,18 @@ class AskingFlow(QObject):
         host.worker.finished.connect(self._on_answer)
 
     def ask(
-        self, prompt: str, clips: tuple[ClipRef | None, ClipRef | None], loading: bool, settings: AppSettings
+        self, prompt: str, clips: tuple[ClipRef | None, ClipRef | None], loading: bool, settings: AppSettings,
+        about: str | None = None,
     ) -> None:
-        """Send ``prompt`` about ``clips`` (A, B) with ``settings``, or explain what is missing."""
+        """Send ``prompt`` about ``clips`` (A, B) with ``settings``, or explain what is missing; ``about``
+        ("A"/"B") aims a question that does not compare at one of two clips."""
         if self.host.busy():
             return
         if loading:
             self._status("Wait until the clips are loaded.", 5000)
             return
         try:
-            q = build_question(prompt, clips[0], clips[1], settings.generation, settings.device)
+            q = build_question(prompt, clips[0], clips[1], settings.generation, settings.device, about)
         except QuestionProblem as exc:
             self.chat.add_notice(str(exc))
             return

@@ -184,6 +184,7 @@ class MainWindow(QMainWindow):
         a, b = self.clips.states()
         self.comparison.update_states(a, b)
         window_state.set_clip_title(self, [s.path for s in (a, b) if s is not None])
+        self.prompt.set_clips(a.path.name if a else None, b.path.name if b else None)
 
     def swap_clips(self) -> None:
         """Exchange Clip A and Clip B (without reading the files again)."""
@@ -220,7 +221,8 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------------------------------- asking
     def ask(self, prompt: str) -> None:
         """Send ``prompt`` about the loaded clips to the model (or explain what is missing)."""
-        self.asking.ask(prompt, self.clips.refs(), self.clips.loading(), self.app_settings)
+        self.asking.ask(prompt, self.clips.refs(), self.clips.loading(), self.app_settings,
+                        self.prompt.about())
 
     def stop_generation(self) -> None:
         """Stop the current answer (Esc)."""

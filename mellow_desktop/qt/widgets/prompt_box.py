@@ -2,16 +2,18 @@
 
 The window's "send" action (Ctrl+Enter, see :mod:`mellow_desktop.qt.actions`) sends. The token count uses
 the real tokenizer once it is loaded (set with :meth:`PromptBox.set_tokenizer`) and is refreshed shortly
-after typing stops.
+after typing stops. With two clips loaded, the "About" row says which clip a question that does not compare
+the two (a caption, a yes/no or multiple-choice question) is about, and lets the user pick A or B.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QHideEvent
 from PySide6.QtWidgets import (
+    QButtonGroup,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -26,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mellow_desktop.core.presets import Preset, load_presets
+from mellow_desktop.core.presets import Preset, load_presets, needs_two_clips
 from mellow_desktop.qt.actions import key_text, tip
 from mellow_desktop.qt.icons import transport_icon
 
@@ -84,6 +86,7 @@ class PromptBox(QWidget):
         self.edit.setMinimumHeight(48)
         self.edit.setMaximumHeight(96)
         self.edit.textChanged.connect(lambda: self._count_timer.start())
+        self.edit.textChanged.connect(lambda: self._show_about())
         self.presets_button = QToolButton(self)
         self.presets_button.setText("Presets")
         self.presets_button.setToolTip("Insert one of the prompt styles Mellow was trained on")
@@ -101,6 +104,7 @@ class PromptBox(QWidget):
         self.stop_button.setToolTip(tip("stop_answer"))
         self.stop_button.setEnabled(False)
         self.stop_button.clicked.connect(self.stop_requested)
+        self._build_about_row()
         row = QHBoxLayout()
         row.addWidget(self.presets_button)
         row.addWidget(self.count_label, 1)
@@ -110,6 +114,7 @@ class PromptBox(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(4)
         lay.addWidget(self.edit)
+        lay.addWidget(self.about_row)
         lay.addLayout(row)
         self._count_timer = QTimer(self)
         self._count_timer.setSingleShot(True)
@@ -120,6 +125,53 @@ class PromptBox(QWidget):
     def hideEvent(self, ev: QHideEvent) -> None:  # noqa: N802 (Qt override)
         self._count_timer.stop()
         super().hideEvent(ev)
+
+    # ------------------------------------------------------------------------------------------- about
+    def _build_about_row(self) -> None:
+        self._clip_names: tuple[str, str] | None = None
+        self.about_row = QWidget(self)
+        self.about_label = QLabel(self.about_row)
+        self.about_label.setTextFormat(Qt.TextFormat.PlainText)  # file names are never markup
+        self.about_buttons = {slot: QToolButton(self.about_row) for slot in ("A", "B")}
+        group = QButtonGroup(self.about_row)
+        row = QHBoxLayout(self.about_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        for slot, button in self.about_buttons.items():
+            button.setText(f"Clip {slot}")
+            button.setCheckable(True)
+            button.setToolTip(f"Ask this question about Clip {slot} (sent to the model in both slots)")
+            button.toggled.connect(lambda _on: self._show_about())
+            group.addButton(button)
+            row.addWidget(button)
+        row.addWidget(self.about_label, 1)
+        self.about_buttons["A"].setChecked(True)
+        self.about_row.setVisible(False)
+
+    def set_clips(self, a_name: str | None, b_name: str | None) -> None:
+        """The loaded clips' names; the "About" row shows only while both are loaded."""
+        self._clip_names = (a_name, b_name) if a_name and b_name else None
+        self._show_about()
+
+    def about(self) -> str | None:
+        """"A" or "B": the clip a question that does not compare is about; None with fewer than two clips or
+        for a comparison (which is about both)."""
+        if self._clip_names is None or needs_two_clips(self.text()):
+            return None
+        return "A" if self.about_buttons["A"].isChecked() else "B"
+
+    def _show_about(self) -> None:
+        names = self._clip_names
+        self.about_row.setVisible(names is not None)
+        if names is None:
+            return
+        slot = self.about()
+        for button in self.about_buttons.values():
+            button.setVisible(slot is not None)
+        if slot is None:
+            self.about_label.setText(f"About both clips: {names[0]} and {names[1]} (a comparison)")
+        else:
+            name = names[0] if slot == "A" else names[1]
+            self.about_label.setText(f"About Clip {slot} only: {name}")
 
     # ------------------------------------------------------------------------------------------- presets
     def _fill_presets_menu(self) -> None:
