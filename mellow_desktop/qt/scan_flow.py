@@ -208,10 +208,25 @@ class ScanFlow(QObject):
 
     # ------------------------------------------------------------------------------------------- window
     def move_window(self, start_s: float) -> None:
-        """Move the scanned clip's analysis window to ``start_s`` (a row, a timeline click)."""
+        """Move the scanned clip's analysis window to ``start_s`` (a row, a timeline click); in a scan of two
+        recordings of the same period ("pair"), the other clip's window follows (plus the scan's offset)."""
         if self.panel is not None and self.panel.state() is not None:
             self.panel.set_window_start(start_s)
             self.pane.timeline.set_window_start(self.panel.waveform.window_start())
+            partner = self._partner()
+            if partner is not None and self.record is not None:
+                partner.set_window_start(start_s + self.record.slot2_start_s)
+
+    def _partner(self) -> ClipPanel | None:
+        """The other clip panel when it shows the paired recording of a "pair" scan."""
+        r = self.record
+        if r is None or r.slot2_mode != "pair" or not r.slot2_file:
+            return None
+        for panel in self.clips.both():
+            state = panel.state()
+            if panel is not self.panel and state is not None and state.path == Path(r.slot2_file):
+                return panel
+        return None
 
     def play_at(self, start_s: float) -> None:
         """Move the window to ``start_s`` and play from there."""

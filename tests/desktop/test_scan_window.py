@@ -179,3 +179,27 @@ def test_closing_the_window_mid_scan_stops_it_and_keeps_what_is_done(
     done = w.store.scans.done_indices(scan_id)
     assert record.status == "cancelled" and 4 <= len(done) < record.n_windows
     assert done == set(range(len(done)))  # stored in plan order, batch by batch
+
+
+def test_a_pair_scan_links_both_clips_windows(ready_window: Any, qtbot: Any, three_minutes: Path,
+                                              tmp_path: Path) -> None:
+    """Two recordings of the same period scanned window by window: a row moves both clips' windows."""
+    w = ready_window
+    other = recording(tmp_path / "second microphone.wav", 180.0, seed=1)
+    w.panel_a.open_file(three_minutes)
+    w.panel_b.open_file(other)
+    wait_loaded(qtbot, w.panel_a, three_minutes, facts=False)
+    wait_loaded(qtbot, w.panel_b, other, facts=False)
+    request = ScanRequest(file=three_minutes, prompt=YES_NO, hop_s=30.0, max_len=2, slot2_mode="pair",
+                          slot2_file=other)
+    with qtbot.waitSignal(w.scans.scan_ended, timeout=120000) as ended:
+        assert w.scans.start(request, w.panel_a, batch_size=3)
+    assert ended.args == ["finished"]
+    loaded = w.store.scans.load(w.scans.record.id)
+    assert [r.window.slot2_start_s for r in loaded.results] == [r.window.start_s for r in loaded.results]
+    pane = w.scans.pane
+    row = next(i for i, r in enumerate(pane.model.rows) if r.start_s == 120.0)
+    rect = pane.table.visualRect(pane.model.index(row, 0))
+    qtbot.mouseClick(pane.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.waitUntil(lambda: w.panel_a.state().start_s == 120.0 and w.panel_b.state().start_s == 120.0,
+                    timeout=10000)
