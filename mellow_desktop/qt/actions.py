@@ -45,6 +45,9 @@ ACTIONS: dict[str, ActionSpec] = {
     ),
     "export_md": ActionSpec("Export history as &Markdown…", "Save the history as a Markdown document"),
     "export_json": ActionSpec("Export history as &JSON…", "Save the history as JSON"),
+    "export_window": ActionSpec("Export &window as WAV…",
+                                "Save the highlighted clip's 10 s analysis window at the file's own rate and "
+                                "channels"),
     "quit": ActionSpec("&Quit", "Close Mellow Desktop", (QKeySequence.StandardKey.Quit,)),
     "record": ActionSpec(
         "&Record / stop recording", "Record into the highlighted slot", ("Ctrl+R",),
@@ -99,8 +102,8 @@ ACTIONS: dict[str, ActionSpec] = {
 #: Menu titles and the actions in them (None: a separator; "view:*" are built from the view's choices,
 #: "model:known" lists ``mellow.download.KNOWN_MODELS``).
 MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
-    ("&File", ("open_focused", "open_a", "open_b", "open_samples", None, "export_md", "export_json", None,
-               "quit")),
+    ("&File", ("open_focused", "open_a", "open_b", "open_samples", None, "export_window", "export_md",
+               "export_json", None, "quit")),
     ("&Clips", ("record", "play", "stop_audio", None, "swap", "clear_a", "clear_b", None, "window_next",
                 "window_prev", None, "scan", "cancel_scan")),
     ("&View", ("view:spectrogram", "view:colormap", "fit")),

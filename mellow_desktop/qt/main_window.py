@@ -35,6 +35,7 @@ from mellow_desktop.qt.asking import AskingFlow
 from mellow_desktop.qt.clip_pair import ClipPair
 from mellow_desktop.qt.dialogs.settings_dialog import SettingsDialog, load_settings, save_settings
 from mellow_desktop.qt.engine_host import EngineHost
+from mellow_desktop.qt.export_window import export_window_dialog
 from mellow_desktop.qt.jobs import wait_for_jobs
 from mellow_desktop.qt.model_manager import ModelManager
 from mellow_desktop.qt.recovery import audio_problem, recover_recordings
@@ -129,6 +130,7 @@ class MainWindow(QMainWindow):
             "shortcuts": lambda: show_shortcuts(self), "about": lambda: show_about(self),
             "send": self.prompt.send, "stop_answer": self.stop_generation,
             "scan": self.scans.open_dialog, "cancel_scan": self.scans.cancel,
+            "export_window": lambda: export_window_dialog(self.focused_panel(), self.notify),
             "window_next": lambda: self.focused_panel().step_window(1),
             "window_prev": lambda: self.focused_panel().step_window(-1),
         } | self.model.commands()
