@@ -41,9 +41,7 @@ class ClipState:
 
     def window_text(self) -> str:
         """``0:12.0–0:22.0`` or ``whole 8.00 s, repeated to 10 s`` for short clips."""
-        if self.info.duration < WINDOW_SECONDS:
-            return f"whole {format_seconds(self.info.duration)}, repeated to 10 s"
-        return f"{format_seconds(self.start_s)}–{format_seconds(self.start_s + WINDOW_SECONDS)}"
+        return window_text(self.info.duration, self.start_s)
 
     def heard_text(self) -> str:
         """``Model hears: 0:00.0–0:10.0 (stereo mixed to mono; resampled 44.1 → 32 kHz)``."""
@@ -55,6 +53,14 @@ class ClipState:
             notes.append(f"resampled {self.info.sample_rate / 1000:g} → {TARGET_RATE // 1000} kHz")
         extra = f" ({'; '.join(notes)})" if notes else ""
         return f"Model hears: {self.window_text()}{extra}"
+
+
+def window_text(duration_s: float | None, start_s: float) -> str:
+    """What the model hears of a clip of ``duration_s`` (None: unknown) from ``start_s``, as
+    ``0:12.0–0:22.0`` or ``whole 8.00 s, repeated to 10 s``."""
+    if duration_s is not None and duration_s < WINDOW_SECONDS:
+        return f"whole {format_seconds(duration_s)}, repeated to 10 s"
+    return f"{format_seconds(start_s)}–{format_seconds(start_s + WINDOW_SECONDS)}"
 
 
 def describe_file(info: AudioInfo) -> str:

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from mellow.generation import GenerationOptions
 from mellow_desktop.core import paths
+from mellow_desktop.core.conversation import LIMIT, answer_of, last_conversation
 from mellow_desktop.core.history_store import HistoryRecord, HistoryStore
 from mellow_desktop.core.package_data import samples_dir
 from mellow_desktop.core.session import reload_plan
@@ -70,6 +71,8 @@ class MainWindow(QMainWindow):
         self.model.show_models(self.view_actions.models)
         self._connect()
         self._restore_state()
+        self.show_conversation(last_conversation(self.store.search("", limit=LIMIT)),
+                               "The last conversation, from History:")
         self.clips.focus("A")
         if self.store.recovery_message:
             self.notify(self.store.recovery_message, 15000)
@@ -150,6 +153,7 @@ class MainWindow(QMainWindow):
         self.model.tokenizer_ready.connect(lambda tok: self.prompt.set_tokenizer(tok.count_tokens))
         self.history.reuse_prompt.connect(self.prompt.reuse)
         self.history.reload_clips.connect(self.reload_clips)
+        self.history.open_conversation.connect(lambda rs: self.show_conversation(rs, "From History:"))
         self.history.open_scan.connect(self.scans.open_scan)
         self.history.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         QApplication.instance().focusChanged.connect(
@@ -187,6 +191,10 @@ class MainWindow(QMainWindow):
         self.comparison.update_states(a, b)
         window_state.set_clip_title(self, [s.path for s in (a, b) if s is not None])
         self.prompt.set_clips(a.path.name if a else None, b.path.name if b else None)
+
+    def show_conversation(self, records: list[HistoryRecord], note: str) -> None:
+        """Show history entries (oldest first) as cards in the conversation."""
+        self.chat.add_stored([answer_of(r) for r in records], note)
 
     def swap_clips(self) -> None:
         """Exchange Clip A and Clip B (without reading the files again)."""

@@ -115,3 +115,38 @@ def test_every_card_names_the_generation_settings(qtbot) -> None:
         assert settings in footer, (status, footer)
         assert "2 tokens" in footer, (status, footer)
     assert chat.entries()[1].status_label.text().startswith("stopped · 2 tokens")
+
+
+def test_the_last_conversation_is_back_after_a_restart_and_history_opens_entries(
+    qtbot, make_window, store, tmp_path: Path
+) -> None:
+    from mellow_desktop.core.history_store import HistoryRecord
+
+    clip = str(tmp_path / "rain.wav")
+    old = HistoryRecord(prompt="an old question", answer="old", clip_a=clip, clip_b=clip, created=1000.0,
+                        settings={"single_clip": True})
+    store.add(old)
+    for i, status in enumerate(("finished", "cancelled")):
+        store.add(HistoryRecord(prompt=f"recent {i}", answer=f"answer {i}", status=status, clip_a=clip,
+                                clip_b=str(tmp_path / "hum.wav"), start_a=2.0, duration_a=12.0,
+                                duration_b=4.0, n_tokens=3, tokens_per_s=9.5 if i == 0 else None,
+                                settings={"max_len": 50, "sample": False, "single_clip": False},
+                                created=100_000.0 + 60 * i))
+    w = make_window()
+    entries = w.chat.entries()
+    assert [e.question.prompt for e in entries] == ["recent 0", "recent 1"]  # the last sitting only
+    assert entries[0].answer_text() == "answer 0"
+    assert entries[0].status_label.text() == "3 tokens · 9.5 tokens/s · as published (greedy), max 50 tokens"
+    assert entries[1].status_label.text().startswith("stopped · 3 tokens · as published (greedy), max 50")
+    meta = entries[0].findChildren(type(entries[0].status_label))[0].text()
+    assert "A: rain.wav (2.00 s–12.00 s)" in meta
+    assert "B: hum.wav (whole 4.00 s, repeated to 10 s)" in meta
+    assert "The last conversation, from History:" in w.chat.notices()[-1]
+    # History ▸ Open as conversation adds the selected entry as a card.
+    history = w.history
+    row = next(i for i in range(history.list.count()) if "an old question" in history.list.item(i).text())
+    history.list.setCurrentRow(row)
+    assert history.conversation_button.isEnabled()
+    history.conversation_button.click()
+    assert w.chat.entries()[-1].question.prompt == "an old question"
+    assert w.chat.entries()[-1].question.single_clip and w.chat.notices()[-1] == "From History:"

@@ -10,6 +10,7 @@ scrolled away from it; someone reading an older card is left where they are unti
 
 from __future__ import annotations
 
+import html
 import re
 import time
 
@@ -218,6 +219,14 @@ class ChatPanel(QScrollArea):
         label.setObjectName("chatNotice")
         self._insert(label)
         return label
+
+    def add_stored(self, answers: list[Answer], note: str) -> None:
+        """Show answers from the history as finished cards, after a notice saying where they come from."""
+        if not answers:
+            return
+        self.add_notice(html.escape(note))
+        for answer in answers:
+            self.add_question(answer.question).finish(answer)
 
     def add_piece(self, question_id: int, piece: str) -> None:
         entry = self._entries.get(question_id)

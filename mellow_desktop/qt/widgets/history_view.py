@@ -51,6 +51,7 @@ class HistoryView(QWidget):
 
     reuse_prompt = Signal(object)  # HistoryRecord
     reload_clips = Signal(object)  # HistoryRecord
+    open_conversation = Signal(object)  # list[HistoryRecord], oldest first
     open_scan = Signal(int)  # scan id (a scan entry double-clicked)
     message = Signal(str)
 
@@ -85,6 +86,9 @@ class HistoryView(QWidget):
             "Open this entry's clips and windows again (when the files still exist)"
         )
         self.reload_button.clicked.connect(lambda: self._emit_for(self.list.currentItem(), self.reload_clips))
+        self.conversation_button = QPushButton("Open as conversation", self)
+        self.conversation_button.setToolTip("Show the selected entries as cards in the conversation")
+        self.conversation_button.clicked.connect(self._open_as_conversation)
         self.delete_button = QPushButton("Delete", self)
         self.delete_button.setToolTip("Delete the selected entries")
         self.delete_button.clicked.connect(self.delete_selected)
@@ -97,7 +101,8 @@ class HistoryView(QWidget):
         menu.addAction("JSON…", lambda: self.export_dialog("json"))
         self.export_button.setMenu(menu)
         buttons = QHBoxLayout()
-        for b in (self.reuse_button, self.reload_button, self.delete_button, self.export_button):
+        for b in (self.reuse_button, self.reload_button, self.conversation_button, self.delete_button,
+                  self.export_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
         lay = QVBoxLayout(self)
@@ -171,7 +176,13 @@ class HistoryView(QWidget):
         self.reuse_button.setEnabled(record is not None)
         self.reload_button.setEnabled(record is not None)
         self.delete_button.setEnabled(bool(self.list.selectedItems()))
+        self.conversation_button.setEnabled(bool(self.list.selectedItems()))
         self.export_button.setEnabled(self.list.count() > 0)
+
+    def _open_as_conversation(self) -> None:
+        records = [r for r in (self.store.get(i) for i in self._selected_ids()) if r is not None]
+        if records:
+            self.open_conversation.emit(sorted(records, key=lambda r: (r.created, r.id or 0)))
 
     def delete_selected(self, confirm: bool = True) -> None:
         ids, scan_ids = self._selected_ids(), self._selected_ids(scans=True)
