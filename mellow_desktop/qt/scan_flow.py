@@ -69,6 +69,7 @@ class ScanFlow(QObject):
         p.export_requested.connect(lambda fmt: self.export(fmt))
         for panel in clips.both():
             panel.window_changed.connect(lambda _slot, pn=panel: self._follow_window(pn))
+            panel.navigator.scan_requested.connect(lambda pn=panel: self.scan_clip(pn.slot))
 
     # ------------------------------------------------------------------------------------------- starting
     def running(self) -> bool:
@@ -96,6 +97,11 @@ class ScanFlow(QObject):
         dialog = ScanDialog(state.path, state.info.duration, clip_b, self.window)
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self.start(dialog.request(), panel)
+
+    def scan_clip(self, slot: str) -> None:
+        """A clip panel's "Scan whole file…": highlight that clip, then Scan…."""
+        self.clips.focus(slot)
+        self.open_dialog()
 
     def start(self, request: ScanRequest, panel: ClipPanel | None = None,
               batch_size: int | None = None) -> bool:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox
 
 from mellow_desktop.core.scan_session import ScanRequest
@@ -87,3 +88,28 @@ def _quiet_dialogs(monkeypatch: pytest.MonkeyPatch) -> None:
     from PySide6.QtWidgets import QMessageBox
 
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+
+
+def test_the_panels_scan_button_scans_that_clip(ready_window: Any, qtbot: Any, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Clip B's "Scan whole file…" highlights Clip B and scans its recording with the dialog's choices."""
+    from PySide6.QtWidgets import QDialog
+
+    w = ready_window
+    a, b = recording(tmp_path / "a.wav", 30.0), recording(tmp_path / "b.wav", 60.0, seed=3)
+    w.panel_a.open_file(a)
+    w.panel_b.open_file(b)
+    wait_loaded(qtbot, w.panel_b, b, facts=False)
+    shown: list[ScanDialog] = []
+
+    def accept(dialog: ScanDialog) -> int:  # the user picks hop 20 s and presses Scan
+        shown.append(dialog)
+        dialog.hop.setValue(20.0)
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(ScanDialog, "exec", accept)
+    with qtbot.waitSignal(w.scans.scan_ended, timeout=60000) as ended:
+        qtbot.mouseClick(w.panel_b.navigator.scan_button, Qt.MouseButton.LeftButton)
+    assert ended.args == ["finished"] and w.clips.focused_slot == "B"
+    assert shown[0].file == b and w.scans.record.file == str(b) and w.scans.record.hop_s == 20.0
+    assert w.scans.panel is w.panel_b and w.scans.pane.model.rowCount() == w.scans.record.n_windows == 4

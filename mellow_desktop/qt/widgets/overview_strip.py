@@ -18,7 +18,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from mellow.measurements import format_seconds
 from mellow_desktop.core.clip_analysis import WINDOW_SECONDS
@@ -194,6 +194,7 @@ class OverviewNavigator(QWidget):
 
     window_requested = Signal(float)
     message = Signal(str)
+    scan_requested = Signal()  # the "Scan whole file…" button
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -206,11 +207,16 @@ class OverviewNavigator(QWidget):
                                     "moves it (PageUp/PageDown: one hop)")
         self.start_field.returnPressed.connect(self._typed)
         self.length_label = QLabel("", self)
+        self.scan_button = QPushButton("Scan whole file…", self)
+        self.scan_button.setToolTip("Ask one prompt of every window of this recording (Clips ▸ Scan, "
+                                    "Ctrl+Shift+F)")
+        self.scan_button.clicked.connect(self.scan_requested)
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(QLabel("Window starts at", self))
         row.addWidget(self.start_field)
         row.addWidget(self.length_label, 1)
+        row.addWidget(self.scan_button)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
