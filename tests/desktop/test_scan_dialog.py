@@ -113,3 +113,25 @@ def test_the_panels_scan_button_scans_that_clip(ready_window: Any, qtbot: Any, t
     assert ended.args == ["finished"] and w.clips.focused_slot == "B"
     assert shown[0].file == b and w.scans.record.file == str(b) and w.scans.record.hop_s == 20.0
     assert w.scans.panel is w.panel_b and w.scans.pane.model.rowCount() == w.scans.record.n_windows == 4
+
+
+def test_a_scan_deleted_from_the_history_comes_back_with_undo(window: Any, qtbot: Any) -> None:
+    from mellow_desktop.core.scan_record import ScanRecord
+    from tests.desktop_core.scan_helpers import fake_results
+
+    record = ScanRecord(prompt="is it raining? answer yes or no", file="/field/roof.wav", file_hash="cd" * 20,
+                        n_windows=3, scoring="yes-no", status="finished")
+    window.store.scans.create(record)
+    window.store.scans.append_results(record, fake_results(record, ["yes", "no", "yes"], [0.9, 0.1, 0.8]))
+    history = window.history
+    history.refresh()
+    item = next(history.list.item(i) for i in range(history.list.count()) if is_scan(history.list.item(i)))
+    assert "3 of 3 windows" in item.text()
+    history.list.setCurrentItem(item)
+    history.delete_selected()  # confirmed (the message box answers Yes here)
+    assert window.store.scans.get(record.id) is None and history.list.count() == 0
+    assert history.can_undo() and "Deleted 1 scan" in history.undo_bar.text()
+    history.undo_delete()
+    restored = window.store.scans.load(record.id)
+    assert restored is not None and [r.text for r in restored.results] == ["yes", "no", "yes"]
+    assert history.list.count() == 1 and is_scan(history.list.item(0))

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from mellow_desktop.core.history_store import DeletedEntries, HistoryError, HistoryRecord, HistoryStore
+from mellow_desktop.core.scan_store import DeletedScans
 from mellow_desktop.qt.widgets.history_scans import is_scan, scan_detail, scan_item
 
 UNDO_SECONDS = 8
@@ -219,7 +220,7 @@ class HistoryView(QWidget):
         except HistoryError as exc:
             self.message.emit(str(exc))
         else:
-            self.message.emit(deleted.summary())
+            self._offer_undo(deleted)
         self.refresh()
 
     # ------------------------------------------------------------------------------------------- undo
@@ -228,7 +229,7 @@ class HistoryView(QWidget):
         self.undo_bar.setTextFormat(Qt.TextFormat.RichText)
         self.undo_bar.linkActivated.connect(lambda _link: self.undo_delete())
         self.undo_bar.hide()
-        self._undo: DeletedEntries | None = None
+        self._undo: DeletedEntries | DeletedScans | None = None
         self._undo_timer = QTimer(self)
         self._undo_timer.setObjectName("historyUndoTimer")
         self._undo_timer.setSingleShot(True)
@@ -238,7 +239,7 @@ class HistoryView(QWidget):
         undo_key.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         undo_key.activated.connect(self.undo_delete)
 
-    def _offer_undo(self, deleted: DeletedEntries) -> None:
+    def _offer_undo(self, deleted: DeletedEntries | DeletedScans) -> None:
         if not len(deleted):
             return
         self._undo = deleted
@@ -262,7 +263,8 @@ class HistoryView(QWidget):
         if deleted is None:
             return
         try:
-            n = self.store.restore(deleted)
+            restore = self.store.scans.restore if isinstance(deleted, DeletedScans) else self.store.restore
+            n = restore(deleted)
         except HistoryError as exc:
             self.message.emit(str(exc))
             return
