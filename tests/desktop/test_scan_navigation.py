@@ -39,9 +39,11 @@ def _opened(window: Any, qtbot: Any, path: Path) -> Any:
 
 def test_click_drag_typed_time_and_page_keys_place_the_window(window: Any, qtbot: Any,
                                                               ten_minutes: Path) -> None:
+    assert not window.panel_a.navigator.isVisible() and not window.panel_b.navigator.isVisible()  # no file
     panel = _opened(window, qtbot, ten_minutes)
     strip = panel.navigator.strip
-    assert strip.isVisible() and strip.duration_s == pytest.approx(DURATION)
+    assert strip.isVisible() and not window.panel_b.navigator.isVisible()
+    assert strip.duration_s == pytest.approx(DURATION)
     per_px = DURATION / strip.width()
     axis = panel.waveform.getPlotItem().getAxis("bottom")  # h:mm:ss on a file over a minute
     assert axis.tickStrings([0.0, 300.0, 3900.0], 1.0, 300.0) == ["0:00", "5:00", "1:05:00"]

@@ -290,8 +290,9 @@ class ClipPanel(QFrame):
     def _update_buttons(self) -> None:
         recording = self.transport.is_recording()
         self.info_rows.show_recording(recording)
-        for view in (self.navigator, self.waveform, self.spectrogram):
+        for view in (self.waveform, self.spectrogram):
             view.setVisible(not recording)
+        self.navigator.setVisible(not recording and self._state is not None)  # no file: no overview
         self.live_waveform.setVisible(recording)
         self.controls.refresh(self._state is not None, recording, self.transport.is_playing(),
                               self.transport.has_player(), self._record_reason)
