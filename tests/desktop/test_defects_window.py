@@ -50,8 +50,9 @@ def test_a_usable_layout_at_1024_by_640(qtbot, window, tmp_path: Path) -> None:
             assert controls.rect().contains(b.geometry())  # none cut off
     name = window.panel_a.name_label
     assert name.text() == long_name.name and name.toolTip() == str(long_name)
+    qtbot.waitUntil(lambda: "…" in name.shown_text())  # once the row is laid out with icon-only buttons
     shown = name.shown_text()
-    assert "…" in shown and shown.startswith("a rat") and shown.endswith(".wav")  # elided in the middle
+    assert shown.startswith("a rat") and shown.endswith(".wav")  # elided in the middle
     assert name.width() >= name.fontMetrics().horizontalAdvance("x" * 8)
     # With room, the buttons show their text again and the whole name.
     window.resize(1800, 900)
