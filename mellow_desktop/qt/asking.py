@@ -47,6 +47,9 @@ class AskingFlow(QObject):
         """Send ``prompt`` about ``clips`` (A, B) with ``settings``, or explain what is missing; ``about``
         ("A"/"B") aims a question that does not compare at one of two clips."""
         if self.host.busy():
+            if self.host.scanning is not None:  # the model is busy with a scan: say so, keep the prompt
+                self.chat.add_notice("The model is scanning a recording; ask when the scan has finished "
+                                     "(or cancel it: Clips ▸ Cancel scan).")
             return
         if loading:
             self._status("Wait until the clips are loaded.", 5000)

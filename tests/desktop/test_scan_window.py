@@ -173,6 +173,9 @@ def test_closing_the_window_mid_scan_stops_it_and_keeps_what_is_done(
     with qtbot.waitSignal(w.scans.batch_shown, timeout=60000):
         _scan(w, qtbot, three_minutes, hop_s=2.0, batch_size=4)
     scan_id = w.scans.record.id
+    w.prompt.set_text("caption the audio.")
+    w.prompt.send()  # the model is busy scanning: the window says so and keeps the prompt
+    assert "scanning a recording" in w.chat.notices()[-1] and w.prompt.text() == "caption the audio."
     w.close()  # joins the model's thread after the current batch
     assert not w.host.thread.isRunning()
     record = w.store.scans.get(scan_id)
