@@ -97,16 +97,16 @@ class ScanTimeline(QWidget):
         times, scores = self.view.score_curve()
         p.setPen(QPen(self.palette().mid().color(), 1))
         p.drawRect(r.adjusted(0, 0, -1, -1))
-        if len(times):
-            pts = [QPointF(self.x_of(t), r.bottom() - s * r.height())
-                   for t, s in zip(times, scores, strict=True)]
-            p.setPen(QPen(QColor("#2b6cd4"), 1.5))
-            p.drawPolyline(QPolygonF(pts))
         y = self.threshold_y()
         p.setPen(QPen(QColor("#d9534f"), 1.5, Qt.PenStyle.DashLine))
         p.drawLine(QPointF(0, y), QPointF(self.width(), y))
         p.setPen(self.palette().text().color())
         p.drawText(QPointF(4, y - 3), f"threshold {self.view.threshold:.2f}")
+        if len(times):  # over the threshold line, which it may follow closely
+            pts = [QPointF(self.x_of(t), r.bottom() - s * r.height())
+                   for t, s in zip(times, scores, strict=True)]
+            p.setPen(QPen(QColor("#2b6cd4"), 2))
+            p.drawPolyline(QPolygonF(pts))
 
     def _paint_window(self, p: QPainter) -> None:
         if self.window_start is None or self.duration_s <= 0:
