@@ -30,7 +30,11 @@ test: lint
 
 bench: $(VENV)/.installed-test
 	$(PY) benchmarks/generation.py
-	$(PY) benchmarks/gui.py
+	OMP_WAIT_POLICY=PASSIVE $(PY) benchmarks/scan.py
+	$(PY) benchmarks/scan_ray.py
+	$(PY) benchmarks/gui.py --scan
+	$(PY) benchmarks/overview.py
+	$(PY) benchmarks/history_search.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
