@@ -54,8 +54,25 @@ def clip_names(*paths: str | None) -> str:
     return "\n".join(dict.fromkeys(Path(p).name for p in paths if p))
 
 
+class StoredEntry:
+    """What every history entry (question or scan, both dataclasses with a Unix ``created``) offers."""
+
+    created: float
+
+    def created_iso(self) -> str:
+        """Creation time as local ISO 8601 text with offset, seconds precision."""
+        local = datetime.fromtimestamp(self.created, tz=timezone.utc).astimezone()
+        return local.isoformat(timespec="seconds")
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """Plain dict for JSON export (adds ``created_iso``)."""
+        d = asdict(self)  # type: ignore[call-overload]  # subclasses are dataclasses
+        d["created_iso"] = self.created_iso()
+        return d
+
+
 @dataclass
-class HistoryRecord:
+class HistoryRecord(StoredEntry):
     """One question and its answer, with what it was asked about.
 
     ``created`` is Unix time in seconds; ``start_a``/``start_b`` are the analysis-window starts in seconds and
@@ -84,16 +101,6 @@ class HistoryRecord:
     kind = "question"
     """Tells questions from scans (:class:`~mellow_desktop.core.scan_record.ScanRecord`, kind "scan")."""
 
-    def created_iso(self) -> str:
-        """Creation time as local ISO 8601 text with offset, seconds precision."""
-        local = datetime.fromtimestamp(self.created, tz=timezone.utc).astimezone()
-        return local.isoformat(timespec="seconds")
-
-    def to_json_dict(self) -> dict[str, Any]:
-        """Plain dict for JSON export (adds ``created_iso``)."""
-        d = asdict(self)
-        d["created_iso"] = self.created_iso()
-        return d
 
     def with_absolute_paths(self, folder: str | None = None) -> None:
         """Make ``clip_a``/``clip_b`` absolute and resolved, relative ones against ``folder`` (in place)."""

@@ -7,16 +7,16 @@ A :class:`ScanRecord` is what the history lists beside questions; its windows ar
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mellow.scan.types import Window, WindowResult
+from mellow_desktop.core.history_record import StoredEntry
 
 
 @dataclass
-class ScanRecord:
+class ScanRecord(StoredEntry):
     """One scan of one file.
 
     Parameters: ``prompt``; ``hop_s``, ``from_s``/``to_s`` (None: to the file's end); ``threshold`` on P(yes);
@@ -59,15 +59,6 @@ class ScanRecord:
     def file_name(self) -> str:
         return Path(self.file).name
 
-    def created_iso(self) -> str:
-        """Creation time as local ISO 8601 text with offset, seconds precision."""
-        local = datetime.fromtimestamp(self.created, tz=timezone.utc).astimezone()
-        return local.isoformat(timespec="seconds")
-
-    def to_json_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["created_iso"] = self.created_iso()
-        return d
 
     def window_of(self, start_s: float, end_s: float, slot2_start_s: float | None) -> Window:
         """The engine's :class:`Window` of this scan at ``start_s`` (slot 2 as the scan set it)."""
