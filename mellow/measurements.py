@@ -1,4 +1,5 @@
-"""Signal measurements for the clip panels: levels, spectral centroid, dominant frequency, envelopes.
+"""Signal measurements for the clip panels: levels, spectral centroid, dominant frequency (envelopes:
+:mod:`mellow.envelope`).
 
 Everything here works on plain numpy arrays or streams a file through ``soundfile`` block by block, so a
 two-hour recording is measured without ever holding a full-length copy in memory.
@@ -264,7 +265,7 @@ class _SpectrumAccumulator:
 # ----------------------------------------------------------------------------------------------- public API
 
 
-def _as_frames(signal: np.ndarray) -> np.ndarray:
+def as_frames(signal: np.ndarray) -> np.ndarray:
     """(frames, channels) view of a 1-D/2-D array; integer PCM is scaled to [-1, 1) floats."""
     x = np.asarray(signal)
     if np.issubdtype(x.dtype, np.integer):
@@ -280,7 +281,7 @@ def _as_frames(signal: np.ndarray) -> np.ndarray:
     raise ValueError(f"expected a (frames,) or (frames, channels) array, got shape {x.shape}")
 
 
-def _clean(block: np.ndarray) -> tuple[np.ndarray, int]:
+def finite_block(block: np.ndarray) -> tuple[np.ndarray, int]:
     """Float64 copy-free view with non-finite samples replaced by 0; returns the count replaced."""
     if not np.issubdtype(block.dtype, np.floating):
         return block, 0
@@ -295,8 +296,8 @@ def measure(signal: np.ndarray, sample_rate: int) -> Measurements:
     """Measure a (frames,) or (frames, channels) signal: floats in [-1, 1] or integer PCM."""
     if sample_rate <= 0:
         raise ValueError("sample_rate must be positive")
-    frames = _as_frames(signal)
-    frames, n_bad = _clean(frames)
+    frames = as_frames(signal)
+    frames, n_bad = finite_block(frames)
     levels = _LevelAccumulator()
     spectrum = _SpectrumAccumulator(sample_rate)
     levels.feed(frames)
@@ -326,7 +327,7 @@ def _result(
     )
 
 
-def _open(path: str | os.PathLike[str]) -> sf.SoundFile:
+def open_sound_file(path: str | os.PathLike[str]) -> sf.SoundFile:
     p = Path(path)
     if p.is_dir():
         raise AudioError(f"{p.name} is a folder, not an audio file")
@@ -350,7 +351,7 @@ def measure_file(
     spectral frames are spread evenly over the file instead (the hop grows), which bounds the FFT work.
     Raises :class:`mellow.errors.AudioError` for unreadable files.
     """
-    with _open(path) as f:
+    with open_sound_file(path) as f:
         sr, channels, total = int(f.samplerate), int(f.channels), int(f.frames)
         hop = max(NFFT // 2, total // max(1, max_fft_frames))
         levels = _LevelAccumulator()
@@ -362,7 +363,7 @@ def measure_file(
                 data = f.read(block, dtype="float32", always_2d=True)
                 if data.shape[0] == 0:
                     break
-                data, bad = _clean(data)
+                data, bad = finite_block(data)
                 n_bad += bad
                 n_read += data.shape[0]
                 levels.feed(data)
@@ -372,127 +373,3 @@ def measure_file(
             raise AudioError(f"cannot read {Path(path).name}: {reason}") from None
     spectrum.finish()
     return _result(levels, spectrum, n_read, channels, sr, n_bad)
-
-
-# ----------------------------------------------------------------------------------------------- envelopes
-
-
-def _bin_edges(n_frames: int, n_bins: int) -> np.ndarray:
-    return (np.arange(n_bins + 1, dtype=np.int64) * n_frames) // n_bins
-
-
-def _reduce_into(
-    data: np.ndarray, first: int, edges: np.ndarray, mins: np.ndarray, maxs: np.ndarray
-) -> None:
-    """Fold ``data`` (frames, k), starting at global frame ``first``, into ``mins``/``maxs`` (k, bins)."""
-    last = first + data.shape[0]
-    i0 = int(np.searchsorted(edges, first, side="right")) - 1
-    i1 = int(np.searchsorted(edges, last - 1, side="right")) - 1
-    starts = np.maximum(edges[i0 : i1 + 1], first) - first
-    lo = np.minimum.reduceat(data, starts, axis=0).T
-    hi = np.maximum.reduceat(data, starts, axis=0).T
-    np.minimum(mins[:, i0 : i1 + 1], lo, out=mins[:, i0 : i1 + 1])
-    np.maximum(maxs[:, i0 : i1 + 1], hi, out=maxs[:, i0 : i1 + 1])
-
-
-class _EnvelopeReducer:
-    """The one envelope algorithm: min/max per bin of frames fed in blocks (bin ``i`` covers frames
-    ``[i*N//bins, (i+1)*N//bins)`` of the ``N`` frames), over each channel or over the mono mix."""
-
-    def __init__(self, n_frames: int, n_bins: int, channels: int, per_channel: bool) -> None:
-        if n_bins < 1:
-            raise ValueError("n_bins must be at least 1")
-        self.per_channel = per_channel
-        self.bins = max(1, min(n_bins, n_frames))
-        self.edges = _bin_edges(max(n_frames, 1), self.bins)
-        k = channels if per_channel else 1
-        self.mins = np.full((k, self.bins), np.inf, dtype=np.float32)
-        self.maxs = np.full((k, self.bins), -np.inf, dtype=np.float32)
-        self.done = 0
-
-    def feed(self, block: np.ndarray) -> None:
-        """Fold the next (frames, channels) float block in (non-finite samples count as 0)."""
-        if block.shape[0] == 0:
-            return
-        data, _ = _clean(block)
-        data = data.astype(np.float32, copy=False) if self.per_channel else to_mono(data)[:, None]
-        _reduce_into(data, self.done, self.edges, self.mins, self.maxs)
-        self.done += data.shape[0]
-
-    def result(self) -> tuple[np.ndarray, np.ndarray]:
-        """(mins, maxs): (channels, bins) per channel, else (bins,); bins never reached are flat (0)."""
-        unfilled = ~np.isfinite(self.mins)
-        self.mins[unfilled] = 0.0
-        self.maxs[unfilled] = 0.0
-        return (self.mins, self.maxs) if self.per_channel else (self.mins[0], self.maxs[0])
-
-
-def envelope_array(
-    signal: np.ndarray, n_bins: int, *, per_channel: bool = False
-) -> tuple[np.ndarray, np.ndarray]:
-    """Min/max envelope of an in-memory signal; see :func:`envelope` for the shapes."""
-    frames = _as_frames(signal)
-    reducer = _EnvelopeReducer(frames.shape[0], n_bins, frames.shape[1], per_channel)
-    reducer.feed(frames)
-    return reducer.result()
-
-
-def envelope_frames(
-    data: np.ndarray,
-    n_bins: int,
-    *,
-    scale: float = 1.0,
-    per_channel: bool = False,
-    start: int = 0,
-    stop: int | None = None,
-    block: int = 1 << 18,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Min/max envelope of rows ``[start, stop)`` of a (frames, channels) array (e.g. a memory-mapped WAV).
-
-    Read ``block`` frames at a time and divided by ``scale`` (the full-scale sample value); same binning and
-    shapes as :func:`envelope`.
-    """
-    total = data.shape[0]
-    stop = total if stop is None else max(0, min(stop, total))
-    start = max(0, min(start, stop))
-    reducer = _EnvelopeReducer(stop - start, n_bins, data.shape[1], per_channel)
-    for first in range(start, stop, block):
-        chunk = np.asarray(data[first : min(stop, first + block)], dtype=np.float32)
-        reducer.feed(chunk / np.float32(scale) if scale != 1.0 else chunk)
-    return reducer.result()
-
-
-def envelope(
-    path: str | os.PathLike[str],
-    n_bins: int,
-    *,
-    per_channel: bool = False,
-    start: int = 0,
-    stop: int | None = None,
-    block: int = 1 << 18,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Min/max envelope of frames ``[start, stop)`` of a file, streamed in blocks.
-
-    Returns ``(mins, maxs)`` as float32 arrays of shape (bins,) for the mono mix or (channels, bins) with
-    ``per_channel=True``, where ``bins = min(n_bins, frames)``. Bin ``i`` covers frames
-    ``start + [i*N//bins, (i+1)*N//bins)`` with ``N = stop - start``. Raises AudioError for unreadable files.
-    """
-    if n_bins < 1:
-        raise ValueError("n_bins must be at least 1")
-    with _open(path) as f:
-        total = int(f.frames)
-        stop = total if stop is None else max(0, min(stop, total))
-        start = max(0, min(start, stop))
-        n = stop - start
-        reducer = _EnvelopeReducer(n, n_bins, int(f.channels), per_channel)
-        if n:
-            f.seek(start)
-        try:
-            while reducer.done < n:
-                data = f.read(min(block, n - reducer.done), dtype="float32", always_2d=True)
-                if data.shape[0] == 0:
-                    break  # the file is shorter than its header said
-                reducer.feed(data)
-        except (sf.LibsndfileError, RuntimeError) as exc:
-            raise AudioError(f"cannot read {Path(path).name}: {one_line(exc)}") from None
-    return reducer.result()

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from mellow.audio import TARGET_RATE, WINDOW_SAMPLES, AudioInfo, Clip, load_window, to_mono
+from mellow.envelope import envelope, envelope_frames
 from mellow.htsat import periodic_hann, slaney_mel_edges_hz, slaney_mel_matrix
-from mellow.measurements import envelope, envelope_frames
 
 N_FFT = 1024
 HOP = 320

@@ -24,9 +24,9 @@ import soundfile as sf
 
 from mellow.audio import audio_info, to_mono
 from mellow.config import AudioConfig
+from mellow.envelope import envelope_frames
 from mellow.errors import AudioError, one_line
 from mellow.htsat import periodic_hann, slaney_mel_edges_hz, slaney_mel_matrix
-from mellow.measurements import envelope_frames
 
 DEFAULT_COLUMNS = 2048
 FRAMES_PER_COLUMN = 8  # FFT frames averaged per column in the exact pass

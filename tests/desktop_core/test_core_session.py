@@ -8,8 +8,8 @@ import numpy as np
 import soundfile as sf
 
 from mellow.audio import audio_info
+from mellow.envelope import envelope, envelope_array, envelope_frames
 from mellow.generation import GenerationOptions
-from mellow.measurements import envelope, envelope_array, envelope_frames
 from mellow_desktop.core.clip_analysis import trace
 from mellow_desktop.core.clip_io import open_clip
 from mellow_desktop.core.history_store import HistoryRecord

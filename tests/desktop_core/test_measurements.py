@@ -10,11 +10,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from mellow.envelope import envelope, envelope_array
 from mellow.errors import AudioError
 from mellow.measurements import (
     difference,
-    envelope,
-    envelope_array,
     format_db,
     format_hz,
     measure,

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from mellow.envelope import envelope
 from mellow.errors import AudioError
 from mellow.htsat import slaney_mel_edges_hz
-from mellow.measurements import envelope
 from mellow_desktop.core import overview_cache
 from mellow_desktop.core.overview import overview_chunks
 from mellow_desktop.core.overview_cache import cached_overview, file_overview
