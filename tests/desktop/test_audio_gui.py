@@ -121,3 +121,51 @@ def test_playback_streams_a_long_file_from_the_window_start(
     finally:
         panel.stop_audio()
     assert not panel.waveform.playhead.isVisible()
+
+
+def test_playing_a_long_file_shows_its_position_and_a_click_on_the_overview_seeks(
+    qtbot,
+    window,
+    pulse_audio: PulseStack,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """A 4-minute file: the playhead and the h:mm:ss readout advance; a second Play click during start-up
+    keeps it playing; a click on the overview while playing moves playback there and leaves the window."""
+    from PySide6.QtCore import QPoint, Qt
+
+    from mellow.measurements import format_seconds
+
+    clip = write_tone(tmp_path / "four minutes.wav", 240.0, 8000, freq=500.0)
+    panel = window.panel_a
+    panel.output_device = pulse_audio.device
+    panel.open_file(clip, start_s=70.0)
+    wait_loaded(qtbot, panel, clip, facts=False)
+    qtbot.waitUntil(lambda: panel.state().start_s == 70.0, timeout=10000)
+    strip, readout = panel.navigator.strip, panel.navigator.position_label
+    assert readout.text() == "" and strip.playhead is None
+    panel.play_button.click()
+    panel.play_button.click()  # at once, before the first samples reached the device: ignored
+    try:
+        assert panel.transport.is_playing() and panel.play_button.text() == "Pause"
+        qtbot.waitUntil(lambda: strip.playhead is not None and strip.playhead > 70.3, timeout=5000)
+        first = strip.playhead
+        assert readout.text().startswith("▶ 1:1")
+        qtbot.waitUntil(lambda: strip.playhead is not None and strip.playhead > first + 0.5, timeout=5000)
+        assert readout.text() == f"▶ {format_seconds(strip.playhead)}"
+        assert strip.seek_on_click
+        qtbot.mouseClick(strip, Qt.MouseButton.LeftButton, pos=QPoint(round(strip.x_of(180.0)), 10))
+        per_px = 240.0 / strip.width()
+        player = panel.transport._player
+        assert player.poll().state == "playing"
+        assert 180.0 - 2 * per_px <= player.position_s < 180.0 + 2 * per_px + 1.0
+        qtbot.waitUntil(lambda: strip.playhead is not None and strip.playhead > 180.0 - per_px, timeout=5000)
+        assert readout.text().startswith("▶ 3:0") or readout.text().startswith("▶ 2:5")
+        assert panel.state().start_s == 70.0 and strip.window_start == 70.0  # the window did not move
+        panel.play_button.click()  # playing for a while now: this click pauses
+        assert panel.play_button.text() == "Play" and not strip.seek_on_click
+    finally:
+        panel.stop_audio()
+    assert strip.playhead is None and readout.text() == ""
+    # Not playing: a click centres the analysis window again.
+    qtbot.mouseClick(strip, Qt.MouseButton.LeftButton, pos=QPoint(round(strip.x_of(120.0)), 10))
+    qtbot.waitUntil(lambda: abs(panel.state().start_s - 115.0) <= 2 * per_px, timeout=10000)

@@ -91,7 +91,9 @@ def test_pause_resume_seek_and_stop(pulse_audio: PulseStack, tmp_path: Path) -> 
     try:
         player.play(clip)
         time.sleep(0.6)
+        assert player.delivering  # samples reached the device
         player.pause()
+        assert not player.delivering
         paused = player.poll()
         time.sleep(0.3)
         assert player.poll() == paused and paused.state == "paused" and 0.2 < paused.position_s < 1.2
@@ -113,7 +115,7 @@ def test_pause_resume_seek_and_stop(pulse_audio: PulseStack, tmp_path: Path) -> 
 
 def test_transport_without_a_device(tmp_path: Path) -> None:
     player = Player()
-    assert player.poll().state == "empty"
+    assert player.poll().state == "empty" and not player.delivering
     with pytest.raises(RuntimeError):
         player.play()
     player.load(np.zeros((8000, 2)), 8000)

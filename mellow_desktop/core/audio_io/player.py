@@ -112,6 +112,7 @@ class Player:
         self._state = "empty"
         self._error: str | None = None
         self._ended = threading.Event()
+        self._delivered = threading.Event()  # set by the callback once the open stream got its first samples
         self._callback_stop: type[Exception] = Exception
 
     # ------------------------------------------------------------------------------------------- loading
@@ -168,6 +169,11 @@ class Player:
             with contextlib.suppress(Exception):
                 pos = max(0.0, pos - float(stream.latency))
         return pos
+
+    @property
+    def delivering(self) -> bool:
+        """True once the playing stream has handed its first samples to the device (start-up is over)."""
+        return self._state == "playing" and self._delivered.is_set()
 
     @property
     def state(self) -> str:
@@ -251,6 +257,7 @@ class Player:
         dev = resolve_device(self.device, "output")
         channels = max(1, min(self.channels, dev.max_output_channels))
         self._ended.clear()
+        self._delivered.clear()
         self._callback_stop = sd.CallbackStop
         self._chunk, self._chunk_pos = _EOF, 0
         if self._data is None and self.path is not None:
@@ -305,6 +312,8 @@ class Player:
             outdata[:n] = chunk
             outdata[n:] = 0.0
             self._pos += n
+            if n:
+                self._delivered.set()
             if n < frames:
                 raise self._callback_stop
             return
@@ -325,6 +334,8 @@ class Player:
             filled += n
         outdata[filled:] = 0.0
         self._pos += filled
+        if filled:
+            self._delivered.set()
         if feed is not None:
             feed.consumed += filled
         if at_end or feed is None:

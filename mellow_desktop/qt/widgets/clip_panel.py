@@ -69,7 +69,7 @@ class ClipPanel(QFrame):
                              (t.changed, self._update_buttons),
                              (t.level, self.info_rows.show_level), (t.level, self.live_waveform.add_db),
                              (t.playhead, self.waveform.set_playhead),
-                             (t.playhead, self.navigator.strip.set_playhead)):
+                             (t.playhead, self.navigator.set_playhead)):
             signal.connect(slot)
         self._update_buttons()
 
@@ -86,6 +86,7 @@ class ClipPanel(QFrame):
         self.navigator = OverviewNavigator(self)
         self.navigator.window_requested.connect(self.set_window_start)
         self.navigator.message.connect(self.message)
+        self.navigator.strip.seek_requested.connect(self.seek_playback)
         self.waveform = WaveformView(self)
         self.waveform.window_moved.connect(self.set_window_start)
         self.waveform.detail_wanted.connect(self._on_detail_wanted)
@@ -273,6 +274,11 @@ class ClipPanel(QFrame):
         if self._state is not None:
             self.transport.toggle_playback(self._state.path, self._state.start_s)
 
+    def seek_playback(self, seconds: float) -> None:
+        """Move playback to ``seconds`` of the file (a click on the overview while playing)."""
+        if self.transport.seek(seconds):
+            self.message.emit(f"Playing Clip {self.slot} from {format_seconds(seconds)}")
+
     def stop_audio(self) -> None:
         """Stop playback and any recording (a recording is finished, kept and loaded)."""
         self.transport.stop()
@@ -293,6 +299,7 @@ class ClipPanel(QFrame):
         for view in (self.waveform, self.spectrogram):
             view.setVisible(not recording)
         self.navigator.setVisible(not recording and self._state is not None)  # no file: no overview
+        self.navigator.strip.seek_on_click = self.transport.is_playing()
         self.live_waveform.setVisible(recording)
         self.controls.refresh(self._state is not None, recording, self.transport.is_playing(),
                               self.transport.has_player(), self._record_reason)

@@ -3,19 +3,29 @@
 One QTimer polls the recorder or player at display rate, and runs only while something records or plays. The
 audio callbacks themselves never touch Qt: they only copy samples (see ``audio_io``). Playback streams the
 file from the window start through the player's file feed, so a clip of any length plays without loading it.
+
+Until the started player has delivered its first samples, and for :data:`START_GRACE_S` after ``play``
+returned (clicks made while the device was opening arrive then), Play/Pause clicks are ignored: a second
+click during start-up does not cancel it (Stop still stops). :meth:`ClipTransport.seek` moves a playing
+clip to another time of its file.
 """
 
 from __future__ import annotations
 
+import math
+import time
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from mellow.errors import MellowError, one_line
+from mellow_desktop.core.audio_io.devices import AudioUnavailable
 from mellow_desktop.qt.jobs import failure_message
 
 POLL_MS = 33
+START_GRACE_S = 0.3
+"""After playback started, Play/Pause clicks are ignored this long (they were made during start-up)."""
 
 
 class ClipTransport(QObject):
@@ -37,6 +47,7 @@ class ClipTransport(QObject):
         self._player: Any = None
         self._source: tuple[Path, float] | None = None  # what the player holds: (file, window start)
         self._shutting_down = False
+        self._started_at = -math.inf  # time.monotonic() when play/resume last returned
         self._silence: Any = None  # SilenceWatch of the running recording
         self.recorded_from: tuple[Path, str] | None = None  # (last recording, its input device's name)
         self._timer = QTimer(self)
@@ -59,7 +70,6 @@ class ClipTransport(QObject):
         if self._recorder is not None:
             self.finish_recording()
             return
-        from mellow_desktop.core.audio_io.devices import AudioUnavailable
         from mellow_desktop.core.audio_io.recorder import Recorder
         from mellow_desktop.core.audio_io.silence import SilenceWatch, input_device_name
 
@@ -102,6 +112,8 @@ class ClipTransport(QObject):
         if self._recorder is not None:
             return
         state = self._player.poll().state if self._player is not None else "empty"
+        if state == "playing" and self.is_starting():
+            return  # still starting up: this click would only cancel it
         if state == "playing":
             self._player.pause()
             self._tick()
@@ -111,9 +123,25 @@ class ClipTransport(QObject):
             self._start_player(None if resume else (path, start_s))
         self.changed.emit()
 
+    def is_starting(self) -> bool:
+        """Playing, but no samples delivered to the device yet or started under :data:`START_GRACE_S` ago."""
+        recent = time.monotonic() - self._started_at < START_GRACE_S
+        return self.is_playing() and (recent or not self._player.delivering)
+
+    def seek(self, seconds: float) -> bool:
+        """Move a playing clip to ``seconds`` of its file (True), else do nothing (False)."""
+        if not self.is_playing():
+            return False
+        try:
+            self._player.seek(seconds)
+        except (AudioUnavailable, RuntimeError) as exc:
+            self.error.emit(f"Cannot play: {one_line(exc)}")
+        self._tick()
+        self.changed.emit()
+        return True
+
     def _start_player(self, source: tuple[Path, float] | None) -> None:
         """Resume (``source`` None) or play a file from a start, streamed by the player's file feed."""
-        from mellow_desktop.core.audio_io.devices import AudioUnavailable
         from mellow_desktop.core.audio_io.player import Player
 
         try:
@@ -127,6 +155,7 @@ class ClipTransport(QObject):
             message = one_line(exc)
             self.error.emit(message if isinstance(exc, MellowError) else f"Cannot play: {message}")
             return
+        self._started_at = time.monotonic()
         self._timer.start()
 
     def stop_playback(self) -> None:

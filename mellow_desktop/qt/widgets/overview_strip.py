@@ -5,8 +5,10 @@ overview with the level envelope over it), computed in the background by
 :func:`~mellow_desktop.core.overview_cache.file_overview` (the coarse snapshot draws at once, exact columns
 fill in; a file seen before comes from the cache), the analysis window (never narrower than
 :data:`MIN_WINDOW_PX`, orange with handles) and the playhead.  A click centres the window on the clicked
-time; dragging the window follows the mouse.  :class:`OverviewNavigator` adds the start field (h:mm:ss(.s)
-or seconds, read by :func:`~mellow_desktop.core.time_entry.parse_time`).
+time; dragging the window follows the mouse.  While the clip plays (:attr:`OverviewStrip.seek_on_click`), a
+click instead moves playback to the clicked time and the window stays.  :class:`OverviewNavigator` adds the
+start field (h:mm:ss(.s) or seconds, read by :func:`~mellow_desktop.core.time_entry.parse_time`) and the
+playback position readout.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class OverviewStrip(QWidget):
 
     window_requested = Signal(float)  # the window's new start (seconds), after a click or a drag
     overview_ready = Signal(object)  # each snapshot drawn (Overview)
+    seek_requested = Signal(float)  # a click while playing: play from there (seconds)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -61,6 +64,7 @@ class OverviewStrip(QWidget):
         self.playhead: float | None = None
         self._image: QImage | None = None
         self._drag_offset: float | None = None
+        self.seek_on_click = False  # set by the panel while its clip plays
         self._jobs = JobRunner(self)
         self._stop = threading.Event()
         self._path: Path | None = None
@@ -162,6 +166,10 @@ class OverviewStrip(QWidget):
         if ev.button() != Qt.MouseButton.LeftButton or self.duration_s <= 0:
             return
         x = ev.position().x()
+        if self.seek_on_click:
+            self.seek_requested.emit(self.time_at(x))
+            ev.accept()
+            return
         r = self.window_rect()
         if r.adjusted(-2, 0, 2, 0).contains(x, r.center().y()):
             self._drag_offset = self.time_at(x) - self.window_start  # grab the window where it was pressed
@@ -175,7 +183,8 @@ class OverviewStrip(QWidget):
             self._place(ev.position().x())
         elif self.duration_s > 0:
             where = format_seconds(self.time_at(ev.position().x()))
-            self.setToolTip(f"{where} · click: move the window here")
+            action = "play from here" if self.seek_on_click else "move the window here"
+            self.setToolTip(f"{where} · click: {action}")
 
     def mouseReleaseEvent(self, ev: QMouseEvent) -> None:  # noqa: N802 (Qt override)
         if self._drag_offset is not None:
@@ -207,6 +216,8 @@ class OverviewNavigator(QWidget):
                                     "moves it (PageUp/PageDown: one hop)")
         self.start_field.returnPressed.connect(self._typed)
         self.length_label = QLabel("", self)
+        self.position_label = QLabel("", self)
+        self.position_label.setToolTip("Playback position (click the overview while playing to jump)")
         self.scan_button = QPushButton("Scan whole file…", self)
         self.scan_button.setToolTip("Ask one prompt of every window of this recording (Clips ▸ Scan, "
                                     "Ctrl+Shift+F)")
@@ -216,6 +227,7 @@ class OverviewNavigator(QWidget):
         row.addWidget(QLabel("Window starts at", self))
         row.addWidget(self.start_field)
         row.addWidget(self.length_label, 1)
+        row.addWidget(self.position_label)
         row.addWidget(self.scan_button)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -235,6 +247,11 @@ class OverviewNavigator(QWidget):
         if not self.start_field.hasFocus():
             self.start_field.setText(format_seconds(start_s))
         self.start_field.setStyleSheet("")
+
+    def set_playhead(self, t: float | None) -> None:
+        """Show the playback position (seconds in the file) on the strip and in the readout; None hides."""
+        self.strip.set_playhead(t)
+        self.position_label.setText("" if t is None else f"▶ {format_seconds(t)}")
 
     def _typed(self) -> None:
         try:
