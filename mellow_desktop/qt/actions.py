@@ -149,6 +149,15 @@ def _make(parent: QWidget, name: str, command: Callable[[], object]) -> QAction:
     return action
 
 
+def find_action(window: QWidget, name: str) -> QAction:
+    """The QAction that :func:`build_menus` made for action ``name`` on ``window`` (for buttons that
+    trigger it)."""
+    action = window.findChild(QAction, f"action_{name}")
+    if action is None:
+        raise KeyError(f"no action {name!r} on this window")
+    return action
+
+
 @dataclass
 class ViewActions:
     """The checkable View ▸ Spectrogram, View ▸ Colormap and Model ▸ (known model) actions, by name."""

@@ -31,7 +31,7 @@ from mellow_desktop.core.package_data import samples_dir
 from mellow_desktop.core.session import reload_plan
 from mellow_desktop.qt import window_layout as layout
 from mellow_desktop.qt import window_state
-from mellow_desktop.qt.actions import build_menus, show_about, show_shortcuts, tip
+from mellow_desktop.qt.actions import build_menus, find_action, show_about, show_shortcuts, tip
 from mellow_desktop.qt.asking import AskingFlow
 from mellow_desktop.qt.clip_pair import ClipPair
 from mellow_desktop.qt.dialogs.settings_dialog import SettingsDialog, load_settings, save_settings
@@ -112,6 +112,7 @@ class MainWindow(QMainWindow):
         self.main_splitter = self.splitters.main  # (tests resize it)
         self.scans = ScanFlow(self, self.host, self.model, self.clips, self.store, self.history.refresh,
                               self.notify)
+        self.scans.prompt_text = self.prompt.text
         self.model_label = QLabel(self.model.description, self)
         self.model_label.setToolTip("The model's state and the device it runs on")
         self.statusBar().addPermanentWidget(self.model_label)
@@ -145,6 +146,7 @@ class MainWindow(QMainWindow):
             p.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.prompt.send_requested.connect(self.ask)
         self.prompt.stop_requested.connect(self.stop_generation)
+        self.prompt.scan_requested.connect(lambda: find_action(self, "scan").trigger())
         self.asking = AskingFlow(self.host, self.model, self.chat, self.prompt, self.store, self.history,
                                  self.statusBar().showMessage, self)
         self.asking.answered.connect(self.answer_shown)

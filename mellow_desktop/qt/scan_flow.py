@@ -56,6 +56,7 @@ class ScanFlow(QObject):
         self.view: ScanView | None = None
         self.panel: ClipPanel | None = None
         self.last_export_folder = ""
+        self.prompt_text: Callable[[], str] = lambda: ""  # the typed prompt: the dialog starts from it
         w = host.worker
         w.scan_started.connect(self._on_started)
         w.scan_batch.connect(self._on_batch)
@@ -85,7 +86,8 @@ class ScanFlow(QObject):
         return True
 
     def open_dialog(self) -> None:
-        """Scan… : ask for the parameters of a scan of the highlighted clip, then start it."""
+        """Scan… : ask for the parameters of a scan of the highlighted clip, then start it; the dialog's
+        prompt starts as the conversation's prompt when one is typed (else the first scan preset)."""
         panel = self.clips.focused()
         state, other = panel.state(), self.clips.panel("B" if panel.slot == "A" else "A").state()
         if state is None:
@@ -94,7 +96,7 @@ class ScanFlow(QObject):
         if not self._can_start():
             return
         clip_b = (other.path, other.start_s) if other is not None else None
-        dialog = ScanDialog(state.path, state.info.duration, clip_b, self.window)
+        dialog = ScanDialog(state.path, state.info.duration, clip_b, self.window, prompt=self.prompt_text())
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self.start(dialog.request(), panel)
 

@@ -135,3 +135,33 @@ def test_a_scan_deleted_from_the_history_comes_back_with_undo(window: Any, qtbot
     restored = window.store.scans.load(record.id)
     assert restored is not None and [r.text for r in restored.results] == ["yes", "no", "yes"]
     assert history.list.count() == 1 and is_scan(history.list.item(0))
+
+
+def test_scan_button_in_the_prompt_box_opens_the_scan_dialog_with_the_typed_prompt(
+    ready_window: Any, qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The prompt box's "Scan…" triggers the one Clips ▸ Scan action; the dialog starts from the prompt."""
+    from PySide6.QtGui import QAction
+    from PySide6.QtWidgets import QDialog
+
+    w = ready_window
+    path = recording(tmp_path / "a.wav", 30.0)
+    w.panel_a.open_file(path)
+    wait_loaded(qtbot, w.panel_a, path, facts=False)
+    shown: list[ScanDialog] = []
+
+    def reject(dialog: ScanDialog) -> int:  # look at the dialog, then Cancel
+        shown.append(dialog)
+        return QDialog.DialogCode.Rejected
+
+    monkeypatch.setattr(ScanDialog, "exec", reject)
+    triggered: list[bool] = []
+    w.findChild(QAction, "action_scan").triggered.connect(lambda *_: triggered.append(True))
+    w.prompt.set_text("is a dog barking? answer yes or no")
+    qtbot.mouseClick(w.prompt.scan_button, Qt.MouseButton.LeftButton)
+    assert triggered == [True] and len(shown) == 1
+    assert shown[0].file == path and shown[0].prompt.currentText() == "is a dog barking? answer yes or no"
+    assert "Ctrl+Shift+F" in w.prompt.scan_button.toolTip()
+    w.prompt.set_text("")  # nothing typed: the dialog starts from its first preset
+    qtbot.mouseClick(w.prompt.scan_button, Qt.MouseButton.LeftButton)
+    assert shown[1].prompt.currentText() == shown[1].prompt.itemText(0) and not w.scans.running()

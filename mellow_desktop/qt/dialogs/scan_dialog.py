@@ -43,16 +43,18 @@ SLOT2_CHOICES = {
 
 class ScanDialog(QDialog):
     """Parameters of a new scan of ``file`` (``duration_s`` long); ``clip_b``: (path, window start) or
-    None."""
+    None; ``prompt``: the question to start from (the conversation's prompt; "" for the first preset)."""
 
     def __init__(self, file: Path, duration_s: float, clip_b: tuple[Path, float] | None,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, prompt: str = "") -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Scan {file.name}")
         self.file, self.duration_s, self.clip_b = file, duration_s, clip_b
         self.prompt = QComboBox(self)
         self.prompt.setEditable(True)
         self.prompt.addItems(SCAN_PRESETS)
+        if prompt.strip():
+            self.prompt.setEditText(prompt.strip())
         self.prompt.setMinimumWidth(420)
         self.prompt.setToolTip("Asked of every window; a yes/no question gives a score and detections")
         self.whole = QRadioButton("whole file", self)

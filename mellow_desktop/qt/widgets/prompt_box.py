@@ -70,6 +70,7 @@ class PromptBox(QWidget):
 
     send_requested = Signal(str)
     stop_requested = Signal()
+    scan_requested = Signal()  # the "Scan…" button: ask this prompt of every window of the highlighted clip
 
     def __init__(
         self, parent: QWidget | None = None, ask_blanks: Callable[[Preset], str | None] | None = None
@@ -94,6 +95,11 @@ class PromptBox(QWidget):
         self.presets_menu = QMenu(self)
         self._fill_presets_menu()
         self.presets_button.setMenu(self.presets_menu)
+        self.scan_button = QToolButton(self)
+        self.scan_button.setText("Scan…")
+        self.scan_button.setToolTip(tip("scan", "Ask this prompt of every window of the highlighted clip's "
+                                                "whole recording"))
+        self.scan_button.clicked.connect(self.scan_requested)
         self.count_label = QLabel(self)
         self.count_label.setToolTip(f"Prompts longer than {PROMPT_LIMIT} tokens are cut off by the model")
         self.send_button = QPushButton(transport_icon("send", self.palette()), "Send", self)
@@ -107,6 +113,7 @@ class PromptBox(QWidget):
         self._build_about_row()
         row = QHBoxLayout()
         row.addWidget(self.presets_button)
+        row.addWidget(self.scan_button)
         row.addWidget(self.count_label, 1)
         row.addWidget(self.stop_button)
         row.addWidget(self.send_button)
