@@ -123,10 +123,14 @@ class ClipTransport(QObject):
             self._start_player(None if resume else (path, start_s))
         self.changed.emit()
 
+    def is_delivering(self) -> bool:
+        """Playing, and the device has received its first samples."""
+        return self._player is not None and self._player.delivering
+
     def is_starting(self) -> bool:
         """Playing, but no samples delivered to the device yet or started under :data:`START_GRACE_S` ago."""
         recent = time.monotonic() - self._started_at < START_GRACE_S
-        return self.is_playing() and (recent or not self._player.delivering)
+        return self.is_playing() and (recent or not self.is_delivering())
 
     def seek(self, seconds: float) -> bool:
         """Move a playing clip to ``seconds`` of its file (True), else do nothing (False)."""
