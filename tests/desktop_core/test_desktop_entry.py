@@ -24,6 +24,7 @@ from mellow_desktop.core.desktop_entry import (
     xdg_data_home,
 )
 from mellow_desktop.core.package_data import app_icon_file
+from tests.required import component_missing
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,9 +39,7 @@ def data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def _validate(path: Path) -> None:
     tool = shutil.which("desktop-file-validate")
     if tool is None:
-        if os.environ.get("CI"):
-            pytest.fail("desktop-file-validate is missing (apt-get install desktop-file-utils)")
-        pytest.skip("desktop-file-validate not installed (apt-get install desktop-file-utils)")
+        component_missing("desktop-file-validate is not installed (apt-get install desktop-file-utils)")
     proc = subprocess.run([tool, str(path)], capture_output=True, text=True, timeout=30)
     assert proc.returncode == 0 and not proc.stdout.strip(), proc.stdout + proc.stderr
 

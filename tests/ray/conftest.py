@@ -7,7 +7,6 @@ Locally a machine that cannot start Ray skips these tests; in CI (``CI=true``) t
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import time
 from collections.abc import Iterator
@@ -18,15 +17,14 @@ import pytest
 import soundfile as sf
 
 from tests.ray.scan_case import BATCH, OPTIONS, PROMPT, Reference
+from tests.required import component_missing
 
 OBJECT_STORE_BYTES = 500 * 1024**2
 RAY_CPUS = 2
 
 
 def _unavailable(message: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
+    component_missing(message)
 
 
 @pytest.fixture(scope="package")  # every Ray test is in this package: started once, stopped after them
