@@ -1,7 +1,7 @@
 """Moving the old ``mellow-desktop`` data folder into Mellow's data folder, on first start, losing nothing.
 
 Before 0.2 the desktop kept its history database, recordings and logs in its own folder
-(``platformdirs.user_data_dir("mellow-desktop")``) while the models lived in Mellow's. On start,
+(:func:`legacy_data_dir`) while the models lived in Mellow's. On start,
 :func:`migrate_old_data_folder` moves everything found there into :func:`~mellow_desktop.core.paths.data_dir`
 and returns one message for the status bar:
 
@@ -24,12 +24,23 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import platformdirs
+
 from mellow.errors import one_line
 from mellow_desktop.core.history_store import HistoryError, HistoryRecord, HistoryStore
-from mellow_desktop.core.paths import HISTORY_DB_NAME, RECORDINGS_DIR_NAME, data_dir, legacy_data_dir
+from mellow_desktop.core.paths import ENV_VAR, HISTORY_DB_NAME, RECORDINGS_DIR_NAME, data_dir
 
 SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
+LEGACY_APP_NAME = "mellow-desktop"  # the desktop's own data folder before it moved into Mellow's
 CLASH_SUFFIX = "-from-mellow-desktop"
+
+
+def legacy_data_dir() -> Path | None:
+    """The old ``mellow-desktop`` data folder, or None when ``$MELLOW_DATA_DIR`` is set (it then was, and is,
+    that folder for both)."""
+    if os.environ.get(ENV_VAR):
+        return None
+    return Path(platformdirs.user_data_dir(LEGACY_APP_NAME, False))
 
 
 @dataclass
@@ -74,7 +85,7 @@ def _count(n: int, word: str) -> str:
 def migrate_old_data_folder(old: Path | None = None, new: Path | None = None) -> str | None:
     """Move the old ``mellow-desktop`` folder's contents into the data folder; the message to show, or None.
 
-    ``old``/``new`` default to :func:`~mellow_desktop.core.paths.legacy_data_dir` and
+    ``old``/``new`` default to :func:`legacy_data_dir` and
     :func:`~mellow_desktop.core.paths.data_dir` (nothing to do when ``MELLOW_DATA_DIR`` is set).
     """
     report = migrate(old, new)

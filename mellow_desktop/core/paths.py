@@ -8,15 +8,11 @@ before 0.2 kept the desktop's data in a separate ``mellow-desktop`` folder: see
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-
-import platformdirs
 
 from mellow.download import data_dir as engine_data_dir
 
 ENV_VAR = "MELLOW_DATA_DIR"
-LEGACY_APP_NAME = "mellow-desktop"  # the desktop's own data folder before it moved into Mellow's
 HISTORY_DB_NAME = "history.sqlite3"
 RECORDINGS_DIR_NAME = "recordings"
 
@@ -27,14 +23,6 @@ def data_dir(create: bool = True) -> Path:
     if create:
         path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def legacy_data_dir() -> Path | None:
-    """The old ``mellow-desktop`` data folder, or None when ``$MELLOW_DATA_DIR`` is set (it then was, and is,
-    that folder for both)."""
-    if os.environ.get(ENV_VAR):
-        return None
-    return Path(platformdirs.user_data_dir(LEGACY_APP_NAME, False))
 
 
 def recordings_dir(create: bool = True) -> Path:

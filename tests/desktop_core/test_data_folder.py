@@ -12,7 +12,7 @@ import pytest
 
 from mellow.download import data_dir as engine_data_dir
 from mellow.download import default_model_dir
-from mellow_desktop.core import paths
+from mellow_desktop.core import data_migration, paths
 from mellow_desktop.core.data_migration import migrate_old_data_folder
 from mellow_desktop.core.history_store import HistoryRecord, HistoryStore
 
@@ -45,11 +45,11 @@ def test_engine_and_desktop_share_one_folder(xdg: Path, monkeypatch: pytest.Monk
     assert paths.history_db_path() == xdg / "Mellow" / "history.sqlite3"
     assert paths.recordings_dir() == xdg / "Mellow" / "recordings" and paths.recordings_dir().is_dir()
     assert default_model_dir("v0") == xdg / "Mellow" / "models" / "v0"
-    assert paths.legacy_data_dir() == xdg / "mellow-desktop"
+    assert data_migration.legacy_data_dir() == xdg / "mellow-desktop"
     assert not hasattr(paths, "exports_dir")
     monkeypatch.setenv("MELLOW_DATA_DIR", str(tmp_path / "elsewhere"))
     assert paths.data_dir() == engine_data_dir() == tmp_path / "elsewhere"
-    assert paths.legacy_data_dir() is None  # the override was already the one folder of both
+    assert data_migration.legacy_data_dir() is None  # the override was already the one folder of both
 
 
 def test_old_folder_moves_over_on_first_start(xdg: Path) -> None:
