@@ -1,9 +1,9 @@
 """What the clip panels draw, computed without Qt so that it can run on a pool thread.
 
 * :func:`trace` — a waveform trace of frames ``[start, stop)``: the raw mono samples when they are few, else a
-  min/max envelope (union of all channels) computed by ``mellow.measurements`` (one algorithm, one binning):
-  PCM WAV files are memory-mapped (``envelope_frames``), so an hour of 48 kHz stereo takes a fraction of a
-  second; other formats are streamed (``envelope``), and both draw the same.
+  min/max envelope (union of all channels) computed by ``mellow.envelope`` (one algorithm, one binning):
+  PCM WAV files are memory-mapped (``map_wav_frames``, ``envelope_frames``), so two hours of 48 kHz stereo
+  take a fifth of a second; other formats are streamed (``envelope``), and both draw the same.
 * :func:`analyse_window` — the 10 s window the model hears (``mellow.audio.load_window``: mono, 32 kHz, tiled
   when short) and its log-mel spectrogram with the model's settings (n_fft 1024, hop 320, 64 Slaney mel bands,
   50–14 000 Hz) plus a linear STFT in dB.
@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from mellow.audio import TARGET_RATE, WINDOW_SAMPLES, AudioInfo, Clip, load_window, to_mono
-from mellow.envelope import envelope, envelope_frames
+from mellow.envelope import envelope, envelope_frames, map_wav_frames
 from mellow.htsat import periodic_hann, slaney_mel_edges_hz, slaney_mel_matrix
 
 N_FFT = 1024
@@ -28,12 +27,6 @@ F_MIN, F_MAX = 50.0, 14000.0
 WINDOW_SECONDS = WINDOW_SAMPLES / TARGET_RATE
 #: Bins of the overview envelope of a whole file.
 OVERVIEW_BINS = 4000
-_MEMMAP_DTYPES = {
-    "PCM_16": ("<i2", 32768.0),
-    "PCM_32": ("<i4", 2147483648.0),
-    "FLOAT": ("<f4", 1.0),
-    "DOUBLE": ("<f8", 1.0),
-}
 
 
 @dataclass(frozen=True)
@@ -64,43 +57,6 @@ class WindowAnalysis:
 
 
 # ----------------------------------------------------------------------------------------------- waveform
-def _wav_data_offset(path: Path) -> int | None:
-    """Byte offset of the samples of a RIFF/WAVE file, or None if it is not one."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(12)
-            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-                return None
-            while True:
-                chunk = fh.read(8)
-                if len(chunk) < 8:
-                    return None
-                size = int.from_bytes(chunk[4:], "little")
-                if chunk[:4] == b"data":
-                    return fh.tell()
-                fh.seek(size + (size & 1), 1)
-    except OSError:
-        return None
-
-
-def _memmap(info: AudioInfo) -> tuple[np.ndarray, float] | None:
-    """(frames, channels) view of a PCM/float WAV file and its full-scale value, or None."""
-    kind = _MEMMAP_DTYPES.get(info.subtype)
-    if info.format != "WAV" or kind is None:
-        return None
-    path = Path(info.path)
-    offset = _wav_data_offset(path)
-    if offset is None:
-        return None
-    dtype = np.dtype(kind[0])
-    frame_bytes = dtype.itemsize * info.channels
-    frames = min(info.frames, (path.stat().st_size - offset) // frame_bytes)
-    if frames <= 0:
-        return None
-    data = np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=(frames, info.channels))
-    return data, kind[1]
-
-
 def _raw_mono(info: AudioInfo, start: int, stop: int) -> np.ndarray:
     import soundfile as sf
 
@@ -123,15 +79,16 @@ def trace(info: AudioInfo, start: int = 0, stop: int | None = None, n_bins: int 
     if n <= 2 * n_bins:
         mono = _raw_mono(info, start, stop)
         return Trace(t0, t0 + mono.shape[0] / rate, mono, mono, raw=True)
-    mapped = _memmap(info)
+    mapped = map_wav_frames(info)
     if mapped is not None:
         data, scale = mapped
         stop = min(stop, data.shape[0])
-        mins, maxs = envelope_frames(data, n_bins, scale=scale, per_channel=True, start=start, stop=stop)
+        lo, hi = envelope_frames(data, n_bins, scale=scale, all_channels=True, start=start, stop=stop)
         del data
     else:
         mins, maxs = envelope(info.path, n_bins, per_channel=True, start=start, stop=stop)
-    return Trace(t0, stop / rate, mins.min(axis=0), maxs.max(axis=0), raw=False)
+        lo, hi = mins.min(axis=0), maxs.max(axis=0)
+    return Trace(t0, stop / rate, lo, hi, raw=False)
 
 
 # ----------------------------------------------------------------------------------------------- spectrogram

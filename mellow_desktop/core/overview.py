@@ -4,8 +4,8 @@ read from the file (never the whole file in memory), yielded as partial results 
 :func:`overview_chunks` yields :class:`Overview` snapshots: first coarse ones over the whole file (one FFT
 frame read at the centre of 256 columns spread over the file, then of every column: quick), then ever more
 exact ones as a sequential pass reads the file ~10 s at a time (columns ``[0, done)`` exact: the envelope of
-every sample of every channel by the one envelope algorithm, :func:`mellow.measurements.envelope_frames`; the
-mono mix's spectrum averaged over 8 frames per column).
+every sample of every channel by the one envelope algorithm, :func:`mellow.envelope.envelope_frames`, on
+the memory-mapped samples of a PCM WAV; the mono mix's spectrum averaged over 8 frames per column).
 The mel filters are the engine's (:func:`mellow.htsat.slaney_mel_matrix`, 64 Slaney bands, 50 Hz-14 kHz,
 capped at the file's Nyquist frequency), in dB as the engine's log-mel: ``10·log10(max(power, 1e-10))``.
 Caching per file content is in :mod:`.overview_cache`.
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -24,7 +24,7 @@ import soundfile as sf
 
 from mellow.audio import audio_info, to_mono
 from mellow.config import AudioConfig
-from mellow.envelope import envelope_frames
+from mellow.envelope import envelope_frames, map_wav_frames
 from mellow.errors import AudioError, one_line
 from mellow.htsat import periodic_hann, slaney_mel_edges_hz, slaney_mel_matrix
 
@@ -150,20 +150,22 @@ def _coarse_passes(f: sf.SoundFile, edges: np.ndarray, an: _Analyser, view: Over
         yield replace(view, env_min=lo, env_max=hi, mel_db=mel)
 
 
-def _exact(chunk: np.ndarray, local_edges: np.ndarray, an: _Analyser) -> tuple[np.ndarray, ...]:
-    """Exact columns of one chunk (frames, channels) whose column edges are ``local_edges`` (from 0):
-    (mel_db (n_mels, n), env_min (n,), env_max (n,)), the envelope over every sample of every channel."""
+def _exact(chunk: np.ndarray, scale: float, local_edges: np.ndarray, an: _Analyser) -> tuple[np.ndarray, ...]:
+    """Exact columns of one chunk (frames, channels) of samples with full scale ``scale`` (float32 read by
+    soundfile, or the stored integers of a memory-mapped WAV) whose column edges are ``local_edges`` (from
+    0): (mel_db (n_mels, n), env_min (n,), env_max (n,)), the envelope over every sample of every channel."""
     n_cols = len(local_edges) - 1
-    mins, maxs = envelope_frames(chunk, n_cols, per_channel=True)  # (channels, n)
+    env_min, env_max = envelope_frames(chunk, n_cols, scale=scale, all_channels=True)
     starts = [a + _frame_starts(int(b - a), an.n_fft, FRAMES_PER_COLUMN)
               for a, b in zip(local_edges[:-1], local_edges[1:], strict=True)]
     starts = np.stack([s[np.arange(FRAMES_PER_COLUMN) % s.size] for s in starts])  # (n, k)
     idx = starts[..., None] + np.arange(an.n_fft)  # (n, k, n_fft)
     if idx.max() >= chunk.shape[0]:  # columns shorter than one FFT frame (very short files)
-        chunk = np.concatenate([chunk, np.zeros((an.n_fft, chunk.shape[1]), np.float32)])
-    mono = to_mono(chunk[idx.reshape(-1)]).reshape(idx.shape)
+        chunk = np.concatenate([chunk, np.zeros((an.n_fft, chunk.shape[1]), chunk.dtype)])
+    frames = np.asarray(chunk[idx.reshape(-1)], dtype=np.float32)
+    mono = to_mono(frames / np.float32(scale) if scale != 1.0 else frames).reshape(idx.shape)
     mono[~np.isfinite(mono)] = 0.0
-    return an.mel_db(mono), mins.min(axis=0), maxs.max(axis=0)
+    return an.mel_db(mono), env_min, env_max
 
 
 def overview_chunks(path: str | os.PathLike[str], columns: int = DEFAULT_COLUMNS, n_mels: int = 64,
@@ -182,21 +184,38 @@ def overview_chunks(path: str | os.PathLike[str], columns: int = DEFAULT_COLUMNS
         view = start
         for view in _coarse_passes(f, edges, an, start):
             yield view
-        yield from _exact_pass(f, edges, an, view)
+        yield from _exact_pass(_chunk_reader(f, p), edges, an, view)
 
 
-def _exact_pass(f: sf.SoundFile, edges: np.ndarray, an: _Analyser, view: Overview) -> Iterator[Overview]:
+_ChunkReader = Callable[[int, int], tuple[np.ndarray, float]]
+
+
+def _chunk_reader(f: sf.SoundFile, path: Path) -> _ChunkReader:
+    """``read(start, count)`` -> (samples (count, channels), full scale): slices of the memory-mapped
+    samples of a PCM/float WAV whose header agrees with its size, else float32 reads through soundfile."""
+    mapped = map_wav_frames(audio_info(path))
+    if mapped is not None and mapped[0].shape == (f.frames, f.channels):
+        data, scale = mapped
+        return lambda start, count: (data[start:start + count], scale)
+
+    def read(start: int, count: int) -> tuple[np.ndarray, float]:
+        try:
+            return _read(f, start, count), 1.0
+        except (sf.LibsndfileError, RuntimeError) as exc:
+            raise AudioError(f"cannot read {f.name}: {one_line(exc)}") from None
+
+    return read
+
+
+def _exact_pass(read: _ChunkReader, edges: np.ndarray, an: _Analyser, view: Overview) -> Iterator[Overview]:
     mel, lo, hi = view.mel_db.copy(), view.env_min.copy(), view.env_max.copy()
     per_col = max(1, int(edges[1] - edges[0]))
     step = max(1, int(round(CHUNK_SECONDS * view.sample_rate / per_col)))
     last_yield, n_cols = time.monotonic(), len(edges) - 1
     for c0 in range(0, n_cols, step):
         c1 = min(n_cols, c0 + step)
-        try:
-            chunk = _read(f, int(edges[c0]), int(edges[c1] - edges[c0]))
-        except (sf.LibsndfileError, RuntimeError) as exc:
-            raise AudioError(f"cannot read {f.name}: {one_line(exc)}") from None
-        m, a, b = _exact(chunk, edges[c0:c1 + 1] - edges[c0], an)
+        chunk, scale = read(int(edges[c0]), int(edges[c1] - edges[c0]))
+        m, a, b = _exact(chunk, scale, edges[c0:c1 + 1] - edges[c0], an)
         mel[:, c0:c1], lo[c0:c1], hi[c0:c1] = m, a, b
         if c1 == n_cols or time.monotonic() - last_yield >= YIELD_EVERY_S:
             last_yield = time.monotonic()

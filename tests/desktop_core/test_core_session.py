@@ -8,7 +8,7 @@ import numpy as np
 import soundfile as sf
 
 from mellow.audio import audio_info
-from mellow.envelope import envelope, envelope_array, envelope_frames
+from mellow.envelope import envelope, envelope_array, envelope_frames, map_wav_frames
 from mellow.generation import GenerationOptions
 from mellow_desktop.core.clip_analysis import trace
 from mellow_desktop.core.clip_io import open_clip
@@ -49,6 +49,39 @@ def test_envelope_of_frames_equals_the_in_memory_and_streamed_envelopes(tmp_path
         np.testing.assert_array_equal(a, c)
     mono = envelope_frames(data, 50, scale=32768.0)
     np.testing.assert_array_equal(mono[0], envelope(path, 50)[0])
+
+
+def test_every_channel_at_once_is_the_union_of_the_channels_for_stored_integers_and_floats() -> None:
+    """``all_channels`` (reduced unconverted for integers) equals the per-channel envelope's union."""
+    ints = _stereo(30_011, seed=2)
+    for data, scale in ((ints, 32768.0), (ints.astype(np.int32) << 16, 2147483648.0),
+                        (ints.astype(np.float32) / 32768.0, 1.0)):
+        span = {"scale": scale, "start": 13, "stop": 29_000, "block": 1000}
+        lo, hi = envelope_frames(data, 97, all_channels=True, **span)
+        mins, maxs = envelope_frames(data, 97, per_channel=True, **span)
+        assert lo.shape == hi.shape == (97,) and lo.dtype == np.float32
+        np.testing.assert_array_equal(lo, mins.min(axis=0))
+        np.testing.assert_array_equal(hi, maxs.max(axis=0))
+        assert -1.0 <= lo.min() < -0.8 and 0.8 < hi.max() <= 1.0
+    floats = ints.astype(np.float32) / 32768.0
+    floats[500, 1], floats[900, 0] = np.nan, np.inf  # non-finite samples count as 0
+    lo, hi = envelope_frames(floats, 30, all_channels=True)
+    assert np.isfinite(lo).all() and np.isfinite(hi).all() and hi.max() < 1.0
+
+
+def test_only_plain_wav_samples_are_memory_mapped_and_a_truncated_wav_maps_its_frames(tmp_path: Path) -> None:
+    data = _stereo(8000)
+    wav, flac, cut = tmp_path / "a.wav", tmp_path / "a.flac", tmp_path / "cut.wav"
+    sf.write(wav, data, 8000, subtype="PCM_16")
+    sf.write(flac, data, 8000, subtype="PCM_16")
+    mapped, scale = map_wav_frames(audio_info(wav))
+    assert scale == 32768.0 and mapped.shape == (8000, 2)
+    np.testing.assert_array_equal(mapped, data)
+    assert map_wav_frames(audio_info(flac)) is None
+    cut.write_bytes(wav.read_bytes()[:-4000])  # the header still says 8000 frames
+    short, _ = map_wav_frames(audio_info(cut))
+    assert short.shape == (7000, 2)
+    np.testing.assert_array_equal(short, data[:7000])
 
 
 def test_settings_round_trip_and_malformed_values_fall_back() -> None:

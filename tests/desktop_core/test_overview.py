@@ -49,6 +49,19 @@ def test_snapshots_go_from_coarse_to_exact_and_match_the_one_envelope(tmp_path: 
     assert last.column_of(45.0) == 90 and last.column_of(1e9) == 119
 
 
+def test_a_memory_mapped_wav_and_a_streamed_flac_give_the_same_exact_overview(tmp_path: Path) -> None:
+    """The exact pass reads a PCM WAV's stored samples in place and a FLAC through soundfile: same result."""
+    wav = _tone_then_noise(tmp_path / "tone.wav", rate=16000)
+    flac = tmp_path / "tone.flac"
+    data, rate = sf.read(wav, dtype="int16")
+    sf.write(flac, data, rate, subtype="PCM_16")
+    by_map, by_stream = (list(overview_chunks(path, columns=90))[-1] for path in (wav, flac))
+    assert by_map.complete and by_stream.complete
+    np.testing.assert_array_equal(by_map.env_min, by_stream.env_min)
+    np.testing.assert_array_equal(by_map.env_max, by_stream.env_max)
+    np.testing.assert_allclose(by_map.mel_db, by_stream.mel_db, atol=1e-3)
+
+
 def test_the_overview_is_cached_by_content_and_found_again_without_recomputing(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MELLOW_DATA_DIR", str(tmp_path / "data"))
