@@ -103,6 +103,9 @@ def main() -> None:
     print(f"model: {label}")
     window.model.load_custom(lambda _progress: engine, model_id=label)
     wait(app, window.model.is_ready, 120)
+    from mellow_desktop.qt.heap import freeze_long_lived
+
+    freeze_long_lived()  # as the app does once its window is built and its model loaded
     report(app, window, engine, wav, Heartbeat(), wait)
     window.close()
     store.close()

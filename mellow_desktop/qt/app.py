@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from mellow.errors import one_line
 from mellow_desktop.core import paths
+from mellow_desktop.qt.heap import freeze_long_lived
 from mellow_desktop.qt.qt_compat import guard_refcount_bug
 from mellow_desktop.qt.theme import THEMES, apply_theme, follow_system_scheme
 
@@ -135,6 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     window = MainWindow(settings=make_settings())
     window.show()
+    freeze_long_lived()  # the window's objects live as long as the app: out of the collector's way
+    window.model.state_changed.connect(lambda state, _text: state == "ready" and freeze_long_lived())
     if moved:
         window.statusBar().showMessage(moved)
     window.start_background_tasks()

@@ -74,9 +74,9 @@ class _Runnable(QRunnable):
         try:
             result = self._work()
         except Exception as exc:  # every failure becomes the one user message; a bug must not kill the app
-            self._runner._call.emit(self._on_failed, (failure_message(exc, self._doing),))
+            self._runner.post(self._on_failed, (failure_message(exc, self._doing),))
         else:
-            self._runner._call.emit(self._on_done, (result,))
+            self._runner.post(self._on_done, (result,))
         finally:
             self._job._ended.set()
 
@@ -105,7 +105,14 @@ class JobRunner(QObject):
 
     def relay(self, callback: Callable[..., None]) -> Callable[..., None]:
         """A function that any thread may call; ``callback`` then runs with the same arguments here."""
-        return lambda *args: self._call.emit(callback, args)
+        return lambda *args: self.post(callback, args)
+
+    def post(self, callback: Callable[..., None], args: tuple[Any, ...]) -> None:
+        """From any thread: run ``callback(*args)`` here, unless the runner (its widget) is gone by now."""
+        try:
+            self._call.emit(callback, args)
+        except RuntimeError:  # "Signal source has been deleted": the window closed while the job ran
+            log.debug("dropped a late result: its window is gone")
 
     @Slot(object, object)
     def _deliver(self, callback: Callable[..., None], args: tuple[Any, ...]) -> None:

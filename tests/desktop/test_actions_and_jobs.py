@@ -89,3 +89,27 @@ def test_the_job_runner_reports_results_and_user_messages_on_the_gui_thread(qtbo
     job = runner.submit(lambda: progress("v0.ckpt", 1.0, 2.0), note("done"), note("failed"), "the download")
     qtbot.waitUntil(lambda: relayed == [("v0.ckpt", 1.0, 2.0)], timeout=10000)
     assert job.wait(5) and job.ended
+
+
+def test_a_job_that_ends_after_its_window_is_gone_is_dropped_without_an_error(qtbot: Any, capfd: Any) -> None:
+    """Closing a window while its file is still being read: the late result and progress are dropped
+    (no "Signal source has been deleted" traceback from the pool thread, no callback on a deleted widget)."""
+    from shiboken6 import delete
+
+    runner = JobRunner()
+    release, seen = threading.Event(), []
+    progress = runner.relay(seen.append)
+
+    def slow() -> int:
+        release.wait(10)
+        progress("late progress")
+        return 1
+
+    job = runner.submit(slow, seen.append, seen.append, "reading the file")
+    delete(runner)  # the C++ object goes, as when the widget owning the runner is destroyed
+    release.set()
+    assert job.wait(10)
+    qtbot.wait(50)
+    assert seen == []
+    err = capfd.readouterr().err
+    assert "Signal source has been deleted" not in err and "Traceback" not in err
