@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import wave
@@ -40,6 +41,8 @@ def test_main_py_starts_opens_clips_and_exits_cleanly(tmp_path: Path) -> None:
     assert "QThread: Destroyed" not in proc.stderr and "Traceback" not in proc.stderr
     log = (tmp_path / "data" / "mellow-desktop.log").read_text()
     assert "exiting with code 0" in log
+    frozen = re.search(r"(\d+) start-up objects kept out of the garbage collector", log)
+    assert frozen and int(frozen.group(1)) > 10_000, "the start-up heap is frozen (no 100 ms GUI-thread GCs)"
     assert (tmp_path / "config" / "Mellow" / "Mellow Desktop.conf").is_file()  # window state saved
 
 
