@@ -15,6 +15,11 @@ Modes:
   open-unreadable  open ``--clip-b``, then (as 'nobody' if root) the unreadable ``--clip-a`` into Clip A
   no-audio    started with a ``sounddevice`` that cannot load PortAudio: report what the window says about
               recording, then load the clips and answer one question
+  scan-crash  open ``--clip-a`` in Clip A and scan it from the window's Scan… dialog (hop ``--hop-s``; each
+              batch ``--batch-size`` windows of ``--max-len`` tokens), reporting every stored batch, until the
+              parent kills the process
+  scan-resume re-open the one scan of the history from the History list, press Resume in the scan pane, wait
+              until it ends, then close the window
 
 The model is the tiny test config with recipe-v1 weights and the real SmolLM2 tokenizer, loaded through
 ``ModelManager.load_custom`` on the app's engine thread, exactly as a checkpoint would be.
@@ -39,7 +44,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import psutil  # noqa: E402
 import torch  # noqa: E402
-from PySide6.QtCore import QEventLoop, QObject, QSettings, QTimer  # noqa: E402
+from PySide6.QtCore import QEventLoop, QObject, QSettings, Qt, QTimer, Slot  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 torch.set_num_threads(1)
@@ -310,9 +316,116 @@ def run_open_unreadable(d: Driver) -> None:
     d.close_and_exit()
 
 
+class ScanLog(QObject):
+    """Reports the window's scan as the model's thread runs it: ``scan`` when it is stored, ``batch`` (plan
+    indices answered, windows done) after each stored batch, ``ended`` with its status."""
+
+    def __init__(self, window: Any) -> None:
+        super().__init__()
+        self.ended: list[str] = []
+        window.host.worker.scan_started.connect(self.on_started)
+        window.host.worker.scan_batch.connect(self.on_batch)
+        window.scans.scan_ended.connect(self.on_ended)
+
+    @Slot(object, object)
+    def on_started(self, _job: Any, record: Any) -> None:
+        emit("scan", id=record.id, n_windows=record.n_windows, status=record.status)
+
+    @Slot(object, object)
+    def on_batch(self, _job: Any, batch: Any) -> None:
+        emit("batch", indices=[i for i, _ in batch.results], done=batch.progress.done,
+             total=batch.progress.total)
+
+    @Slot(str)
+    def on_ended(self, status: str) -> None:
+        self.ended.append(status)
+        emit("ended", status=status)
+
+
+def small_batches(flow: Any, max_len: int, batch_size: int) -> None:
+    """Make the scans the Scan… dialog starts use ``batch_size`` windows of ``max_len`` tokens (the dialog
+    itself offers neither), so that there are many short batches for a kill to land between."""
+    start = flow.start
+
+    def start_small(request: Any, panel: Any = None, _batch_size: int | None = None) -> bool:
+        return start(replace(request, max_len=max_len), panel, batch_size)
+
+    flow.start = start_small
+
+
+def fill_scan_dialog(app: QApplication, hop_s: float, prompt: str, tries: int = 500) -> None:
+    """Once the Scan… dialog is up: type ``prompt``, set the hop and press its Scan button."""
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from mellow_desktop.qt.dialogs.scan_dialog import ScanDialog
+
+    dialog = next((x for x in app.topLevelWidgets() if isinstance(x, ScanDialog) and x.isVisible()), None)
+    if dialog is None:
+        if tries:
+            QTimer.singleShot(10, lambda: fill_scan_dialog(app, hop_s, prompt, tries - 1))
+        return
+    dialog.prompt.setEditText(prompt)
+    dialog.hop.setValue(hop_s)
+    scan = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok)
+    QTest.mouseClick(scan, Qt.MouseButton.LeftButton)
+
+
+SCAN_PROMPT = "is there a bird singing? answer yes or no"
+
+
+def run_scan_crash(d: Driver) -> None:
+    from mellow_desktop.qt.actions import find_action
+
+    w = d.window
+    d.load_model()
+    w.panel_a.open_file(d.args.clip_a)
+    pump(d.app, lambda: w.panel_a.state() is not None and not w.panel_a.is_loading(), 60, "clip A")
+    log = ScanLog(w)
+    small_batches(w.scans, d.args.max_len, d.args.batch_size)
+    w.clips.focus("A")
+    QTimer.singleShot(0, lambda: fill_scan_dialog(d.app, d.args.hop_s, SCAN_PROMPT))
+    find_action(w, "scan").trigger()  # Scan… : returns once the dialog is accepted and the scan started
+    if not w.scans.running():
+        fail("not-scanning", 4, notices=w.chat.notices()[-1:])
+    pump(d.app, lambda: bool(log.ended), 600, "being killed")
+    d.close_and_exit()  # the scan ended before the kill: the parent sees the ``ended`` event
+
+
+def scan_items(w: Any) -> list[Any]:
+    """The scan entries of the History list."""
+    from mellow_desktop.qt.widgets.history_scans import is_scan
+
+    items = (w.history.list.item(i) for i in range(w.history.list.count()))
+    return [it for it in items if is_scan(it)]
+
+
+def run_scan_resume(d: Driver) -> None:
+    """Double-click the scan in the History list, press Resume in the scan pane, wait until it ends."""
+    w = d.window
+    items = scan_items(w)
+    if len(items) != 1:
+        fail("listed", 4, texts=[it.text() for it in items])
+    emit("listed", text=items[0].text())
+    d.load_model()
+    rect = w.history.list.visualItemRect(items[0])
+    QTest.mouseClick(w.history.list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    QTest.mouseDClick(w.history.list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    pump(d.app, lambda: w.scans.record is not None, 10, "scan opened")
+    pump(d.app, lambda: w.panel_a.state() is not None and not w.panel_a.is_loading(), 60, "scanned clip")
+    pane = w.scans.pane
+    emit("opened", resume=pane.resume_button.isVisibleTo(pane), rows=pane.model.rowCount(),
+         title=pane.title.text(), progress=pane.progress_label.text())
+    log = ScanLog(w)
+    QTest.mouseClick(pane.resume_button, Qt.MouseButton.LeftButton)
+    pump(d.app, lambda: bool(log.ended), 300, "resumed scan")
+    emit("resumed", status=log.ended[0], rows=pane.model.rowCount(), progress=pane.progress_label.text(),
+         resume=pane.resume_button.isVisibleTo(pane), listed=[it.text() for it in scan_items(w)])
+    d.close_and_exit()
+
+
 MODES = {"crash": run_crash, "close-gen": run_close_gen, "close-rec": run_close_rec, "load": run_load,
          "no-audio": run_no_audio, "open-long": run_open_long,
-         "open-unreadable": run_open_unreadable}
+         "open-unreadable": run_open_unreadable, "scan-crash": run_scan_crash, "scan-resume": run_scan_resume}
 
 
 def main() -> None:
@@ -328,6 +441,8 @@ def main() -> None:
     p.add_argument("--long-len", type=int, default=2000)
     p.add_argument("--record-device", default="pulse")
     p.add_argument("--record-s", type=float, default=2.5)
+    p.add_argument("--hop-s", type=float, default=2.0)
+    p.add_argument("--batch-size", type=int, default=2)
     args = p.parse_args()
     from mellow_desktop.qt.qt_compat import guard_refcount_bug
 

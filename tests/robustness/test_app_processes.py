@@ -1,5 +1,6 @@
 """The real main window in a child process (offscreen): SIGKILLed mid-answer, closed mid-answer and
-mid-recording, 200 questions in a row, no PortAudio, a file it may not read, 2-hour files.
+mid-recording, 200 questions in a row, no PortAudio, a file it may not read, 2-hour files, and a scan
+SIGKILLed mid-way then resumed from History by a new window.
 
 The child is ``tests/robustness/app_child.py``; it prints ``EVENT {json}`` lines.  Models: the tiny config
 with recipe weights and the real SmolLM2 tokenizer.  History: the app's own SQLite file in MELLOW_DATA_DIR.
@@ -330,3 +331,71 @@ def test_a_two_hour_file_opens_in_the_window_with_bounded_memory(ext: str, two_h
           f"peak anonymous memory +{opened['anon_growth'] / 1e6:.0f} MB")
     assert opened["error"] == "" and opened["duration"] == 7200.0
     assert opened["anon_growth"] < 100_000_000
+
+
+# ----------------------------------------------------------------------------------------------- scan
+SCAN_WINDOWS = 86  # hop 2 s over 180 s: window starts 0, 2, ..., 170
+
+
+def _stored_scan(tmp_path: Path, scan_id: int) -> Any:
+    """The scan as the core's scan store loads it (a LoadedScan), after an integrity check."""
+    from mellow_desktop.core.history_store import HistoryStore
+
+    with HistoryStore.open(_history(tmp_path)) as store:
+        assert store.integrity_check() == "ok"
+        loaded = store.scans.load(scan_id)
+    assert loaded is not None
+    return loaded
+
+
+def _kill_mid_scan(tmp_path: Path, gguf: Path, audio: Path, kill_after: int) -> list[dict[str, Any]]:
+    """Start a scan of ``audio`` from the window's Scan… dialog; SIGKILL once ``kill_after`` windows are
+    reported stored; the events the child printed."""
+    proc = subprocess.Popen(_command("scan-crash", tmp_path, "--gguf", str(gguf), "--clip-a", str(audio),
+                                     "--hop-s", "2", "--max-len", "2", "--batch-size", "2"),
+                            env=child_env(tmp_path), cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    events = _read_until(proc.stdout, "scan", 240)
+    while max([e["done"] for e in events if e["event"] == "batch"], default=0) < kill_after:
+        events += _read_until(proc.stdout, "batch", 60)
+    return events + _kill(proc)
+
+
+def test_a_scan_sigkilled_mid_way_resumes_from_history_with_every_window_once(gguf: Path,
+                                                                              tmp_path: Path) -> None:
+    """The window scans a 3-minute file (86 windows, batches of 2) and is SIGKILLed after 10 or more are
+    stored; a new window lists the scan as not finished, re-opens it from History and Resume answers only
+    the missing windows: every window stored once, those from before the kill unchanged, scan finished."""
+    from tests.desktop_core.scan_helpers import recording
+
+    audio = recording(tmp_path / "three minutes.wav", 180.0)
+    events = _kill_mid_scan(tmp_path, gguf, audio, 10)
+    scan = _one(events, "scan")
+    assert scan["n_windows"] == SCAN_WINDOWS and not [e for e in events if e["event"] == "ended"]
+    reported = max(e["done"] for e in events if e["event"] == "batch")
+    before = _stored_scan(tmp_path, scan["id"])
+    k = len(before.indices)
+    assert before.record.status == "running" and reported <= k < SCAN_WINDOWS
+    assert before.indices == tuple(range(k)), "stored batch by batch in plan order"
+
+    proc, events = _run("scan-resume", tmp_path, "--gguf", str(gguf))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr and QT_THREAD_ERROR not in proc.stderr, proc.stderr[-3000:]
+    listed = _one(events, "listed")["text"]
+    assert "(not finished)" in listed and f"{k} of {SCAN_WINDOWS} windows" in listed
+    opened = _one(events, "opened")
+    assert opened["resume"] and opened["rows"] == k and f"{k} of {SCAN_WINDOWS}" in opened["progress"]
+    computed = [i for e in events if e["event"] == "batch" for i in e["indices"]]
+    assert computed == list(range(k, SCAN_WINDOWS)), "the resume answered exactly the missing windows"
+    resumed = _one(events, "resumed")
+    assert resumed["status"] == "finished" and not resumed["resume"] and resumed["rows"] == SCAN_WINDOWS
+    assert resumed["progress"] == f"Scan finished: {SCAN_WINDOWS} windows."
+    assert "(not finished)" not in resumed["listed"][0]
+    assert f"{SCAN_WINDOWS} of {SCAN_WINDOWS} windows" in resumed["listed"][0]
+
+    after = _stored_scan(tmp_path, scan["id"])
+    assert after.indices == tuple(range(SCAN_WINDOWS)), "every planned window exactly once"
+    assert after.results[:k] == before.results, "windows stored before the kill are kept as they were"
+    assert after.record.status == "finished" and after.record.finished is not None
+    assert after.record.created == before.record.created
+    print(f"\nwindow scan: SIGKILL after {k} of {SCAN_WINDOWS} windows; Resume answered {len(computed)}")
