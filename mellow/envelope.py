@@ -94,13 +94,17 @@ class _EnvelopeReducer:
     sample of every channel together (``all_channels``)."""
 
     def __init__(self, n_frames: int, n_bins: int, channels: int, per_channel: bool,
-                 all_channels: bool = False) -> None:
+                 all_channels: bool = False, edges: np.ndarray | None = None) -> None:
         if n_bins < 1:
             raise ValueError("n_bins must be at least 1")
         self.per_channel, self.all_channels = per_channel and not all_channels, all_channels
         self.width = channels if all_channels else 1  # samples per frame in the flattened all-channel view
-        self.bins = max(1, min(n_bins, n_frames))
-        self.edges = _bin_edges(max(n_frames, 1), self.bins) * self.width
+        if edges is None:
+            self.bins = max(1, min(n_bins, n_frames))
+            edges = _bin_edges(max(n_frames, 1), self.bins)
+        else:
+            self.bins = len(edges) - 1
+        self.edges = np.asarray(edges, dtype=np.int64) * self.width
         k = channels if self.per_channel else 1
         self.mins = np.full((k, self.bins), np.inf, dtype=np.float32)
         self.maxs = np.full((k, self.bins), -np.inf, dtype=np.float32)
@@ -150,17 +154,20 @@ def envelope_frames(
     start: int = 0,
     stop: int | None = None,
     block: int = 1 << 18,
+    edges: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Min/max envelope of rows ``[start, stop)`` of a (frames, channels) array (e.g. :func:`map_wav_frames`).
 
     Read ``block`` frames at a time and divided by ``scale`` (the full-scale sample value); same binning and
     shapes as :func:`envelope`, and (bins,) with ``all_channels`` (min/max over every channel's samples).
-    Integer samples are reduced unconverted for ``per_channel``/``all_channels`` (the same values, faster).
+    ``edges`` ((bins + 1,) frame offsets from ``start``, from 0 to ``stop - start``) replaces the even bins:
+    a stretch of a longer file then keeps that file's bins.  Integer samples are reduced unconverted for
+    ``per_channel``/``all_channels`` (the same values, faster).
     """
     total = data.shape[0]
     stop = total if stop is None else max(0, min(stop, total))
     start = max(0, min(start, stop))
-    reducer = _EnvelopeReducer(stop - start, n_bins, data.shape[1], per_channel, all_channels)
+    reducer = _EnvelopeReducer(stop - start, n_bins, data.shape[1], per_channel, all_channels, edges)
     native = np.issubdtype(data.dtype, np.integer) and (per_channel or all_channels)
     scaled = scale != 1.0
     for first in range(start, stop, block):

@@ -31,13 +31,15 @@ OVERVIEW_BINS = 4000
 
 @dataclass(frozen=True)
 class Trace:
-    """A drawable waveform over ``[t0, t1)`` seconds: ``lo``/``hi`` per point (equal when ``raw``)."""
+    """A drawable waveform over ``[t0, t1)`` seconds: ``lo``/``hi`` per point (equal when ``raw``);
+    ``exact`` is False for a first, approximate draw that an exact one will replace."""
 
     t0: float
     t1: float
     lo: np.ndarray  # (n,) float32
     hi: np.ndarray  # (n,) float32
     raw: bool
+    exact: bool = True
 
     @property
     def times(self) -> np.ndarray:

@@ -10,9 +10,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mellow.audio import AudioInfo, audio_info, clip_content_hash
+from mellow.envelope import map_wav_frames
 from mellow.errors import MellowError
 from mellow.measurements import Measurements, measure_file
 from mellow_desktop.core.clip_analysis import Trace, WindowAnalysis, analyse_window, trace
+from mellow_desktop.core.overview import Overview, overview_chunks
+from mellow_desktop.core.overview_cache import cached_overview
+
+#: A file with more samples than this (about 3.5 minutes of 48 kHz stereo) that cannot be memory-mapped
+#: (FLAC, MP3, ...) takes seconds to read whole: its waveform is first drawn from the overview's coarse pass
+#: (or its cached overview) and refined as the overview strip computes the exact one.
+STREAMED_TRACE_SAMPLES = 20_000_000
 
 
 @dataclass(frozen=True)
@@ -30,9 +38,22 @@ def open_clip(path: Path) -> OpenedClip:
     info = audio_info(path)
     if info.frames <= 0 or info.sample_rate <= 0:
         raise MellowError(f"{path.name} contains no audio samples")
-    overview = trace(info)
+    overview = whole_file_trace(info)
     window = analyse_window(info, 0.0)
     return OpenedClip(path=Path(path), info=info, overview=overview, window=window)
+
+
+def whole_file_trace(info: AudioInfo) -> Trace:
+    """The waveform of the whole file: exact when quick to read (a WAV, or a short file), else the first
+    snapshot of its overview (exact when cached, else coarse: ``exact`` False)."""
+    if info.frames * info.channels <= STREAMED_TRACE_SAMPLES or map_wav_frames(info) is not None:
+        return trace(info)
+    return overview_trace(cached_overview(info.path) or next(overview_chunks(info.path)))
+
+
+def overview_trace(ov: Overview) -> Trace:
+    """An overview snapshot's level envelope as a waveform trace (exact once the overview is complete)."""
+    return Trace(0.0, ov.duration_s, ov.env_min, ov.env_max, raw=False, exact=ov.complete)
 
 
 @dataclass(frozen=True)

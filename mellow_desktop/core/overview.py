@@ -155,7 +155,7 @@ def _exact(chunk: np.ndarray, scale: float, local_edges: np.ndarray, an: _Analys
     soundfile, or the stored integers of a memory-mapped WAV) whose column edges are ``local_edges`` (from
     0): (mel_db (n_mels, n), env_min (n,), env_max (n,)), the envelope over every sample of every channel."""
     n_cols = len(local_edges) - 1
-    env_min, env_max = envelope_frames(chunk, n_cols, scale=scale, all_channels=True)
+    env_min, env_max = envelope_frames(chunk, n_cols, scale=scale, all_channels=True, edges=local_edges)
     starts = [a + _frame_starts(int(b - a), an.n_fft, FRAMES_PER_COLUMN)
               for a, b in zip(local_edges[:-1], local_edges[1:], strict=True)]
     starts = np.stack([s[np.arange(FRAMES_PER_COLUMN) % s.size] for s in starts])  # (n, k)

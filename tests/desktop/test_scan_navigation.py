@@ -8,9 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
+from mellow.envelope import envelope
+from mellow_desktop.core import clip_io
 from mellow_desktop.core.overview_cache import cached_overview
 from mellow_desktop.qt.widgets.overview_strip import MIN_WINDOW_PX
 from tests.desktop.helpers import wait_loaded
@@ -119,3 +122,28 @@ def test_zoomed_out_the_window_is_a_wide_marker_that_drags(window: Any, qtbot: A
     assert not wave.marker_shown() and wave.region.isVisible()
     wave.fit()
     assert wave.marker_shown() and wave.marker.value() == pytest.approx(605.0)
+
+
+def test_a_long_flac_is_drawn_at_once_and_its_exact_waveform_fills_in(
+        window: Any, qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long file that cannot be memory-mapped draws from the coarse overview first; the overview strip's
+    snapshots then refine the waveform in place (same zoom, same window) until it is exact."""
+    monkeypatch.setattr(clip_io, "STREAMED_TRACE_SAMPLES", 100_000)  # this 5-minute file counts as long
+    path = recording(tmp_path / "five minutes.flac", 300.0, rate=8000)
+    panel = window.panel_a
+    panel.open_file(path)
+    wait_loaded(qtbot, panel, path, facts=False)
+    wave = panel.waveform
+    wave.getPlotItem().setXRange(100.0, 250.0, padding=0)
+    panel.set_window_start(120.0)
+    qtbot.waitUntil(lambda: panel.state().overview.exact, timeout=30000)
+    strip = panel.navigator.strip
+    assert strip.overview.complete and _start(panel) == pytest.approx(120.0)
+    assert wave.getPlotItem().getViewBox().viewRange()[0] == pytest.approx([100.0, 250.0])
+    wave.fit()  # zoomed out again: the whole-file trace is drawn, the exact one by now
+    columns = strip.overview.columns
+    qtbot.waitUntil(lambda: wave.drawn_data()[1].shape == (2 * columns,), timeout=10000)
+    mins, maxs = envelope(path, columns, per_channel=True)
+    _, y = wave.drawn_data()
+    np.testing.assert_array_equal(y[0::2], mins.min(axis=0))
+    np.testing.assert_array_equal(y[1::2], maxs.max(axis=0))

@@ -13,7 +13,7 @@ import soundfile as sf
 from mellow.envelope import envelope
 from mellow.errors import AudioError
 from mellow.htsat import slaney_mel_edges_hz
-from mellow_desktop.core import overview_cache
+from mellow_desktop.core import clip_io, overview_cache
 from mellow_desktop.core.overview import overview_chunks
 from mellow_desktop.core.overview_cache import cached_overview, file_overview
 
@@ -37,8 +37,8 @@ def test_snapshots_go_from_coarse_to_exact_and_match_the_one_envelope(tmp_path: 
     assert last.complete and [s.done for s in snapshots] == sorted(s.done for s in snapshots)
     assert last.duration_s == pytest.approx(60.0) and (last.sample_rate, last.channels) == (48000, 2)
     mins, maxs = envelope(wav, 120, per_channel=True)  # the engine's envelope of the whole file at once
-    assert np.allclose(last.env_max, maxs.max(axis=0), atol=2e-3)
-    assert np.allclose(last.env_min, mins.min(axis=0), atol=2e-3)
+    np.testing.assert_array_equal(last.env_max, maxs.max(axis=0))  # the same bins, the same values
+    np.testing.assert_array_equal(last.env_min, mins.min(axis=0))
     assert last.mel_db.shape == (64, 120) and np.isfinite(last.mel_db).all()
     edges = slaney_mel_edges_hz(64, 50.0, 14000.0)
     band = int(np.argmin(np.abs(edges[1:-1] - 3000.0)))  # the band centred nearest 3 kHz
@@ -113,3 +113,24 @@ def test_the_first_snapshot_samples_columns_across_the_file_and_the_next_fills_t
     assert not np.array_equal(full.mel_db[:, 1:1000:4], full.mel_db[:, 0:1000:4]), "then each its own"
     assert (sparse.mel_db[:, 900:] < sparse.mel_db[:, :400].max() - 30).all(), "the noise half is quiet"
     it.close()
+
+
+def test_a_long_streamed_file_is_drawn_first_from_the_coarse_overview_then_exactly(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past ``STREAMED_TRACE_SAMPLES`` a FLAC's first waveform is the overview's coarse snapshot (no whole
+    read before the first draw); a WAV is read exactly at once; the complete overview gives the exact one."""
+    monkeypatch.setenv("MELLOW_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setattr(clip_io, "STREAMED_TRACE_SAMPLES", 100_000)  # a 60 s file counts as long
+    wav = _tone_then_noise(tmp_path / "tone.wav", rate=16000)
+    flac = tmp_path / "tone.flac"
+    sf.write(flac, sf.read(wav, dtype="int16")[0], 16000, subtype="PCM_16")
+    first = clip_io.open_clip(flac).overview
+    assert not first.exact and not first.raw and (first.t0, first.t1) == (0.0, pytest.approx(60.0))
+    assert clip_io.open_clip(wav).overview.exact
+    last = list(file_overview(flac))[-1]
+    exact = clip_io.overview_trace(last)
+    mins, maxs = envelope(flac, last.columns, per_channel=True)
+    assert exact.exact and exact.lo.shape == (last.columns,)
+    np.testing.assert_array_equal(exact.lo, mins.min(axis=0))
+    np.testing.assert_array_equal(exact.hi, maxs.max(axis=0))
+    assert clip_io.open_clip(flac).overview.exact, "seen before: drawn exactly from the cached overview"

@@ -19,7 +19,8 @@ from PySide6.QtWidgets import QFileDialog, QFrame, QVBoxLayout, QWidget
 from mellow.measurements import format_seconds
 from mellow_desktop.core.audio_io.silence import silent_input_notice
 from mellow_desktop.core.clip_analysis import WINDOW_SECONDS, Trace, WindowAnalysis, clamp_start
-from mellow_desktop.core.clip_io import ClipFacts, OpenedClip
+from mellow_desktop.core.clip_io import ClipFacts, OpenedClip, overview_trace
+from mellow_desktop.core.overview import Overview
 from mellow_desktop.core.session import ClipState
 from mellow_desktop.qt.widgets.clip_controls import NO_CLIP_TEXT, ClipControls, ClipInfoRows, error_banner
 from mellow_desktop.qt.widgets.clip_reader import ClipReader
@@ -87,6 +88,7 @@ class ClipPanel(QFrame):
         self.navigator.window_requested.connect(self.set_window_start)
         self.navigator.message.connect(self.message)
         self.navigator.strip.seek_requested.connect(self.seek_playback)
+        self.navigator.strip.overview_ready.connect(self._on_overview)
         self.waveform = WaveformView(self)
         self.waveform.window_moved.connect(self.set_window_start)
         self.waveform.detail_wanted.connect(self._on_detail_wanted)
@@ -173,6 +175,13 @@ class ClipPanel(QFrame):
         start = clamp_start(opened.info, self._pending_start)
         if start > 0:
             self.set_window_start(start)
+
+    def _on_overview(self, ov: Overview) -> None:
+        """A first, approximate waveform (a long streamed file) is refined by each overview snapshot."""
+        s = self._state
+        if s is not None and not s.overview.exact and ov.frames == s.info.frames:
+            self._state = replace(s, overview=overview_trace(ov))
+            self.waveform.refine_overview(self._state.overview)
 
     def _on_open_failed(self, path: Path | None, message: str) -> None:
         self._show_state()

@@ -3,14 +3,16 @@
 Items are created once and fed new arrays. Long files are drawn as a min/max envelope (one vertical segment
 per bin); when the user zooms in, :attr:`WaveformView.detail_wanted` asks (debounced) for a finer envelope of
 the visible span, which the panel computes off the GUI thread and hands back with :meth:`set_detail`.
-Mouse: wheel zooms the time axis, drag pans, double-click fits the whole clip.
+Mouse: wheel zooms the time axis, a drag on the window moves it, a drag elsewhere pans, double-click fits
+the whole clip. Zoomed inside the window (it fills the view) a drag pans too; Shift+drag moves the window.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QTimer, Signal
+from pyqtgraph.GraphicsScene.mouseEvents import HoverEvent, MouseDragEvent
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QWidget
 
@@ -58,6 +60,36 @@ class TimeAxis(pg.AxisItem):
         return [t.removesuffix(".0") if spacing >= 1 else t for t in texts]
 
 
+class WindowRegion(pg.LinearRegionItem):
+    """The 10 s analysis window. A left drag moves it, except when it fills the view (less than
+    MIN_WINDOW_PX of the view lies outside it: zoomed inside the window, there is no empty space to grab):
+    then a plain drag pans the view, and Shift+drag moves the window."""
+
+    def fills_view(self) -> bool:
+        """Whether less than MIN_WINDOW_PX of the visible time span lies outside the window."""
+        vb = self.getViewBox()
+        if vb is None:
+            return False
+        (x0, x1), (r0, r1) = vb.viewRange()[0], self.getRegion()
+        outside = max(0.0, r0 - x0) + max(0.0, x1 - r1)
+        return outside * vb.width() / max(x1 - x0, 1e-9) < MIN_WINDOW_PX
+
+    def _drag_pans(self, ev: MouseDragEvent | HoverEvent) -> bool:
+        return self.fills_view() and not ev.modifiers() & Qt.KeyboardModifier.ShiftModifier
+
+    def mouseDragEvent(self, ev: MouseDragEvent) -> None:  # noqa: N802 (pyqtgraph override)
+        if ev.isStart() and self._drag_pans(ev):
+            ev.ignore()  # the drag goes on to the view box, which pans
+            return
+        super().mouseDragEvent(ev)
+
+    def hoverEvent(self, ev: HoverEvent) -> None:  # noqa: N802 (pyqtgraph override)
+        if self.fills_view():  # claim no drag ahead of the press: it decides between pan and move
+            self.setMouseHover(False)
+            return
+        super().hoverEvent(ev)
+
+
 class WaveformView(pg.PlotWidget):
     """Waveform of one clip with the analysis window (a fixed-width 10 s region) and a playhead."""
 
@@ -82,11 +114,12 @@ class WaveformView(pg.PlotWidget):
         self.curve = pg.PlotDataItem([], [], connect="pairs", antialias=False)
         self.curve.setClipToView(True)
         plot.addItem(self.curve)
-        self.region = pg.LinearRegionItem(values=(0.0, WINDOW_SECONDS), movable=True, swapMode="block")
+        self.region = WindowRegion(values=(0.0, WINDOW_SECONDS), movable=True, swapMode="block")
         for line in self.region.lines:
             line.setMovable(False)  # fixed 10 s width: only the whole region moves
         self.region.setZValue(10)
-        self.region.setToolTip("What the model hears: drag to choose the 10 s window.")
+        self.region.setToolTip("What the model hears: drag to move the 10 s window. Zoomed inside it, "
+                               "a drag pans the view and Shift+drag moves the window.")
         self.region.sigRegionChangeFinished.connect(self._region_finished)
         plot.addItem(self.region)
         self.marker = pg.InfiniteLine(pos=0.0, angle=90, movable=True,
@@ -146,6 +179,12 @@ class WaveformView(pg.PlotWidget):
         else:
             self.note.setText("")
         self.note.setPos(0.0, 1.05)
+
+    def refine_overview(self, overview: Trace) -> None:
+        """Replace the whole-clip trace by a better one of the same clip (the view and window stay)."""
+        self._overview = overview
+        if not self._showing_detail:
+            self._draw(overview)
 
     def set_detail(self, detail: Trace) -> None:
         """Replace the drawn trace with a finer one for the currently visible span."""
