@@ -168,10 +168,12 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text, msecs)
 
     def start_background_tasks(self) -> None:
-        """After the window is shown: tokenizer, model (when installed), audio check, lost recordings."""
+        """After the window is shown: tokenizer, model (when installed), audio check, lost recordings,
+        interrupted scans."""
         self.model.start()
         QTimer.singleShot(0, self.check_audio)
         QTimer.singleShot(0, self.recover_recordings)
+        QTimer.singleShot(0, self.scans.notice_interrupted)
 
     def recover_recordings(self) -> list[Path]:
         """Repair recordings left unfinished by a crash and offer them in the conversation."""

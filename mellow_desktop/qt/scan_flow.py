@@ -177,12 +177,26 @@ class ScanFlow(QObject):
         if r is None or self.view is None:
             return
         scored = r.scoring == "yes-no"
-        self.pane.show_view(self.view, f"{r.file_name} · “{r.prompt}” · {r.status}", float(r.duration_s or 0),
+        interrupted = r.status == "running" and not self.running()
+        status = "interrupted (Resume continues it)" if interrupted else r.status
+        self.pane.show_view(self.view, f"{r.file_name} · “{r.prompt}” · {status}", float(r.duration_s or 0),
                             scored)
         if self.panel is not None:
             self._follow_window(self.panel)
 
     # ------------------------------------------------------------------------------------------- history
+    def notice_interrupted(self) -> str | None:
+        """At start: tell the user about scans a crash left unfinished (and how to finish them)."""
+        left = [r for r in self.store.scans.search("") if r.status == "running"]
+        if not left or self.running():
+            return None
+        names = ", ".join(sorted({r.file_name for r in left})[:3]) + (", …" if len(left) > 3 else "")
+        many = f"{len(left)} scans were" if len(left) > 1 else "A scan was"
+        text = (f"{many} interrupted before finishing ({names}): open it in History (double-click) and press "
+                "Resume to compute only the windows still missing.")
+        self.notify(text)
+        return text
+
     def open_scan(self, scan_id: int) -> LoadedScan | None:
         """Show stored scan ``scan_id`` (timeline and table), opening its file in a clip panel."""
         if self.running():

@@ -155,9 +155,13 @@ def test_an_interrupted_scan_is_listed_and_resumes_after_a_restart(
     items = [w.history.list.item(i) for i in range(w.history.list.count())]
     item = next(it for it in items if is_scan(it))
     assert "(not finished)" in item.text() and "5 of 18 windows" in item.text()
+    notice = w.scans.notice_interrupted()  # what the window says at its next start
+    assert notice and "A scan was interrupted" in notice and three_minutes.name in notice
+    assert "Resume" in notice
     loaded = w.scans.open_scan(scan_id)
     assert loaded is not None and w.scans.pane.resume_button.isVisibleTo(w.scans.pane)
     assert w.scans.pane.model.rowCount() == 5
+    assert w.scans.pane.title.text().endswith("· interrupted (Resume continues it)")  # not "running"
     with qtbot.waitSignal(w.scans.scan_ended, timeout=120000) as ended:
         qtbot.mouseClick(w.scans.pane.resume_button, Qt.MouseButton.LeftButton)
     assert ended.args == ["finished"]
