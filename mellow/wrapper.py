@@ -51,7 +51,7 @@ def open_engine(config: str | Path | ModelConfig = "v0", model: PathLike = "v0",
                 dtype: str | None = None) -> Engine:
     """Find the files (failing fast when they are missing), then build, load and return a ready Engine
     (``dtype``: the decoder's precision, float32 by default as published)."""
-    from mellow.download import find_model_files
+    from mellow.model_files import find_model_files
 
     find_model_files(model, tokenizer)  # before anything slow: a missing file fails fast
     from mellow.generation import Engine

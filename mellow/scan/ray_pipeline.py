@@ -48,7 +48,7 @@ def model_spec(config: str | Path = "v0", model: str | Path = "v0", tokenizer: s
                device: str = "auto", dtype: str | None = None) -> ModelSpec:
     """Resolve the model files on the driver (failing fast, with the local scan's messages) into a spec."""
     from mellow.config import load_config
-    from mellow.download import find_model_files
+    from mellow.model_files import find_model_files
 
     files = find_model_files(model, tokenizer)
     return ModelSpec(config=load_config(config), checkpoint=str(files.checkpoint.resolve()),

@@ -1,4 +1,4 @@
-"""Where Mellow Desktop keeps its data: Mellow's one data folder, ``mellow.download.data_dir``.
+"""Where Mellow Desktop keeps its data: Mellow's one data folder, ``mellow.model_files.data_dir``.
 
 That folder is the platform's per-user data directory for "Mellow" (``~/.local/share/Mellow`` on Linux) or
 ``$MELLOW_DATA_DIR``; it holds the models (``models/``), the history database and the recordings. Versions
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mellow.download import data_dir as engine_data_dir
+from mellow.model_files import data_dir as engine_data_dir
 
 ENV_VAR = "MELLOW_DATA_DIR"
 HISTORY_DB_NAME = "history.sqlite3"

@@ -16,7 +16,7 @@ from html import escape
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu, QMessageBox, QWidget
 
-from mellow.download import KNOWN_MODELS
+from mellow.model_files import KNOWN_MODELS
 from mellow_desktop.qt.widgets.spectrogram_view import COLORMAPS, MODES
 
 Key = str | QKeySequence.StandardKey
@@ -100,7 +100,7 @@ ACTIONS: dict[str, ActionSpec] = {
 }
 
 #: Menu titles and the actions in them (None: a separator; "view:*" are built from the view's choices,
-#: "model:known" lists ``mellow.download.KNOWN_MODELS``).
+#: "model:known" lists ``mellow.model_files.KNOWN_MODELS``).
 MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
     ("&File", ("open_focused", "open_a", "open_b", "open_samples", None, "export_window", "export_md",
                "export_json", None, "quit")),

@@ -1,7 +1,7 @@
 """The model's state and the Model menu's commands: find, download, open and load checkpoint and tokenizer.
 
 :class:`ModelManager` knows which files to use (QSettings "model/checkpoint" and "model/tokenizer", else the
-default model folder of ``mellow.download``), hands a factory (:func:`~mellow_desktop.core.model_loading.
+default model folder of ``mellow.model_files``), hands a factory (:func:`~mellow_desktop.core.model_loading.
 engine_factory`) to the :class:`~mellow_desktop.qt.engine_host.EngineHost`, and keeps :attr:`state`
 ("not installed", "loading", "ready", "failed") with a one-line description for the status bar. The tokenizer
 (for the live token count) and the download run on the one :class:`~mellow_desktop.qt.jobs.JobRunner`.
@@ -45,7 +45,7 @@ class Download:
 
 
 def _load_tokenizer(source: Path | None) -> Any:
-    from mellow.download import find_tokenizer
+    from mellow.model_files import find_tokenizer
     from mellow.tokenizer import PromptTokenizer
 
     return PromptTokenizer.load(find_tokenizer(source))
@@ -105,8 +105,8 @@ class ModelManager(QObject):
 
     @property
     def model_name(self) -> str:
-        """The chosen one of ``mellow.download.KNOWN_MODELS`` (setting "model/name", default v0)."""
-        from mellow.download import DEFAULT_MODEL, KNOWN_MODELS
+        """The chosen one of ``mellow.model_files.KNOWN_MODELS`` (setting "model/name", default v0)."""
+        from mellow.model_files import DEFAULT_MODEL, KNOWN_MODELS
 
         name = self._setting("model/name")
         return name if name in KNOWN_MODELS else DEFAULT_MODEL
@@ -114,7 +114,7 @@ class ModelManager(QObject):
     @staticmethod
     def installed_files(name: str) -> tuple[Path, Path | None] | None:
         """(checkpoint, tokenizer) of the known model ``name`` when it is installed, else None."""
-        from mellow.download import find_model_files
+        from mellow.model_files import find_model_files
 
         try:
             files = find_model_files(name)
@@ -124,7 +124,7 @@ class ModelManager(QObject):
 
     def show_models(self, actions: dict[str, QAction]) -> None:
         """Keep the Model menu's known models labelled (installed or not) and the chosen one checked."""
-        from mellow.download import KNOWN_MODELS, download_hint
+        from mellow.model_files import KNOWN_MODELS, download_hint
 
         def refresh() -> None:
             for name, action in actions.items():
@@ -217,7 +217,8 @@ class ModelManager(QObject):
         """Download the chosen model with a cancellable progress dialog, then load it."""
         if self.download_job is not None:
             return
-        from mellow.download import default_model_dir, download_model
+        from mellow.download import download_model
+        from mellow.model_files import default_model_dir
 
         name = self.model_name
         cancel = threading.Event()

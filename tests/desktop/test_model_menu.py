@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mellow.download import MODEL_REPO, TOKENIZER_REPO
+from mellow.model_files import MODEL_REPO, TOKENIZER_REPO
 from tests.hub_server import HubServer
 
 
@@ -56,7 +56,7 @@ def test_cancelled_download_keeps_the_app_usable(qtbot, window, hub: HubServer) 
 def test_model_menu_lists_the_known_models_and_downloads_the_chosen_one(
     qtbot, window, hub: HubServer, isolated_data_dir: Path, tokenizer
 ) -> None:
-    from mellow.download import KNOWN_MODELS
+    from mellow.model_files import KNOWN_MODELS
 
     models = window.view_actions.models
     assert list(models) == list(KNOWN_MODELS) == ["v0", "v0_s"]

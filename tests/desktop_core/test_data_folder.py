@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from mellow.download import data_dir as engine_data_dir
-from mellow.download import default_model_dir
+from mellow.model_files import data_dir as engine_data_dir
+from mellow.model_files import default_model_dir
 from mellow_desktop.core import data_migration, paths
 from mellow_desktop.core.data_migration import migrate_old_data_folder
 from mellow_desktop.core.history_store import HistoryRecord, HistoryStore

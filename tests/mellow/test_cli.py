@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from mellow.cli import finished_keys, main, read_batch_csv
+from mellow.batch_cli import finished_keys, read_batch_csv
+from mellow.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 A_WAV = ROOT / "tests" / "fixtures" / "reference" / "a.wav"
@@ -199,7 +200,7 @@ def test_batch_row_keys_and_error_rows_rerun(tmp_path: Path) -> None:
 
 def test_download_command_then_info(env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                     capsys: pytest.CaptureFixture[str]) -> None:
-    from mellow.download import MODEL_REPO, TOKENIZER_REPO, default_model_dir
+    from mellow.model_files import MODEL_REPO, TOKENIZER_REPO, default_model_dir
     from tests.hub_server import HubServer
 
     env = {k: v for k, v in env.items() if k != "HF_HUB_OFFLINE"}

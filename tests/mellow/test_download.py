@@ -8,17 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from mellow.download import (
-    MODEL_REPO,
-    TOKENIZER_REPO,
-    DownloadCancelled,
-    ModelFiles,
-    default_model_dir,
-    download_model,
-    find_model_files,
-    partial_path,
-)
+from mellow.download import DownloadCancelled, download_model, partial_path
 from mellow.errors import CheckpointError, DownloadError, TokenizerError
+from mellow.model_files import MODEL_REPO, TOKENIZER_REPO, ModelFiles, default_model_dir, find_model_files
 from tests.hub_server import HubServer
 
 

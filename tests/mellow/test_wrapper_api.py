@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from mellow.download import KNOWN_MODELS, MODEL_REPO, ModelFiles, default_model_dir, find_model_files
 from mellow.errors import CheckpointError
+from mellow.model_files import KNOWN_MODELS, MODEL_REPO, ModelFiles, default_model_dir, find_model_files
 from tests.hub_server import HubServer
 from tests.mellow.test_download import env, hub  # noqa: F401 - the clean environment and the running hub
 

@@ -119,10 +119,12 @@ def test_unreadable_file_as_an_unprivileged_user(tmp_path: Path, tiny_ckpt: Path
         for p in (tmp_path, folder):
             p.chmod(0o755)
         # The interpreter's own files may not be readable by 'nobody': import first, then drop privileges.
+        # (mellow.batch_cli and mellow.scan_cli are imported when main() builds the parser.)
         code = textwrap.dedent(f"""
             import os, sys
             import torch, torchaudio, soundfile  # noqa: F401
-            import mellow.cli, mellow.audio, mellow.wrapper, mellow.generation  # noqa: F401
+            import mellow.cli, mellow.batch_cli, mellow.scan_cli, mellow.audio, mellow.wrapper  # noqa: F401
+            import mellow.generation  # noqa: F401
             os.setgid(65534); os.setuid(65534)
             sys.exit(mellow.cli.main({args!r}))
         """)

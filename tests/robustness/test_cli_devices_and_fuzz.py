@@ -10,7 +10,8 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mellow.cli import UsageError, main, read_batch_csv
+from mellow.batch_cli import read_batch_csv
+from mellow.cli import UsageError, main
 from mellow.errors import MellowError
 from tests.robustness.conftest import REFERENCE
 
