@@ -151,7 +151,7 @@ def build_engine(which: str):  # noqa: ANN201
     torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
     if which == "v0":
         try:
-            from mellow.download import find_model_files
+            from mellow.model_files import find_model_files
 
             files = find_model_files()
             return Engine.load(
