@@ -147,3 +147,21 @@ def test_a_long_flac_is_drawn_at_once_and_its_exact_waveform_fills_in(
     _, y = wave.drawn_data()
     np.testing.assert_array_equal(y[0::2], mins.min(axis=0))
     np.testing.assert_array_equal(y[1::2], maxs.max(axis=0))
+
+
+def test_the_strip_draws_the_level_envelope_to_scale_over_the_spectrogram(
+        window: Any, qtbot: Any, ten_minutes: Path) -> None:
+    """The envelope (one path, scaled from columns and levels to pixels) covers the rows its level reaches."""
+    panel = _opened(window, qtbot, ten_minutes)
+    strip = panel.navigator.strip
+    with_envelope = strip.grab().toImage()
+    path, strip._envelope_path = strip._envelope_path, None
+    without = strip.grab().toImage()
+    strip._envelope_path = path
+    h, w = with_envelope.height(), with_envelope.width()
+    changed_rows = [y for y in range(h) if any(with_envelope.pixel(x, y) != without.pixel(x, y)
+                                               for x in range(0, w, 3))]
+    assert changed_rows, "the envelope is drawn"
+    top = h / 2 - float(strip.overview.env_max.max()) * h / 2
+    bottom = h / 2 - float(strip.overview.env_min.min()) * h / 2
+    assert abs(changed_rows[0] - top) <= 2 and abs(changed_rows[-1] - bottom) <= 2

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPainterPath, QPaintEvent, QPen, QTransform
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from mellow.measurements import format_seconds
@@ -45,6 +45,15 @@ def mel_image(ov: Overview, colormap: str = "inferno") -> QImage:
     return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
+def envelope_path(ov: Overview) -> QPainterPath:
+    """The level envelope as one path of vertical segments: x in columns, y the level in [-1, 1] (drawn
+    with one call, scaled to the strip, instead of a Python loop of one line per pixel)."""
+    x = np.repeat(np.arange(ov.columns, dtype=np.float64) + 0.5, 2)
+    y = np.empty(2 * ov.columns)
+    y[0::2], y[1::2] = np.clip(ov.env_min, -1, 1), np.clip(ov.env_max, -1, 1)
+    return pg.arrayToQPath(x, y, connect="pairs")
+
+
 class OverviewStrip(QWidget):
     """The whole file at a glance with the analysis window (see the module docstring)."""
 
@@ -63,6 +72,7 @@ class OverviewStrip(QWidget):
         self.window_start = 0.0
         self.playhead: float | None = None
         self._image: QImage | None = None
+        self._envelope_path: QPainterPath | None = None
         self._drag_offset: float | None = None
         self.seek_on_click = False  # set by the panel while its clip plays
         self._jobs = JobRunner(self)
@@ -73,26 +83,26 @@ class OverviewStrip(QWidget):
     def show_file(self, path: Path | None, duration_s: float) -> None:
         """Compute (or fetch from the cache) the overview of ``path`` in the background; None clears."""
         self._stop.set()
-        self.overview, self._image, self._path = None, None, path
+        self.overview, self._image, self._envelope_path, self._path = None, None, None, path
         self.duration_s, self.window_start, self.playhead = max(0.0, duration_s), 0.0, None
         self.update()
         if path is None:
             return
         stop = self._stop = threading.Event()
-        relay = self._jobs.relay(lambda ov, p=path: self._snapshot(p, ov))
+        relay = self._jobs.relay(lambda *drawn, p=path: self._snapshot(p, *drawn))
 
-        def work() -> None:
+        def work() -> None:  # the image and the path are made here too: the GUI thread only paints them
             for ov in file_overview(path):
                 if stop.is_set():
                     return
-                relay(ov)
+                relay(ov, mel_image(ov), envelope_path(ov))
 
         self._jobs.submit(work, lambda _r: None, lambda _m: None, "drawing the overview", long=True)
 
-    def _snapshot(self, path: Path, ov: Overview) -> None:
+    def _snapshot(self, path: Path, ov: Overview, image: QImage, envelope: QPainterPath) -> None:
         if path != self._path:
             return
-        self.overview, self._image = ov, mel_image(ov)
+        self.overview, self._image, self._envelope_path = ov, image, envelope
         self.update()
         self.overview_ready.emit(ov)
 
@@ -139,15 +149,17 @@ class OverviewStrip(QWidget):
         p.end()
 
     def _paint_envelope(self, p: QPainter) -> None:
-        ov = self.overview
-        if ov is None or not ov.columns:
+        path = self._envelope_path
+        if path is None or self.overview is None:
             return
         h, w = self.height(), self.width()
-        cols = np.linspace(0, ov.columns - 1, num=max(1, w)).astype(int)
-        lo, hi = np.clip(ov.env_min[cols], -1, 1), np.clip(ov.env_max[cols], -1, 1)
-        p.setPen(QPen(QColor(235, 235, 235, 80), 1))
-        for x, (a, b) in enumerate(zip(lo, hi, strict=True)):
-            p.drawLine(x, int(h / 2 - b * h / 2), x, int(h / 2 - a * h / 2))
+        p.save()
+        p.setTransform(QTransform(w / self.overview.columns, 0, 0, -h / 2, 0, h / 2))  # columns, level -> px
+        pen = QPen(QColor(235, 235, 235, 80), 1)
+        pen.setCosmetic(True)  # one pixel wide whatever the scale
+        p.setPen(pen)
+        p.drawPath(path)
+        p.restore()
 
     def _paint_window(self, p: QPainter) -> None:
         r = self.window_rect()
@@ -234,6 +246,9 @@ class OverviewNavigator(QWidget):
         lay.setSpacing(2)
         lay.addWidget(self.strip)
         lay.addLayout(row)
+        policy = self.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)  # the first file shows it without re-laying out the panel
+        self.setSizePolicy(policy)
         self.show_file(None, 0.0)
 
     def show_file(self, path: Path | None, duration_s: float) -> None:
