@@ -94,3 +94,13 @@ def test_hovering_the_spectrogram_moves_nothing(qtbot, window, tmp_path: Path) -
     assert moved == {}
     view.scene().sigMouseMoved.emit(QPointF(-50.0, -50.0))  # outside the plot
     assert not view.hover_text.isVisible()
+
+
+def test_an_empty_spectrogram_keeps_its_frequency_axis(qtbot, window) -> None:
+    """With no clip (and after Clear) the plot shows the frequency scale of its mode, not a ±0.4 axis."""
+    view = window.panel_b.spectrogram
+    plot = view.getPlotItem()
+    assert view.image_data() is None
+    assert plot.getViewBox().viewRange()[1] == pytest.approx([0.0, 64.0])  # the 64 mel bands
+    labels = [text for ticks in plot.getAxis("left")._tickLevels or [] for _, text in ticks]
+    assert "1kHz" in labels and "8kHz" in labels

@@ -115,7 +115,8 @@ class SpectrogramView(pg.PlotWidget):
     def _redraw(self) -> None:
         a = self._analysis
         plot = self.getPlotItem()
-        if a is None:
+        height = self._frequency_axis()
+        if a is None:  # an empty plot keeps its frequency axis (no meaningless ±0.4 scale)
             self._data = None
             self.image.clear()
             for line in self._seams:
@@ -127,10 +128,14 @@ class SpectrogramView(pg.PlotWidget):
         self._data = data
         self.image.setImage(data, autoLevels=False)
         self.color_bar.setLevels(self._db_ranges[self._mode])
-        n_rows = data.shape[0]
-        height = float(N_MELS) if self._mode == "mel" else TARGET_RATE / 2
         self.image.setRect(a.start_s, 0.0, data.shape[1] * HOP / TARGET_RATE, height)
         plot.setXRange(a.start_s, a.start_s + WINDOW_SECONDS, padding=0)
+        self._show_seams(a)
+
+    def _frequency_axis(self) -> float:
+        """Set the y range and the frequency ticks of the current mode; returns the plot's height."""
+        plot = self.getPlotItem()
+        height = float(N_MELS) if self._mode == "mel" else TARGET_RATE / 2
         plot.setYRange(0.0, height, padding=0)
         left = plot.getAxis("left")
         if self._mode == "mel":
@@ -142,8 +147,7 @@ class SpectrogramView(pg.PlotWidget):
             left.setTicks([ticks, []])
         else:
             left.setTicks([[(hz, f"{hz // 1000}k") for hz in range(0, 16001, 4000)], []])
-        del n_rows
-        self._show_seams(a)
+        return height
 
     def _show_seams(self, a: WindowAnalysis) -> None:
         """Dashed lines where a short clip starts over (it is tiled to fill 10 s)."""
