@@ -104,3 +104,19 @@ def test_an_empty_spectrogram_keeps_its_frequency_axis(qtbot, window) -> None:
     assert plot.getViewBox().viewRange()[1] == pytest.approx([0.0, 64.0])  # the 64 mel bands
     labels = [text for ticks in plot.getAxis("left")._tickLevels or [] for _, text in ticks]
     assert "1kHz" in labels and "8kHz" in labels
+
+
+def test_the_spectrogram_time_axis_reads_h_mm_ss_past_a_minute(qtbot, window, tmp_path: Path) -> None:
+    """A window an hour into a file is labelled 1:09:02 …, not 4142 s; a clip's first seconds stay in s."""
+    path = tmp_path / "long.wav"
+    sf.write(path, np.zeros((8000 * 4200, 1), np.int16), 8000, subtype="PCM_16")
+    panel = window.panel_a
+    panel.open_file(path)
+    wait_loaded(qtbot, panel, path, facts=False)
+    plot = panel.spectrogram.getPlotItem()
+    axis = plot.getAxis("bottom")
+    assert axis.tickStrings([2.0, 4.0], 1.0, 2.0) == ["2", "4"] and "time (s)" in axis.labelText
+    panel.set_window_start(4140.0)
+    qtbot.waitUntil(lambda: panel.state().start_s == 4140.0, timeout=10000)
+    assert axis.tickStrings([4142.0, 4144.0], 1.0, 2.0) == ["1:09:02", "1:09:04"]
+    assert axis.labelText == "time"

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QLabel, QWidget
 from mellow.audio import TARGET_RATE
 from mellow_desktop.core.clip_analysis import HOP, N_MELS, WINDOW_SECONDS, WindowAnalysis, mel_centers_hz
 from mellow_desktop.qt.theme import plot_colors
+from mellow_desktop.qt.widgets.time_axis import TimeAxis, time_label
 
 MODES = {"mel": "Log-mel (what the model sees)", "stft": "STFT (linear frequency)"}
 COLORMAPS = ("inferno", "viridis", "magma", "plasma", "CET-L1")
@@ -42,7 +43,7 @@ class SpectrogramView(pg.PlotWidget):
     readout = Signal(str)  # "t = 12.34 s · f = 2.1 kHz · -32 dB" or "" when the mouse leaves
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(parent, axisItems={"bottom": TimeAxis("bottom")})
         self.setMinimumHeight(90)
         self.setMenuEnabled(False)
         self.hideButtons()
@@ -130,6 +131,7 @@ class SpectrogramView(pg.PlotWidget):
         self.color_bar.setLevels(self._db_ranges[self._mode])
         self.image.setRect(a.start_s, 0.0, data.shape[1] * HOP / TARGET_RATE, height)
         plot.setXRange(a.start_s, a.start_s + WINDOW_SECONDS, padding=0)
+        plot.setLabel("bottom", time_label(a.start_s + WINDOW_SECONDS))
         self._show_seams(a)
 
     def _frequency_axis(self) -> float:

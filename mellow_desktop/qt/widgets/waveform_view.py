@@ -16,9 +16,9 @@ from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QWidget
 
-from mellow.measurements import format_seconds
 from mellow_desktop.core.clip_analysis import WINDOW_SECONDS, Trace
 from mellow_desktop.qt.theme import plot_colors
+from mellow_desktop.qt.widgets.time_axis import TimeAxis
 
 #: Ask for a finer envelope when fewer than this many overview bins are visible.
 DETAIL_THRESHOLD_BINS = 1500
@@ -36,28 +36,6 @@ def _segments(tr: Trace) -> tuple[np.ndarray, np.ndarray]:
     y = np.empty(2 * tr.lo.shape[0])
     y[0::2], y[1::2] = tr.lo, tr.hi
     return x, y
-
-
-class TimeAxis(pg.AxisItem):
-    """A time axis that writes h:mm:ss / m:ss (the one formatter) once the ticks pass a minute."""
-
-    CLOCK_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400)
-
-    def tickSpacing(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, float]]:  # noqa: N802, N803
-        """Ticks on clock steps (1 min, 5 min, 15 min, 1 h ...) for spans over two minutes."""
-        span = maxVal - minVal
-        if span < 120 or size <= 0:
-            return super().tickSpacing(minVal, maxVal, size)
-        wanted = span / max(2.0, size / 90.0)
-        major = next((st for st in self.CLOCK_STEPS if st >= wanted), self.CLOCK_STEPS[-1])
-        minor = next((st for st in reversed(self.CLOCK_STEPS) if st <= major / 4), major)
-        return [(float(major), 0.0), (float(minor), 0.0)]
-
-    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # noqa: N802
-        if not values or max(values) < 60:
-            return super().tickStrings(values, scale, spacing)
-        texts = [format_seconds(v) if v >= 60 else f"0:{max(0.0, v):04.1f}" for v in values]
-        return [t.removesuffix(".0") if spacing >= 1 else t for t in texts]
 
 
 class WindowRegion(pg.LinearRegionItem):
