@@ -3,9 +3,9 @@
 Bins are the frames ``[k * n // bins, (k + 1) * n // bins)``; a file is streamed block by block (never read
 whole), channels are mixed with :func:`mellow.audio.to_mono` unless ``per_channel`` (each channel) or
 ``all_channels`` (every sample of every channel together), and non-finite samples count as 0 (as in
-:mod:`mellow.measurements`).  PCM/float WAV files can be memory-mapped (:func:`map_wav_frames`); integer
-samples are then reduced as they are stored and scaled once at the end, which is what makes an envelope of
-two hours of 48 kHz stereo take a fraction of a second.
+:mod:`mellow.measurements`).  The samples of PCM/float WAV files are read as stored
+(:func:`stored_wav_samples`); integers are then reduced unconverted and scaled once at the end, which is what
+makes an envelope of two hours of 48 kHz stereo take a fraction of a second.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from mellow.errors import AudioError, one_line
 from mellow.measurements import as_frames, finite_block, open_sound_file
 
 #: soundfile subtypes that are stored as plain little-endian samples, and their full-scale value.
-_MAPPABLE_SUBTYPES = {
+_PLAIN_SUBTYPES = {
     "PCM_16": ("<i2", 32768.0),
     "PCM_32": ("<i4", 2147483648.0),
     "FLOAT": ("<f4", 1.0),
@@ -48,11 +48,36 @@ def _wav_data_offset(path: Path) -> int | None:
         return None
 
 
-def map_wav_frames(info: AudioInfo) -> tuple[np.ndarray, float] | None:
-    """A read-only (frames, channels) memory map of a PCM/float WAV file's samples and their full-scale
-    value, or None for other files (then stream them with soundfile).  A truncated file maps the frames
-    it has."""
-    kind = _MAPPABLE_SUBTYPES.get(info.subtype)
+class StoredSamples:
+    """The (frames, channels) samples of a PCM/float WAV file as stored, read straight from the file:
+    ``samples[a:b]`` reads frames ``[a, b)`` into a new array of the stored dtype (no decoding, no float
+    conversion).  A memory map would read the same bytes but leave every page it touched counted in the
+    process's resident memory (1.4 GB after a 2-hour file)."""
+
+    def __init__(self, path: Path, offset: int, frames: int, channels: int, dtype: np.dtype) -> None:
+        self.path, self.offset, self.dtype = path, offset, dtype
+        self.shape = (frames, channels)
+        self.ndim = 2
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, key: slice) -> np.ndarray:
+        if not isinstance(key, slice) or key.step not in (None, 1):
+            raise TypeError("StoredSamples reads contiguous frames: samples[start:stop]")
+        start, stop, _ = key.indices(self.shape[0])
+        count, channels = max(0, stop - start), self.shape[1]
+        data = np.empty((count, channels), dtype=self.dtype)
+        with open(self.path, "rb", buffering=0) as fh:
+            fh.seek(self.offset + start * channels * self.dtype.itemsize)
+            got = fh.readinto(memoryview(data).cast("B"))
+        return data[: (got or 0) // (channels * self.dtype.itemsize)]
+
+
+def stored_wav_samples(info: AudioInfo) -> tuple[StoredSamples, float] | None:
+    """The samples of a PCM/float WAV file as stored (:class:`StoredSamples`) and their full-scale value, or
+    None for other files (then stream them with soundfile).  A truncated file gives the frames it has."""
+    kind = _PLAIN_SUBTYPES.get(info.subtype)
     if info.format != "WAV" or kind is None:
         return None
     path = Path(info.path)
@@ -62,12 +87,11 @@ def map_wav_frames(info: AudioInfo) -> tuple[np.ndarray, float] | None:
     dtype = np.dtype(kind[0])
     try:
         frames = min(info.frames, (path.stat().st_size - offset) // (dtype.itemsize * info.channels))
-        if frames <= 0:
-            return None
-        data = np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=(frames, info.channels))
-    except (OSError, ValueError):
+    except OSError:
         return None
-    return data, kind[1]
+    if frames <= 0:
+        return None
+    return StoredSamples(path, offset, frames, info.channels, dtype), kind[1]
 
 
 def _bin_edges(n_frames: int, n_bins: int) -> np.ndarray:
@@ -156,7 +180,8 @@ def envelope_frames(
     block: int = 1 << 18,
     edges: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Min/max envelope of rows ``[start, stop)`` of a (frames, channels) array (e.g. :func:`map_wav_frames`).
+    """Min/max envelope of rows ``[start, stop)`` of (frames, channels) samples: an array, or
+    :class:`StoredSamples` (anything sliced ``[a:b]`` into an array).
 
     Read ``block`` frames at a time and divided by ``scale`` (the full-scale sample value); same binning and
     shapes as :func:`envelope`, and (bins,) with ``all_channels`` (min/max over every channel's samples).

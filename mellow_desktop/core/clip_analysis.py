@@ -2,8 +2,8 @@
 
 * :func:`trace` — a waveform trace of frames ``[start, stop)``: the raw mono samples when they are few, else a
   min/max envelope (union of all channels) computed by ``mellow.envelope`` (one algorithm, one binning):
-  PCM WAV files are memory-mapped (``map_wav_frames``, ``envelope_frames``), so two hours of 48 kHz stereo
-  take a fifth of a second; other formats are streamed (``envelope``), and both draw the same.
+  PCM WAV files are read as stored (``stored_wav_samples``, ``envelope_frames``), so two hours of 48 kHz
+  stereo take a fifth of a second; other formats are streamed (``envelope``), and both draw the same.
 * :func:`analyse_window` — the 10 s window the model hears (``mellow.audio.load_window``: mono, 32 kHz, tiled
   when short) and its log-mel spectrogram with the model's settings (n_fft 1024, hop 320, 64 Slaney mel bands,
   50–14 000 Hz) plus a linear STFT in dB.
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mellow.audio import TARGET_RATE, WINDOW_SAMPLES, AudioInfo, Clip, load_window, to_mono
-from mellow.envelope import envelope, envelope_frames, map_wav_frames
+from mellow.envelope import envelope, envelope_frames, stored_wav_samples
 from mellow.htsat import periodic_hann, slaney_mel_edges_hz, slaney_mel_matrix
 
 N_FFT = 1024
@@ -81,9 +81,9 @@ def trace(info: AudioInfo, start: int = 0, stop: int | None = None, n_bins: int 
     if n <= 2 * n_bins:
         mono = _raw_mono(info, start, stop)
         return Trace(t0, t0 + mono.shape[0] / rate, mono, mono, raw=True)
-    mapped = map_wav_frames(info)
-    if mapped is not None:
-        data, scale = mapped
+    stored = stored_wav_samples(info)
+    if stored is not None:
+        data, scale = stored
         stop = min(stop, data.shape[0])
         lo, hi = envelope_frames(data, n_bins, scale=scale, all_channels=True, start=start, stop=stop)
         del data

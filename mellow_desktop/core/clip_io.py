@@ -10,14 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mellow.audio import AudioInfo, audio_info, clip_content_hash
-from mellow.envelope import map_wav_frames
+from mellow.envelope import stored_wav_samples
 from mellow.errors import MellowError
 from mellow.measurements import Measurements, measure_file
 from mellow_desktop.core.clip_analysis import Trace, WindowAnalysis, analyse_window, trace
 from mellow_desktop.core.overview import Overview, overview_chunks
 from mellow_desktop.core.overview_cache import cached_overview
 
-#: A file with more samples than this (about 3.5 minutes of 48 kHz stereo) that cannot be memory-mapped
+#: A file with more samples than this (about 3.5 minutes of 48 kHz stereo) that is not a plain WAV
 #: (FLAC, MP3, ...) takes seconds to read whole: its waveform is first drawn from the overview's coarse pass
 #: (or its cached overview) and refined as the overview strip computes the exact one.
 STREAMED_TRACE_SAMPLES = 20_000_000
@@ -46,7 +46,7 @@ def open_clip(path: Path) -> OpenedClip:
 def whole_file_trace(info: AudioInfo) -> Trace:
     """The waveform of the whole file: exact when quick to read (a WAV, or a short file), else the first
     snapshot of its overview (exact when cached, else coarse: ``exact`` False)."""
-    if info.frames * info.channels <= STREAMED_TRACE_SAMPLES or map_wav_frames(info) is not None:
+    if info.frames * info.channels <= STREAMED_TRACE_SAMPLES or stored_wav_samples(info) is not None:
         return trace(info)
     return overview_trace(cached_overview(info.path) or next(overview_chunks(info.path)))
 

@@ -5,7 +5,7 @@ read from the file (never the whole file in memory), yielded as partial results 
 frame read at the centre of 256 columns spread over the file, then of every column: quick), then ever more
 exact ones as a sequential pass reads the file ~10 s at a time (columns ``[0, done)`` exact: the envelope of
 every sample of every channel by the one envelope algorithm, :func:`mellow.envelope.envelope_frames`, on
-the memory-mapped samples of a PCM WAV; the mono mix's spectrum averaged over 8 frames per column).
+the samples of a PCM WAV as stored; the mono mix's spectrum averaged over 8 frames per column).
 The mel filters are the engine's (:func:`mellow.htsat.slaney_mel_matrix`, 64 Slaney bands, 50 Hz-14 kHz,
 capped at the file's Nyquist frequency), in dB as the engine's log-mel: ``10·log10(max(power, 1e-10))``.
 Caching per file content is in :mod:`.overview_cache`.
@@ -24,7 +24,7 @@ import soundfile as sf
 
 from mellow.audio import audio_info, to_mono
 from mellow.config import AudioConfig
-from mellow.envelope import envelope_frames, map_wav_frames
+from mellow.envelope import envelope_frames, stored_wav_samples
 from mellow.errors import AudioError, one_line
 from mellow.htsat import periodic_hann, slaney_mel_edges_hz, slaney_mel_matrix
 
@@ -152,7 +152,7 @@ def _coarse_passes(f: sf.SoundFile, edges: np.ndarray, an: _Analyser, view: Over
 
 def _exact(chunk: np.ndarray, scale: float, local_edges: np.ndarray, an: _Analyser) -> tuple[np.ndarray, ...]:
     """Exact columns of one chunk (frames, channels) of samples with full scale ``scale`` (float32 read by
-    soundfile, or the stored integers of a memory-mapped WAV) whose column edges are ``local_edges`` (from
+    soundfile, or the stored integers of a PCM WAV) whose column edges are ``local_edges`` (from
     0): (mel_db (n_mels, n), env_min (n,), env_max (n,)), the envelope over every sample of every channel."""
     n_cols = len(local_edges) - 1
     env_min, env_max = envelope_frames(chunk, n_cols, scale=scale, all_channels=True, edges=local_edges)
@@ -191,11 +191,11 @@ _ChunkReader = Callable[[int, int], tuple[np.ndarray, float]]
 
 
 def _chunk_reader(f: sf.SoundFile, path: Path) -> _ChunkReader:
-    """``read(start, count)`` -> (samples (count, channels), full scale): slices of the memory-mapped
-    samples of a PCM/float WAV whose header agrees with its size, else float32 reads through soundfile."""
-    mapped = map_wav_frames(audio_info(path))
-    if mapped is not None and mapped[0].shape == (f.frames, f.channels):
-        data, scale = mapped
+    """``read(start, count)`` -> (samples (count, channels), full scale): the stored samples of a PCM/float
+    WAV whose header agrees with its size, else float32 reads through soundfile."""
+    stored = stored_wav_samples(audio_info(path))
+    if stored is not None and stored[0].shape == (f.frames, f.channels):
+        data, scale = stored
         return lambda start, count: (data[start:start + count], scale)
 
     def read(start: int, count: int) -> tuple[np.ndarray, float]:

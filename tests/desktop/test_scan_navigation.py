@@ -126,7 +126,7 @@ def test_zoomed_out_the_window_is_a_wide_marker_that_drags(window: Any, qtbot: A
 
 def test_a_long_flac_is_drawn_at_once_and_its_exact_waveform_fills_in(
         window: Any, qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A long file that cannot be memory-mapped draws from the coarse overview first; the overview strip's
+    """A long file that is not a plain WAV draws from the coarse overview first; the overview strip's
     snapshots then refine the waveform in place (same zoom, same window) until it is exact."""
     monkeypatch.setattr(clip_io, "STREAMED_TRACE_SAMPLES", 100_000)  # this 5-minute file counts as long
     path = recording(tmp_path / "five minutes.flac", 300.0, rate=8000)

@@ -8,7 +8,7 @@ import numpy as np
 import soundfile as sf
 
 from mellow.audio import audio_info
-from mellow.envelope import envelope, envelope_array, envelope_frames, map_wav_frames
+from mellow.envelope import envelope, envelope_array, envelope_frames, stored_wav_samples
 from mellow.generation import GenerationOptions
 from mellow_desktop.core.clip_analysis import trace
 from mellow_desktop.core.clip_io import open_clip
@@ -24,7 +24,7 @@ def _stereo(frames: int, seed: int = 4) -> np.ndarray:
 
 
 def test_a_wav_and_a_flac_of_the_same_audio_draw_the_same_waveform(tmp_path: Path) -> None:
-    """The memory-mapped WAV path and the streamed FLAC path share one envelope algorithm and binning."""
+    """The stored-samples WAV path and the streamed FLAC path share one envelope algorithm and binning."""
     data = _stereo(44_101)  # not a multiple of the bins: the last bins are uneven
     wav, flac = tmp_path / "a.wav", tmp_path / "a.flac"
     sf.write(wav, data, 22050, subtype="PCM_16")
@@ -69,19 +69,20 @@ def test_every_channel_at_once_is_the_union_of_the_channels_for_stored_integers_
     assert np.isfinite(lo).all() and np.isfinite(hi).all() and hi.max() < 1.0
 
 
-def test_only_plain_wav_samples_are_memory_mapped_and_a_truncated_wav_maps_its_frames(tmp_path: Path) -> None:
+def test_only_plain_wav_samples_are_read_as_stored_and_a_cut_wav_gives_its_frames(tmp_path: Path) -> None:
     data = _stereo(8000)
     wav, flac, cut = tmp_path / "a.wav", tmp_path / "a.flac", tmp_path / "cut.wav"
     sf.write(wav, data, 8000, subtype="PCM_16")
     sf.write(flac, data, 8000, subtype="PCM_16")
-    mapped, scale = map_wav_frames(audio_info(wav))
-    assert scale == 32768.0 and mapped.shape == (8000, 2)
-    np.testing.assert_array_equal(mapped, data)
-    assert map_wav_frames(audio_info(flac)) is None
+    stored, scale = stored_wav_samples(audio_info(wav))
+    assert scale == 32768.0 and stored.shape == (8000, 2) and stored.dtype == np.int16
+    np.testing.assert_array_equal(stored[:], data)
+    np.testing.assert_array_equal(stored[1234:5678], data[1234:5678])
+    assert stored_wav_samples(audio_info(flac)) is None
     cut.write_bytes(wav.read_bytes()[:-4000])  # the header still says 8000 frames
-    short, _ = map_wav_frames(audio_info(cut))
+    short, _ = stored_wav_samples(audio_info(cut))
     assert short.shape == (7000, 2)
-    np.testing.assert_array_equal(short, data[:7000])
+    np.testing.assert_array_equal(short[:], data[:7000])
 
 
 def test_settings_round_trip_and_malformed_values_fall_back() -> None:

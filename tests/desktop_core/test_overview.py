@@ -49,7 +49,7 @@ def test_snapshots_go_from_coarse_to_exact_and_match_the_one_envelope(tmp_path: 
     assert last.column_of(45.0) == 90 and last.column_of(1e9) == 119
 
 
-def test_a_memory_mapped_wav_and_a_streamed_flac_give_the_same_exact_overview(tmp_path: Path) -> None:
+def test_a_wav_read_as_stored_and_a_streamed_flac_give_the_same_exact_overview(tmp_path: Path) -> None:
     """The exact pass reads a PCM WAV's stored samples in place and a FLAC through soundfile: same result."""
     wav = _tone_then_noise(tmp_path / "tone.wav", rate=16000)
     flac = tmp_path / "tone.flac"
