@@ -138,6 +138,13 @@ def format_seconds(value: float) -> str:
     return f"{minutes}:{seconds:04.1f}"
 
 
+def clock_label(value: float, step_s: float) -> str:
+    """A time-axis tick of an axis that passes a minute: ``0:30``, ``1:09:02`` (tenths kept only when the
+    ticks are less than a second apart: ``0:30.5``), by :func:`format_seconds`."""
+    text = format_seconds(value) if value >= 60 else f"0:{max(0.0, value):04.1f}"
+    return text.removesuffix(".0") if step_s >= 1 else text
+
+
 def _signed(value: float, unit: str, digits: int) -> str:
     if math.isnan(value):
         return "n/a"

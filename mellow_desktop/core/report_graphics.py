@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from mellow.measurements import format_seconds
+from mellow.measurements import clock_label, format_seconds
 from mellow.scan.types import Detection
 
 # Anchor colours of the spectrogram's scale, quiet to loud (dark violet, magenta, orange, pale yellow).
@@ -59,9 +59,11 @@ def _x(t: float, duration_s: float) -> float:
 
 def _time_axis(duration_s: float, y: float) -> str:
     parts = [f'<line x1="{LEFT}" y1="{y}" x2="{PLOT_W - RIGHT}" y2="{y}" class="axis"/>']
-    for t in time_ticks(duration_s):
-        x = _x(t, duration_s)
-        label = html.escape(format_seconds(t))
+    ticks = time_ticks(duration_s)
+    step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
+    for t in ticks:
+        x = _x(t, duration_s)  # past a minute the ticks read 0:30, 1:00 (not "30.00 s" beside "1:00.0")
+        label = html.escape(clock_label(t, step) if duration_s >= 60 else format_seconds(t))
         parts.append(f'<line x1="{x:.1f}" y1="{y}" x2="{x:.1f}" y2="{y + 5}" class="axis"/>'
                      f'<text x="{x:.1f}" y="{y + 18}" text-anchor="middle">{label}</text>')
     parts.append(f'<text x="{(PLOT_W + LEFT) / 2}" y="{y + 36}" text-anchor="middle" class="label">'

@@ -90,3 +90,16 @@ def test_times_are_checked_against_the_file_and_read_back_from_the_one_formatter
         parse_time("2:00:00", duration_s=3600.0)
     for seconds in (3.25, 75.5, 3725.5, 7199.9):
         assert parse_time(format_seconds(seconds)) == pytest.approx(seconds)
+
+
+def test_axis_ticks_past_a_minute_read_as_a_clock_in_the_window_and_the_report() -> None:
+    """One tick formatter: the report's time axis of a 3-minute scan reads 0:00, 0:30, 1:00 … like the
+    window's plots (not "30.00 s" beside "1:00.0"); tenths only for sub-second steps; short files keep s."""
+    from mellow.measurements import clock_label
+    from mellow_desktop.core.report_graphics import _time_axis
+
+    assert [clock_label(t, 30.0) for t in (0.0, 30.0, 90.0, 4142.0)] == ["0:00", "0:30", "1:30", "1:09:02"]
+    assert clock_label(30.5, 0.5) == "0:30.5"
+    svg = _time_axis(185.0, 10.0)
+    assert ">0:00<" in svg and ">0:30<" in svg and ">3:00<" in svg and " s<" not in svg
+    assert ">8.00 s<" in _time_axis(9.0, 10.0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 
-from mellow.measurements import format_seconds
+from mellow.measurements import clock_label
 
 
 class TimeAxis(pg.AxisItem):
@@ -26,8 +26,7 @@ class TimeAxis(pg.AxisItem):
     def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # noqa: N802
         if not values or max(values) < 60:
             return super().tickStrings(values, scale, spacing)
-        texts = [format_seconds(v) if v >= 60 else f"0:{max(0.0, v):04.1f}" for v in values]
-        return [t.removesuffix(".0") if spacing >= 1 else t for t in texts]
+        return [clock_label(v, spacing) for v in values]
 
 
 def time_label(last_s: float) -> str:
