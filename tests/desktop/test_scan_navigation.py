@@ -165,3 +165,24 @@ def test_the_strip_draws_the_level_envelope_to_scale_over_the_spectrogram(
     top = h / 2 - float(strip.overview.env_max.max()) * h / 2
     bottom = h / 2 - float(strip.overview.env_min.min()) * h / 2
     assert abs(changed_rows[0] - top) <= 2 and abs(changed_rows[-1] - bottom) <= 2
+
+
+def test_a_finer_waveform_that_arrives_after_zooming_out_is_dropped(
+        window: Any, qtbot: Any, ten_minutes: Path) -> None:
+    """Zoomed in, a finer envelope of the visible span is drawn; one that arrives late, once the view is
+    back on the whole file, must not replace the whole-file trace by a stretch of it."""
+    panel = _opened(window, qtbot, ten_minutes)
+    wave = panel.waveform
+    whole = wave.drawn_data()[1].shape
+    details: list[Any] = []
+    panel.reader.detail_ready.connect(details.append)
+    wave.getPlotItem().setXRange(100.0, 160.0, padding=0)
+    qtbot.waitUntil(lambda: bool(details) and wave.drawn_data()[1].shape != whole, timeout=10000)
+    assert wave.drawn_data()[0].min() >= 99.0  # the detail covers the visible span
+    wave.fit()
+    qtbot.waitUntil(lambda: wave.drawn_data()[1].shape == whole, timeout=10000)
+    wave.set_detail(details[-1])  # the late result
+    assert wave.drawn_data()[1].shape == whole
+    wave.getPlotItem().setXRange(120.0, 150.0, padding=0)
+    wave.set_detail(details[-1])  # still over the view: drawn
+    assert wave.drawn_data()[1].shape != whole

@@ -165,7 +165,11 @@ class WaveformView(pg.PlotWidget):
             self._draw(overview)
 
     def set_detail(self, detail: Trace) -> None:
-        """Replace the drawn trace with a finer one for the currently visible span."""
+        """Replace the drawn trace with a finer one for the currently visible span; a late one, for a view
+        that has moved on (zoomed out, panned away), is dropped instead of replacing the whole clip."""
+        span = self._detail_span()
+        if span is None or detail.t1 <= span[0] or detail.t0 >= span[1]:
+            return
         self._showing_detail = True
         self._draw(detail)
 
@@ -231,14 +235,19 @@ class WaveformView(pg.PlotWidget):
         if self._duration >= WINDOW_SECONDS and not self._placing:
             self.window_moved.emit(self.window_start())
 
-    def _check_detail(self) -> None:
+    def _detail_span(self) -> tuple[float, float] | None:
+        """The visible span (seconds) when it shows too few whole-clip bins and wants a finer trace."""
         if self._overview is None or self._overview.raw:
-            return
+            return None
         x0, x1 = self.getPlotItem().getViewBox().viewRange()[0]
         x0, x1 = max(0.0, x0), min(self._duration, x1)
         visible_bins = self._overview.lo.shape[0] * (x1 - x0) / self._duration
-        if visible_bins < DETAIL_THRESHOLD_BINS and x1 > x0:
-            self.detail_wanted.emit(x0, x1)
+        return (x0, x1) if visible_bins < DETAIL_THRESHOLD_BINS and x1 > x0 else None
+
+    def _check_detail(self) -> None:
+        span = self._detail_span()
+        if span is not None:
+            self.detail_wanted.emit(*span)
         elif self._showing_detail:
             self._showing_detail = False
             self._draw(self._overview)
