@@ -28,6 +28,7 @@ from mellow_desktop.core.overview import Overview
 from mellow_desktop.core.overview_cache import file_overview
 from mellow_desktop.core.time_entry import TimeEntryError, parse_time
 from mellow_desktop.qt.jobs import JobRunner
+from mellow_desktop.qt.widgets.file_scale import WholeFileScale
 
 MIN_WINDOW_PX = 6
 WINDOW_COLOR = QColor(0, 229, 255)  # cyan: distinct from the spectrogram's black-red-yellow colours
@@ -54,7 +55,7 @@ def envelope_path(ov: Overview) -> QPainterPath:
     return pg.arrayToQPath(x, y, connect="pairs")
 
 
-class OverviewStrip(QWidget):
+class OverviewStrip(QWidget, WholeFileScale):
     """The whole file at a glance with the analysis window (see the module docstring)."""
 
     window_requested = Signal(float)  # the window's new start (seconds), after a click or a drag
@@ -119,12 +120,6 @@ class OverviewStrip(QWidget):
         self.update()
 
     # ------------------------------------------------------------------------------------------- geometry
-    def x_of(self, t: float) -> float:
-        return t / self.duration_s * self.width() if self.duration_s > 0 else 0.0
-
-    def time_at(self, x: float) -> float:
-        return min(max(x / max(1, self.width()) * self.duration_s, 0.0), self.duration_s)
-
     def window_rect(self) -> QRectF:
         """The analysis window's rectangle (at least :data:`MIN_WINDOW_PX` wide, centred on its span)."""
         x0 = self.x_of(self.window_start)

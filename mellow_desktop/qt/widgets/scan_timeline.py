@@ -15,13 +15,14 @@ from PySide6.QtWidgets import QWidget
 from mellow.measurements import format_seconds
 from mellow_desktop.core.clip_analysis import WINDOW_SECONDS
 from mellow_desktop.core.scan_view import ScanView
+from mellow_desktop.qt.widgets.file_scale import WholeFileScale
 
 LABEL_H = 22  # the caption lane's height (px); the score lane fills the rest
 GRAB_PX = 5  # how close to the threshold line a press grabs it
 _SEGMENT_COLORS = ("#5b8def", "#e8a33d", "#49b07a", "#c75dd1", "#d9534f", "#3fb4c4")
 
 
-class ScanTimeline(QWidget):
+class ScanTimeline(QWidget, WholeFileScale):
     """Whole-file timeline of one scan (see the module docstring)."""
 
     seek = Signal(float)  # seconds: where the user clicked (the window's new start)
@@ -48,12 +49,6 @@ class ScanTimeline(QWidget):
         self.update()
 
     # ------------------------------------------------------------------------------------------- geometry
-    def x_of(self, t: float) -> float:
-        return t / self.duration_s * self.width() if self.duration_s > 0 else 0.0
-
-    def time_at(self, x: float) -> float:
-        return min(max(x / max(1, self.width()) * self.duration_s, 0.0), self.duration_s)
-
     def _score_rect(self) -> QRectF:
         return QRectF(0, LABEL_H + 2, self.width(), max(10, self.height() - LABEL_H - 4))
 
