@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtCore import QByteArray, QSettings, QSize
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMainWindow, QSplitter
 
 from mellow_desktop.qt.widgets.spectrogram_view import COLORMAPS, MODES
@@ -26,13 +27,22 @@ class ViewChoices:
     colormap: str
 
 
+def first_size(window: QMainWindow) -> QSize:
+    """1500×940 on first start, shrunk to the screen's free area on a smaller screen (a 1024×640 laptop)."""
+    screen = window.screen() or QGuiApplication.primaryScreen()
+    if screen is None:
+        return QSize(1500, 940)
+    free = screen.availableGeometry()
+    return QSize(min(1500, free.width()), min(940, free.height()))
+
+
 def restore(window: QMainWindow, splitters: Sequence[QSplitter], s: QSettings) -> ViewChoices:
     """Restore geometry and splitters (sensible sizes on first start); return the saved view choices."""
     geometry = s.value("window/geometry")
     if isinstance(geometry, QByteArray) and not geometry.isEmpty():
         window.restoreGeometry(geometry)
     else:
-        window.resize(1500, 940)
+        window.resize(first_size(window))
     by_name = {sp.objectName(): sp for sp in splitters}
     for name, splitter in by_name.items():
         state = s.value(f"window/{name}")

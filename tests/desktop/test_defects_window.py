@@ -31,6 +31,16 @@ def test_the_title_follows_the_platform_convention(qtbot, window, long_tone: Pat
         app.setApplicationDisplayName(old_name)
 
 
+def test_the_first_start_fits_a_small_screen(window) -> None:
+    """With no saved geometry the window opens at 1500×940, shrunk to the screen's free area when smaller
+    (it opened wider than a 1024×640 screen)."""
+    from mellow_desktop.qt.window_state import first_size
+
+    free = window.screen().availableGeometry()
+    size = first_size(window)
+    assert (size.width(), size.height()) == (min(1500, free.width()), min(940, free.height()))
+
+
 def test_a_usable_layout_at_1024_by_640(qtbot, window, tmp_path: Path) -> None:
     import numpy as np
     import soundfile as sf
@@ -54,6 +64,8 @@ def test_a_usable_layout_at_1024_by_640(qtbot, window, tmp_path: Path) -> None:
     shown = name.shown_text()
     assert shown.startswith("a rat") and shown.endswith(".wav")  # elided in the middle
     assert name.width() >= name.fontMetrics().horizontalAdvance("x" * 8)
+    field = window.panel_a.navigator.start_field  # the window's start stays readable when squeezed
+    assert field.width() >= field.fontMetrics().horizontalAdvance("0:00:00.0")
     # With room, the buttons show their text again and the whole name.
     window.resize(1800, 900)
     qtbot.waitUntil(lambda: not window.panel_a.controls.compact())

@@ -20,7 +20,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPainterPath, QPaintEvent, QPen, QTransform
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from mellow.measurements import format_seconds
 from mellow_desktop.core.clip_analysis import WINDOW_SECONDS
@@ -219,10 +219,13 @@ class OverviewNavigator(QWidget):
         self.start_field = QLineEdit(self)
         self.start_field.setPlaceholderText("h:mm:ss or seconds")
         self.start_field.setMaximumWidth(120)
+        # room for "1:09:00.0" even when a 1024 px window squeezes the row
+        self.start_field.setMinimumWidth(self.start_field.fontMetrics().horizontalAdvance("0:00:00.0") + 16)
         self.start_field.setToolTip("Start of the analysis window: h:mm:ss(.s), m:ss or seconds; Enter "
                                     "moves it (PageUp/PageDown: one hop)")
         self.start_field.returnPressed.connect(self._typed)
         self.length_label = QLabel("", self)
+        self.length_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # gives way
         self.position_label = QLabel("", self)
         self.position_label.setToolTip("Playback position (click the overview while playing to jump)")
         self.scan_button = QPushButton("Scan whole file…", self)
