@@ -30,11 +30,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from mellow.audio import load_window  # noqa: E402
-from mellow.config import load_config  # noqa: E402
 from mellow.generation import Engine, GenerationOptions  # noqa: E402
-from mellow.model import MellowModel  # noqa: E402
+from mellow.model.config import load_config  # noqa: E402
+from mellow.model.model import MellowModel  # noqa: E402
+from mellow.model.tokenizer import PromptTokenizer, find_offline_gguf  # noqa: E402
 from mellow.recipe import apply_recipe  # noqa: E402
-from mellow.tokenizer import PromptTokenizer, find_offline_gguf  # noqa: E402
 
 CLIPS = ROOT / "tests" / "fixtures" / "reference"
 PROMPT = "explain the difference between the two audios in detail."
@@ -187,7 +187,7 @@ def main() -> None:
 
     # ---- checkpoint load times (the .ckpt before its safetensors sibling exists, which loads would prefer)
     if not args.skip_load:
-        from mellow.checkpoint import convert_to_safetensors, load_checkpoint_into
+        from mellow.model.checkpoint import convert_to_safetensors, load_checkpoint_into
 
         with tempfile.TemporaryDirectory() as tmp:
             ckpt = Path(tmp) / "v0.ckpt"

@@ -142,11 +142,11 @@ def build_engine(which: str):  # noqa: ANN201
     """The engine used for the stall measurement (see the module docstring)."""
     import torch
 
-    from mellow.config import load_config
     from mellow.generation import Engine
-    from mellow.model import MellowModel
+    from mellow.model.config import load_config
+    from mellow.model.model import MellowModel
+    from mellow.model.tokenizer import PromptTokenizer, find_offline_gguf
     from mellow.recipe import apply_recipe
-    from mellow.tokenizer import PromptTokenizer, find_offline_gguf
 
     torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
     if which == "v0":

@@ -39,13 +39,13 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.generation import naive_ms_per_token, peak_rss_mib  # noqa: E402
 from mellow.audio import Clip, load_window  # noqa: E402
-from mellow.config import load_config  # noqa: E402
 from mellow.generation import Engine, GenerationOptions  # noqa: E402
-from mellow.model import MellowModel  # noqa: E402
+from mellow.model.config import load_config  # noqa: E402
+from mellow.model.model import MellowModel  # noqa: E402
+from mellow.model.tokenizer import PromptTokenizer, find_offline_gguf  # noqa: E402
 from mellow.recipe import apply_recipe  # noqa: E402
 from mellow.scan.runner import ScanRunner  # noqa: E402
 from mellow.scan.types import Window, WindowResult  # noqa: E402
-from mellow.tokenizer import PromptTokenizer, find_offline_gguf  # noqa: E402
 
 YES_NO = "is there a dog barking in the audio? answer yes or no"
 CAPTION = "caption the audio."

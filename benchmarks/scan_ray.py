@@ -32,16 +32,16 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.scan import YES_NO, YES_NO_OPTS, write_recording  # noqa: E402
 from mellow.audio import Clip, load_window  # noqa: E402
-from mellow.config import load_config  # noqa: E402
 from mellow.generation import Engine  # noqa: E402
-from mellow.model import MellowModel  # noqa: E402
+from mellow.model.config import load_config  # noqa: E402
+from mellow.model.model import MellowModel  # noqa: E402
+from mellow.model.tokenizer import find_offline_gguf  # noqa: E402
 from mellow.recipe import apply_recipe  # noqa: E402
 from mellow.scan.plan import plan_scan  # noqa: E402
 from mellow.scan.resume import ResultLog  # noqa: E402
 from mellow.scan.runner import ScanRunner  # noqa: E402
 from mellow.scan.types import Window, WindowResult  # noqa: E402
 from mellow.scan.writers.records import ScanRow  # noqa: E402
-from mellow.tokenizer import find_offline_gguf  # noqa: E402
 
 
 def save_recipe_checkpoint(config: str, path: Path) -> None:

@@ -2,6 +2,6 @@
 
 import sys
 
-from mellow.cli import main
+from mellow.cli.main import main
 
 sys.exit(main())

@@ -25,8 +25,8 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from mellow.config import AudioConfig
 from mellow.errors import AudioError
+from mellow.model.config import AudioConfig
 
 #: Sample rate the encoder expects.
 TARGET_RATE = 32000

@@ -137,7 +137,7 @@ def _tokenizer_folder(folder: Path) -> Path | None:
 
 def _offline_gguf() -> Path | None:
     try:
-        from mellow.tokenizer import find_offline_gguf
+        from mellow.model.tokenizer import find_offline_gguf
 
         found = find_offline_gguf()
     except Exception:  # noqa: BLE001 - the package may be absent; that only removes one fallback

@@ -23,8 +23,8 @@ from mellow.errors import DeviceError
 
 if TYPE_CHECKING:
     from mellow.audio import Clip
-    from mellow.config import ModelConfig
     from mellow.generation import Engine
+    from mellow.model.config import ModelConfig
 
 PathLike = str | os.PathLike[str]
 DeviceLike = int | str | torch.device | None

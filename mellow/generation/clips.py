@@ -21,8 +21,8 @@ import numpy as np
 import torch
 
 from mellow.audio import Clip, load_window, read_clip
-from mellow.config import AudioConfig
 from mellow.errors import AudioError, MellowError
+from mellow.model.config import AudioConfig
 
 ClipLike = Clip | str | Path | torch.Tensor | np.ndarray
 

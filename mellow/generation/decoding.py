@@ -1,9 +1,9 @@
 """The token loop shared by streaming, batches and scans, and the pieces around it.
 
 :func:`token_loop` turns the logits after a prefill into tokens, one decoding step at a time, for a batch of
-rows that share one :class:`~mellow.llama.KVCache`.  Rows are independent (no padding mask), so a row that
-has produced its stop token is simply fed on (masked) until every row has; its later tokens are dropped by
-:func:`cut_at_stop`.  This changes no token of any row.
+rows that share one :class:`~mellow.model.llama.KVCache`.  Rows are independent (no padding mask), so a row
+that has produced its stop token is simply fed on (masked) until every row has; its later tokens are dropped
+by :func:`cut_at_stop`.  This changes no token of any row.
 """
 
 from __future__ import annotations

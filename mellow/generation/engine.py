@@ -26,14 +26,14 @@ from typing import Any
 
 import torch
 
-from mellow.config import ModelConfig, load_config
 from mellow.generation import devices
 from mellow.generation.answer import AnswerStream
 from mellow.generation.clips import LRU, ClipFiles, ClipLike
 from mellow.generation.decoding import TextStream, cut_at_stop, skip_prefix, stop_text_of, token_loop
 from mellow.generation.options import GenerationOptions, GenerationResult, GenerationStats
-from mellow.llama import CausalLM, KVCache
-from mellow.tokenizer import PromptTokenizer
+from mellow.model.config import ModelConfig, load_config
+from mellow.model.llama import CausalLM, KVCache
+from mellow.model.tokenizer import PromptTokenizer
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ Item = tuple[ClipLike, ClipLike, str]
 
 
 class Engine:
-    """Runs a :class:`~mellow.model.MellowModel` with a :class:`~mellow.tokenizer.PromptTokenizer`.
+    """Runs a :class:`~mellow.model.MellowModel` with a :class:`~mellow.model.tokenizer.PromptTokenizer`.
 
     ``device`` is resolved with :func:`resolve_device`; the model is moved there, or kept on the CPU with a
     ``device_note`` when that fails (see :mod:`mellow.generation.devices` for the whole fallback policy).
@@ -78,10 +78,11 @@ class Engine:
              tokenizer: str | Path | None = None, device: str | int | torch.device = "auto",
              dtype: str | torch.dtype | None = None, **kwargs: Any) -> Engine:
         """Build the model from ``config``, load the checkpoint ``model`` (file, folder or name such as "v0";
-        found by :func:`mellow.checkpoint.find_model_files`) and the tokenizer, and return an engine on
+        found by :func:`mellow.model_files.find_model_files`) and the tokenizer, and return an engine on
         ``device``, or on the CPU with ``device_note`` saying why when the GPU cannot take the model."""
-        from mellow.checkpoint import find_model_files, load_checkpoint_into
-        from mellow.model import MellowModel
+        from mellow.model.checkpoint import load_checkpoint_into
+        from mellow.model.model import MellowModel
+        from mellow.model_files import find_model_files
 
         cfg = config if isinstance(config, ModelConfig) else load_config(config)
         files = find_model_files(model if model is not None else "v0", tokenizer)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from mellow.generation import Engine
-from mellow.llama import CausalLM, KVCache
+from mellow.model.llama import CausalLM, KVCache
 
 #: Peak working memory of the encoder per 10 s window (float32 HTSAT + projection; benchmarks/scan.py saw
 #: about 540 MB of peak-RSS growth for batches of 8 encoded and prefilled whole, caches included).

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import torch
 
-from mellow.config import ModelConfig
 from mellow.errors import CheckpointError
+from mellow.model.config import ModelConfig
 
 _memo: dict[tuple[str, int, int], str] = {}
 _lock = threading.Lock()

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mellow.audio import audio_info, clip_content_hash, resampled_length
-from mellow.config import AudioConfig
 from mellow.errors import MellowError, one_line
-from mellow.measurements import format_seconds
+from mellow.model.config import AudioConfig
 from mellow.scan.types import FileProblem, Window
+from mellow.timefmt import format_seconds
 
 #: The smallest hop a scan accepts (seconds).
 MIN_HOP_S = 1.0

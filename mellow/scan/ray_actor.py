@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 import ray
 
-from mellow.config import ModelConfig
 from mellow.errors import CheckpointError, MellowError, one_line
 from mellow.generation import GenerationOptions
+from mellow.model.config import ModelConfig
 from mellow.scan.types import Window, WindowResult
 
 SHIPPED_DIR_NAME = "mellow-ray-files"

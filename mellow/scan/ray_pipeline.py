@@ -47,7 +47,7 @@ OBJECT_STORE_BYTES = 512 * 1024**2  # for a cluster this process starts itself (
 def model_spec(config: str | Path = "v0", model: str | Path = "v0", tokenizer: str | Path | None = None,
                device: str = "auto", dtype: str | None = None) -> ModelSpec:
     """Resolve the model files on the driver (failing fast, with the local scan's messages) into a spec."""
-    from mellow.config import load_config
+    from mellow.model.config import load_config
     from mellow.model_files import find_model_files
 
     files = find_model_files(model, tokenizer)

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import torch
 
 from mellow.errors import MellowError
-from mellow.tokenizer import PromptTokenizer
+from mellow.model.tokenizer import PromptTokenizer
 
 YES_NO = "yes-no"
 CHOICES = "choices"

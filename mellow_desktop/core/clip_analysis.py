@@ -1,7 +1,7 @@
 """What the clip panels draw, computed without Qt so that it can run on a pool thread.
 
 * :func:`trace` — a waveform trace of frames ``[start, stop)``: the raw mono samples when they are few, else a
-  min/max envelope (union of all channels) computed by ``mellow.envelope`` (one algorithm, one binning):
+  min/max envelope (union of all channels) computed by :mod:`.envelope` (one algorithm, one binning):
   PCM WAV files are read as stored (``stored_wav_samples``, ``envelope_frames``), so two hours of 48 kHz
   stereo take a fifth of a second; other formats are streamed (``envelope``), and both draw the same.
 * :func:`analyse_window` — the 10 s window the model hears (``mellow.audio.load_window``: mono, 32 kHz, tiled
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from mellow.audio import TARGET_RATE, WINDOW_SAMPLES, AudioInfo, Clip, load_window, to_mono
-from mellow.envelope import envelope, envelope_frames, stored_wav_samples
-from mellow.htsat import periodic_hann, slaney_mel_edges_hz, slaney_mel_matrix
+from mellow.model.features import periodic_hann, slaney_mel_edges_hz, slaney_mel_matrix
+from mellow_desktop.core.envelope import envelope, envelope_frames, stored_wav_samples
 
 N_FFT = 1024
 HOP = 320

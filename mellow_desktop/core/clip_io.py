@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mellow.audio import AudioInfo, audio_info, clip_content_hash
-from mellow.envelope import stored_wav_samples
 from mellow.errors import MellowError
-from mellow.measurements import Measurements, measure_file
 from mellow_desktop.core.clip_analysis import Trace, WindowAnalysis, analyse_window, trace
+from mellow_desktop.core.envelope import stored_wav_samples
+from mellow_desktop.core.measurements import Measurements, measure_file
 from mellow_desktop.core.overview import Overview, overview_chunks
 from mellow_desktop.core.overview_cache import cached_overview
 

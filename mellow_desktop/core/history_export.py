@@ -30,10 +30,10 @@ def with_extension(path: str | os.PathLike[str], kind: str) -> Path:
 def window_text(start_s: float, duration_s: float | None) -> str:
     """What the model heard of a clip: ``window 1.50–11.50 s`` or ``whole 9.15 s, repeated to fill 10 s``.
 
-    Times of a minute or more read ``m:ss.s`` / ``h:mm:ss.s`` (:func:`mellow.measurements.format_seconds`).
+    Times of a minute or more read ``m:ss.s`` / ``h:mm:ss.s`` (:func:`mellow.timefmt.format_seconds`).
     """
     # Both import torch (through mellow.audio): only when exporting, not for every use of the history.
-    from mellow.measurements import format_seconds
+    from mellow.timefmt import format_seconds
     from mellow_desktop.core.clip_analysis import WINDOW_SECONDS
 
     if duration_s is not None and duration_s < WINDOW_SECONDS:

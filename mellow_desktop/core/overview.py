@@ -4,9 +4,9 @@ read from the file (never the whole file in memory), yielded as partial results 
 :func:`overview_chunks` yields :class:`Overview` snapshots: first coarse ones over the whole file (one FFT
 frame read at the centre of 256 columns spread over the file, then of every column: quick), then ever more
 exact ones as a sequential pass reads the file ~10 s at a time (columns ``[0, done)`` exact: the envelope of
-every sample of every channel by the one envelope algorithm, :func:`mellow.envelope.envelope_frames`, on
+every sample of every channel by the one envelope algorithm, :func:`.envelope.envelope_frames`, on
 the samples of a PCM WAV as stored; the mono mix's spectrum averaged over 8 frames per column).
-The mel filters are the engine's (:func:`mellow.htsat.slaney_mel_matrix`, 64 Slaney bands, 50 Hz-14 kHz,
+The mel filters are the engine's (:func:`mellow.model.htsat.slaney_mel_matrix`, 64 Slaney bands, 50 Hz-14 kHz,
 capped at the file's Nyquist frequency), in dB as the engine's log-mel: ``10·log10(max(power, 1e-10))``.
 Caching per file content is in :mod:`.overview_cache`.
 """
@@ -23,10 +23,10 @@ import numpy as np
 import soundfile as sf
 
 from mellow.audio import audio_info, to_mono
-from mellow.config import AudioConfig
-from mellow.envelope import envelope_frames, stored_wav_samples
 from mellow.errors import AudioError, one_line
-from mellow.htsat import periodic_hann, slaney_mel_edges_hz, slaney_mel_matrix
+from mellow.model.config import AudioConfig
+from mellow.model.features import periodic_hann, slaney_mel_edges_hz, slaney_mel_matrix
+from mellow_desktop.core.envelope import envelope_frames, stored_wav_samples
 
 DEFAULT_COLUMNS = 2048
 FRAMES_PER_COLUMN = 8  # FFT frames averaged per column in the exact pass

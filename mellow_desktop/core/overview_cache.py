@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from mellow.audio import clip_content_hash
-from mellow.config import AudioConfig
 from mellow.files import write_atomic
+from mellow.model.config import AudioConfig
 from mellow_desktop.core.overview import DEFAULT_COLUMNS, Overview, overview_chunks
 from mellow_desktop.core.paths import data_dir
 

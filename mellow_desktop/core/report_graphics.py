@@ -13,8 +13,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from mellow.measurements import clock_label, format_seconds
 from mellow.scan.types import Detection
+from mellow.timefmt import format_seconds
+from mellow_desktop.core.measurements import clock_label
 
 # Anchor colours of the spectrogram's scale, quiet to loud (dark violet, magenta, orange, pale yellow).
 _ANCHORS = np.array([[0, 0, 4], [59, 15, 112], [140, 41, 129], [222, 73, 104], [254, 159, 109],

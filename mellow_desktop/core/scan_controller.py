@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 from mellow.errors import user_message
 from mellow.generation import Engine, GenerationOptions
-from mellow.measurements import format_seconds
 from mellow.scan.plan import ScanSetupError
 from mellow.scan.runner import ScanRunner
 from mellow.scan.types import WindowResult
+from mellow.timefmt import format_seconds
 from mellow_desktop.core.scan_record import ScanRecord, checksum_of
 from mellow_desktop.core.scan_session import ScanRequest, ScanSession
 

@@ -9,8 +9,8 @@ import json
 import os
 from pathlib import Path
 
-from mellow.config import AudioConfig
 from mellow.errors import MellowError, one_line
+from mellow.model.config import AudioConfig
 from mellow.scan.writers import export_bytes, format_for, write_atomic
 from mellow.scan.writers.records import ScanRow, row_key
 from mellow_desktop.core.scan_record import LoadedScan

@@ -12,9 +12,9 @@ import collections
 import html
 from datetime import datetime, timezone
 
-from mellow.config import AudioConfig
 from mellow.errors import MellowError, one_line
-from mellow.measurements import format_seconds
+from mellow.model.config import AudioConfig
+from mellow.timefmt import format_seconds
 from mellow_desktop.core.report_graphics import score_svg, spectrogram_svg
 from mellow_desktop.core.scan_record import LoadedScan, ScanRecord
 from mellow_desktop.core.scan_view import ScanView

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from mellow.config import AudioConfig
 from mellow.errors import one_line
+from mellow.model.config import AudioConfig
 from mellow.scan.plan import ScanPlan, ScanRange, ScanSetupError, plan_scan, slot_two
 from mellow.scan.types import Window, WindowResult
 from mellow_desktop.core.history_record import HistoryError

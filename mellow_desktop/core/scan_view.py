@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mellow.measurements import format_seconds
 from mellow.scan.merge import DEFAULT_THRESHOLD, merge_detections
 from mellow.scan.types import Detection, WindowResult
+from mellow.timefmt import format_seconds
 from mellow_desktop.core.scan_record import LoadedScan
 
 

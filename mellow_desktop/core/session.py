@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mellow.audio import TARGET_RATE, AudioInfo
-from mellow.measurements import format_seconds
+from mellow.timefmt import format_seconds
 from mellow_desktop.core.clip_analysis import WINDOW_SECONDS, Trace, WindowAnalysis
 from mellow_desktop.core.clip_io import ClipFacts, OpenedClip
 from mellow_desktop.core.history_store import HistoryRecord

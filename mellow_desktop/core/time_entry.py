@@ -1,6 +1,6 @@
 """The start field: times typed as ``h:mm:ss(.s)``, ``m:ss(.s)`` or seconds ("75", "1:15", "0:01:15.5").
 
-Shown back with :func:`mellow.measurements.format_seconds` (the one formatter), which this parser reads too.
+Shown back with :func:`mellow.timefmt.format_seconds` (the one formatter), which this parser reads too.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import math
 import re
 
 from mellow.errors import MellowError
-from mellow.measurements import format_seconds
+from mellow.timefmt import format_seconds
 
 __all__ = ["TimeEntryError", "format_seconds", "parse_time"]
 

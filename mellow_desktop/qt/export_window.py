@@ -9,7 +9,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog
 
 from mellow.errors import user_message
-from mellow.measurements import format_seconds
+from mellow.timefmt import format_seconds
 from mellow_desktop.core.session import window_text
 from mellow_desktop.core.window_export import export_window
 from mellow_desktop.qt.widgets.clip_panel import ClipPanel

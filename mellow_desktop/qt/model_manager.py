@@ -45,8 +45,8 @@ class Download:
 
 
 def _load_tokenizer(source: Path | None) -> Any:
+    from mellow.model.tokenizer import PromptTokenizer
     from mellow.model_files import find_tokenizer
-    from mellow.tokenizer import PromptTokenizer
 
     return PromptTokenizer.load(find_tokenizer(source))
 

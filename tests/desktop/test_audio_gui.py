@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mellow.measurements import measure_file
+from mellow_desktop.core.measurements import measure_file
 from tests.audio_stack import PulseStack, play_file, pulse_audio, stop_process  # noqa: F401 - fixture
 from tests.desktop.helpers import wait_loaded, write_tone
 
@@ -133,7 +133,7 @@ def test_playing_a_long_file_shows_its_position_and_a_click_on_the_overview_seek
     keeps it playing; a click on the overview while playing moves playback there and leaves the window."""
     from PySide6.QtCore import QPoint, Qt
 
-    from mellow.measurements import format_seconds
+    from mellow.timefmt import format_seconds
 
     clip = write_tone(tmp_path / "four minutes.wav", 240.0, 8000, freq=500.0)
     panel = window.panel_a

@@ -63,7 +63,7 @@ def test_while_recording_the_panel_shows_the_live_waveform(
 ) -> None:
     import os
 
-    from mellow.measurements import format_seconds
+    from mellow.timefmt import format_seconds
     from tests.audio_stack import play_file, stop_process
     from tests.desktop.helpers import write_tone
 

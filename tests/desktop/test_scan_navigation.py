@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
-from mellow.envelope import envelope
 from mellow_desktop.core import clip_io
+from mellow_desktop.core.envelope import envelope
 from mellow_desktop.core.overview_cache import cached_overview
 from mellow_desktop.qt.widgets.overview_strip import MIN_WINDOW_PX
 from tests.desktop.helpers import wait_loaded

@@ -8,10 +8,10 @@ import numpy as np
 import soundfile as sf
 
 from mellow.audio import audio_info
-from mellow.envelope import envelope, envelope_array, envelope_frames, stored_wav_samples
 from mellow.generation import GenerationOptions
 from mellow_desktop.core.clip_analysis import trace
 from mellow_desktop.core.clip_io import open_clip
+from mellow_desktop.core.envelope import envelope, envelope_array, envelope_frames, stored_wav_samples
 from mellow_desktop.core.history_store import HistoryRecord
 from mellow_desktop.core.question import Answer, build_question
 from mellow_desktop.core.session import ClipState, clip_ref, describe_file, history_record, reload_plan

@@ -1,4 +1,4 @@
-"""mellow.measurements on synthesized signals with known answers, in memory and streamed from real files."""
+"""The desktop's measurements on synthesized signals with known answers, in memory and from real files."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from mellow.envelope import envelope, envelope_array
 from mellow.errors import AudioError
-from mellow.measurements import (
+from mellow_desktop.core.envelope import envelope, envelope_array
+from mellow_desktop.core.measurements import (
     difference,
     format_db,
     format_hz,

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from mellow.envelope import envelope
 from mellow.errors import AudioError
-from mellow.htsat import slaney_mel_edges_hz
+from mellow.model.features import slaney_mel_edges_hz
 from mellow_desktop.core import clip_io, overview_cache
+from mellow_desktop.core.envelope import envelope
 from mellow_desktop.core.overview import overview_chunks
 from mellow_desktop.core.overview_cache import cached_overview, file_overview
 

@@ -10,9 +10,9 @@ import pytest
 import soundfile as sf
 
 from mellow.errors import AudioError
-from mellow.measurements import measure_file
 from mellow_desktop.core.audio_io.player import Player, PlayerStatus
 from mellow_desktop.core.audio_io.recorder import Recorder
+from mellow_desktop.core.measurements import measure_file
 from tests.audio_stack import PulseStack, tone
 
 pytestmark = pytest.mark.timeout(120)

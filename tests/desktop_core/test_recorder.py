@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from mellow.measurements import measure_file
 from mellow_desktop.core.audio_io.devices import AudioUnavailable, recording_unavailable_reason
 from mellow_desktop.core.audio_io.recorder import Recorder, RecorderStatus
 from mellow_desktop.core.audio_io.wav_writer import marker_path
+from mellow_desktop.core.measurements import measure_file
 from tests.audio_stack import PulseStack, play_file, private_pulse, stop_process, write_tone
 
 REPO = Path(__file__).resolve().parents[2]

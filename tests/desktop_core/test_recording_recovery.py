@@ -17,13 +17,13 @@ import pytest
 import soundfile as sf
 
 from mellow.errors import AudioError
-from mellow.measurements import measure_file
 from mellow_desktop.core.audio_io.wav_writer import (
     WavWriter,
     find_unfinished_recordings,
     marker_path,
     repair_wav,
 )
+from mellow_desktop.core.measurements import measure_file
 from tests.audio_stack import PulseStack, play_file, stop_process, write_tone
 
 REPO = Path(__file__).resolve().parents[2]

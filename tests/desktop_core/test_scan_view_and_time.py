@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mellow.measurements import format_seconds
 from mellow.scan.types import Window, WindowResult
+from mellow.timefmt import format_seconds
 from mellow_desktop.core.scan_view import ScanView
 from mellow_desktop.core.time_entry import TimeEntryError, parse_time
 
@@ -95,7 +95,7 @@ def test_times_are_checked_against_the_file_and_read_back_from_the_one_formatter
 def test_axis_ticks_past_a_minute_read_as_a_clock_in_the_window_and_the_report() -> None:
     """One tick formatter: the report's time axis of a 3-minute scan reads 0:00, 0:30, 1:00 … like the
     window's plots (not "30.00 s" beside "1:00.0"); tenths only for sub-second steps; short files keep s."""
-    from mellow.measurements import clock_label
+    from mellow_desktop.core.measurements import clock_label
     from mellow_desktop.core.report_graphics import _time_axis
 
     assert [clock_label(t, 30.0) for t in (0.0, 30.0, 90.0, 4142.0)] == ["0:00", "0:30", "1:30", "1:09:02"]

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from mellow.measurements import format_db, measure_file
 from mellow_desktop.core.audio_io.recorder import Recorder
 from mellow_desktop.core.audio_io.silence import (
     SILENT_PEAK_DBFS,
@@ -18,6 +17,7 @@ from mellow_desktop.core.audio_io.silence import (
     recording_silence_notice,
     silent_input_notice,
 )
+from mellow_desktop.core.measurements import format_db, measure_file
 from tests.audio_stack import PulseStack, play_file, stop_process, write_tone
 
 pytestmark = pytest.mark.timeout(120)

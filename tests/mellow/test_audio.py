@@ -23,8 +23,8 @@ from mellow.audio import (
     resampled_length,
     to_mono,
 )
-from mellow.config import AudioConfig
 from mellow.errors import AudioError, ConfigError
+from mellow.model.config import AudioConfig
 
 RATE = 32000
 

@@ -13,14 +13,14 @@ import pytest
 import torch
 from torch import nn
 
-from mellow.checkpoint import (
+from mellow.errors import CheckpointError
+from mellow.model.checkpoint import (
     CheckpointMismatch,
     convert_to_safetensors,
     load_checkpoint_into,
     read_state_dict,
     safetensors_sibling,
 )
-from mellow.errors import CheckpointError
 
 
 class Toy(nn.Module):
@@ -219,13 +219,13 @@ def test_tied_pair_must_agree(tmp_path: Path) -> None:
 
 def test_tiny_mellow_model_roundtrip_and_constructed_buffer_check(tmp_path: Path, tiny_model,
                                                                   caplog: pytest.LogCaptureFixture) -> None:
-    from mellow.model import MellowModel
+    from mellow.model.model import MellowModel
 
     state = tiny_model.state_dict()
     path = tmp_path / "tiny.ckpt"
     torch.save({"module." + k: v for k, v in state.items()}, path)
     fresh = MellowModel(tiny_model.config).eval()
-    with caplog.at_level(logging.WARNING, logger="mellow.checkpoint"):
+    with caplog.at_level(logging.WARNING, logger="mellow.model.checkpoint"):
         load_checkpoint_into(fresh, path)
     assert not caplog.records
     _assert_same(fresh, tiny_model)
@@ -235,7 +235,7 @@ def test_tiny_mellow_model_roundtrip_and_constructed_buffer_check(tmp_path: Path
     mel_key = next(k for k in state if k.endswith("logmel_extractor.melW"))
     changed = dict(state)
     changed[mel_key] = state[mel_key] + 0.5
-    with caplog.at_level(logging.WARNING, logger="mellow.checkpoint"):
+    with caplog.at_level(logging.WARNING, logger="mellow.model.checkpoint"):
         load_checkpoint_into(MellowModel(tiny_model.config).eval(), changed)
     assert any(mel_key in r.getMessage() for r in caplog.records)
 

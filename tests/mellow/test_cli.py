@@ -1,4 +1,4 @@
-"""The ``mellow`` command line, run for real as ``python -m mellow.cli`` (plus a few in-process checks)."""
+"""The ``mellow`` command line, run for real as ``python -m mellow`` (plus a few in-process checks)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from mellow.batch_cli import finished_keys, read_batch_csv
-from mellow.cli import main
+from mellow.cli.batch import finished_keys, read_batch_csv
+from mellow.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
 A_WAV = ROOT / "tests" / "fixtures" / "reference" / "a.wav"
@@ -37,7 +37,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
 
 def _cli(args: list[str], env: dict[str, str], **kw) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mellow.cli", *args], env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "mellow", *args], env=env, capture_output=True,
                           text=True, timeout=300, **kw)
 
 
@@ -56,7 +56,7 @@ def test_generate_streams_the_engines_answer(tiny_ckpt: Path, tiny_model, gguf: 
                                              env: dict[str, str]) -> None:
     from mellow.audio import Clip
     from mellow.generation import Engine, GenerationOptions
-    from mellow.tokenizer import PromptTokenizer
+    from mellow.model.tokenizer import PromptTokenizer
 
     proc = _cli(["generate", str(A_WAV), str(B_WAV), "caption the audio.", "--max-len", "12",
                  *_model_args(tiny_ckpt, gguf)], env)
@@ -158,7 +158,7 @@ def test_batch_survives_sigkill_and_finishes_every_row_exactly_once(
     out = tmp_path / "results.jsonl"
     args = ["batch", str(table), "--out", str(out), "--max-len", "16", *_model_args(tiny_ckpt, gguf)]
 
-    proc = subprocess.Popen([sys.executable, "-m", "mellow.cli", *args], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "mellow", *args], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and proc.poll() is None:

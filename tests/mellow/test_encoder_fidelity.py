@@ -10,8 +10,9 @@ import torch
 import torch.nn.functional as F
 
 from mellow.audio import load_window
-from mellow.config import AudioConfig, load_config
-from mellow.htsat import (
+from mellow.model.config import AudioConfig, load_config
+from mellow.model.features import slaney_mel_matrix
+from mellow.model.htsat import (
     HTSAT,
     MASK_VALUE,
     PatchMerging,
@@ -19,9 +20,8 @@ from mellow.htsat import (
     partition_windows,
     relative_position_index,
     shifted_window_mask,
-    slaney_mel_matrix,
 )
-from mellow.model import MellowModel
+from mellow.model.model import MellowModel
 
 # Measured on CPU, float32, 2 threads (max |ours - reference|):
 #   clip_embedding 4.1e-6 (values up to 4.3), clip_proj 3.9e-6, prefix 3.9e-6 (SEP and prompt rows exact).

@@ -10,11 +10,11 @@ import pytest
 import torch
 
 from mellow.audio import Clip, load_window
-from mellow.config import load_config
 from mellow.errors import DeviceError, MellowError
 from mellow.generation import Engine, GenerationOptions, GenerationResult, resolve_device
 from mellow.generation.decoding import TextStream
-from mellow.tokenizer import PromptTokenizer, find_offline_gguf
+from mellow.model.config import load_config
+from mellow.model.tokenizer import PromptTokenizer, find_offline_gguf
 
 PROMPTS = ["caption the audio.", "explain the difference between the two audios in detail.",
            "is there a cat in the audio? answer yes or no"]
@@ -39,7 +39,7 @@ def reference_rows(reference_dir: Path) -> list[dict]:
 
 def _lively_tiny_model(seed: int = 0):
     """A tiny-config model whose decoder has large random weights, so greedy answers vary token to token."""
-    from mellow.model import MellowModel
+    from mellow.model.model import MellowModel
     from mellow.recipe import apply_recipe
 
     model = apply_recipe(MellowModel(load_config("tiny"))).eval()
@@ -304,7 +304,7 @@ def test_out_of_memory_falls_back_to_cpu(tok: PromptTokenizer, clips) -> None:
 
 
 def test_engine_load_from_files(tmp_path: Path, tok: PromptTokenizer, tiny_engine: Engine, clips) -> None:
-    pytest.importorskip("mellow.checkpoint")
+    pytest.importorskip("mellow.model.checkpoint")
     a, b = clips
     ckpt = tmp_path / "tiny.ckpt"
     torch.save({k: v.contiguous() for k, v in tiny_engine.model.state_dict().items()}, ckpt)

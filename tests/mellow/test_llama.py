@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from mellow.config import DecoderConfig, load_config
-from mellow.llama import CausalLM, KVCache
+from mellow.model.config import DecoderConfig, load_config
+from mellow.model.llama import CausalLM, KVCache
 
 LM_PREFIX = "caption_decoder.lm."
 AUDIO_POSITIONS = 260  # clip 1 (129) + SEP + clip 2 (129) + SEP

@@ -20,7 +20,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = ("pyproject.toml", "README.md", "mellow", "mellow_desktop")
-PACKAGE_DATA = ("mellow/configs/v0.yaml", "mellow/configs/tiny.yaml",
+PACKAGE_DATA = ("mellow/model/configs/v0.yaml", "mellow/model/configs/tiny.yaml",
                 "mellow_desktop/core/data/prompt_presets.json", "mellow_desktop/core/data/mellow-desktop.svg",
                 "mellow_desktop/core/data/samples/birdsong.flac", "mellow_desktop/core/data/samples/hum.flac")
 
@@ -80,7 +80,7 @@ def test_installed_copy_finds_configs_presets_and_samples(venv: Path, clean_env:
                                                          tmp_path: Path) -> None:
     code = (
         "import mellow, mellow_desktop\n"
-        "from mellow.config import config_names, load_config\n"
+        "from mellow.model.config import config_names, load_config\n"
         "from mellow_desktop.core.package_data import samples_dir, app_icon_file\n"
         "from mellow_desktop.core.presets import load_presets\n"
         "print(mellow.__file__); print(mellow_desktop.__file__)\n"

@@ -1,4 +1,4 @@
-"""``mellow scan`` run for real (``python -m mellow.cli scan``) with the tiny model: folders with a broken
+"""``mellow scan`` run for real (``python -m mellow scan``) with the tiny model: folders with a broken
 file, SIGKILL and Ctrl-C mid-scan then a rerun, label/Raven exports, pair scans, and the user errors."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from mellow.cli import main
+from mellow.cli.main import main
 from mellow.scan.plan import ScanRange, plan_scan
 from mellow.scan.writers import audacity, jsonl, raven, table
 
@@ -52,7 +52,7 @@ def _scan_args(paths: list[Path], out: Path, ckpt: Path, gguf: Path, *extra: str
 
 
 def _run(args: list[str], env: dict[str, str], timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mellow.cli", *args], env=env, cwd=ROOT, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "mellow", *args], env=env, cwd=ROOT, capture_output=True,
                           text=True, timeout=timeout)
 
 
@@ -111,7 +111,7 @@ def test_sigkill_mid_scan_then_rerun_gives_every_window_exactly_once(
     out = tmp_path / f"scan.{fmt}"
     args = _scan_args([audio], out, tiny_ckpt, gguf, "--prompt", YES_NO, "--hop", "1", "--batch", "4")
     want = _windows([audio], hop_s=1)
-    proc = subprocess.Popen([sys.executable, "-m", "mellow.cli", *args], env=env, cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "mellow", *args], env=env, cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _wait_for_rows(proc, out, 30 * name.count("\n") + 31)  # a CSV row of this file has two newlines
     proc.send_signal(signal.SIGKILL)
@@ -139,7 +139,7 @@ def test_ctrl_c_stops_after_the_batch_and_a_rerun_finishes(tiny_ckpt: Path, gguf
     out = tmp_path / "scan.jsonl"
     args = _scan_args([audio], out, tiny_ckpt, gguf, "--prompt", "caption the audio.", "--hop", "1",
                       "--batch", "4")
-    proc = subprocess.Popen([sys.executable, "-m", "mellow.cli", *args], env=env, cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "mellow", *args], env=env, cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     _wait_for_rows(proc, out, 20)
     proc.send_signal(signal.SIGINT)

@@ -10,10 +10,10 @@ import soundfile as sf
 import torch
 
 from mellow.audio import Clip, load_window, read_audio, resample_to_32k, to_mono
-from mellow.measurements import format_seconds
 from mellow.scan.merge import merge_detections
 from mellow.scan.plan import ScanRange, ScanSetupError, find_audio_files, plan_scan, slot_two
 from mellow.scan.types import Window, WindowResult
+from mellow.timefmt import format_seconds
 
 
 def _wav(path: Path, seconds: float, rate: int = 16000, channels: int = 1) -> Path:

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from mellow.config import ModelConfig, config_from_dict, load_config
 from mellow.errors import ConfigError
-from mellow.model import MellowModel
+from mellow.model.config import ModelConfig, config_from_dict, load_config
+from mellow.model.model import MellowModel
 from mellow.recipe import TIED_KEY, TIED_SOURCE, apply_recipe, draw, recipe_state_dict
 
 RECIPE_TOTAL_SHA256 = "f230fab82d41f8ac113bd07de381d6a083ed3564e4715231d13d1286a56ce91f"

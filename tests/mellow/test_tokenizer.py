@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from mellow.errors import TokenizerError
-from mellow.tokenizer import PromptTokenizer, find_offline_gguf
+from mellow.model.tokenizer import PromptTokenizer, find_offline_gguf
 
 PROMPTS = ["caption the audio.", "explain the difference between the two audios in detail.",
            "is there a cat in the audio? answer yes or no"]

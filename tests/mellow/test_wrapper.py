@@ -27,7 +27,7 @@ def test_wrapper_runs_a_checkpoint_file_like_the_published_example(tiny_ckpt: Pa
                                                                     no_install: None) -> None:
     from mellow import Clip, MellowWrapper
     from mellow.generation import Engine, GenerationOptions
-    from mellow.tokenizer import PromptTokenizer
+    from mellow.model.tokenizer import PromptTokenizer
 
     mellow = MellowWrapper(config="tiny", model=str(tiny_ckpt), device="cpu", use_cuda=False, tokenizer=gguf)
     examples = [[str(A_WAV), str(B_WAV), PUBLIC_PROMPTS[0]],

@@ -19,7 +19,7 @@ from tests.ray.scan_case import BATCH, OPTIONS, PROMPT, Reference
 
 ROOT = Path(__file__).resolve().parents[2]
 # Runs the CLI in this interpreter, then says whether anything of Ray was imported.
-PROBE = ("import sys\nfrom mellow.cli import main\nrc = main(sys.argv[1:])\n"
+PROBE = ("import sys\nfrom mellow.cli.main import main\nrc = main(sys.argv[1:])\n"
          "ray = sorted(m for m in sys.modules if m == 'ray' or m.startswith('ray.'))\n"
          "print(f'exit {rc}; ray modules: {len(ray)}', file=sys.stderr)\nsys.exit(rc)\n")
 

@@ -80,11 +80,11 @@ def tiny_factory(gguf: str, device: str) -> Callable[[Callable[[str], None]], An
     """An engine factory for ``ModelManager.load_custom``: tiny config, recipe weights, real tokenizer."""
 
     def build(progress: Callable[[str], None]) -> Any:
-        from mellow.config import load_config
         from mellow.generation import Engine
-        from mellow.model import MellowModel
+        from mellow.model.config import load_config
+        from mellow.model.model import MellowModel
+        from mellow.model.tokenizer import PromptTokenizer
         from mellow.recipe import apply_recipe
-        from mellow.tokenizer import PromptTokenizer
 
         progress("building the tiny model…")
         model = MellowModel(load_config("tiny"))

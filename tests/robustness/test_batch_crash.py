@@ -48,7 +48,7 @@ def test_batch_of_500_rows_killed_midway_finishes_each_row_once(tiny_ckpt: Path,
         for i in range(N_ROWS):
             w.writerow([clips[i % len(clips)], clips[(i * 7 + 1) % len(clips)], PROMPTS[i % len(PROMPTS)]])
     out = tmp_path / "results.jsonl"
-    args = [sys.executable, "-m", "mellow.cli", "batch", str(table), "--out", str(out), "--model",
+    args = [sys.executable, "-m", "mellow", "batch", str(table), "--out", str(out), "--model",
             str(tiny_ckpt), "--tokenizer", str(gguf), "--config", "tiny", "--device", "cpu", "--max-len", "2"]
     env = child_env(tmp_path)
 
@@ -108,7 +108,7 @@ def test_batch_on_a_full_disk_stops_with_one_error_line_then_finishes(tiny_ckpt:
     n = 150
     table = _table(tmp_path, n)
     out = tmp_path / "results.jsonl"
-    args = [sys.executable, "-m", "mellow.cli", "batch", str(table), "--out", str(out), "--model",
+    args = [sys.executable, "-m", "mellow", "batch", str(table), "--out", str(out), "--model",
             str(tiny_ckpt), "--tokenizer", str(gguf), "--config", "tiny", "--device", "cpu", "--max-len", "2"]
     env = child_env(tmp_path)
     limit = 20_000  # rows are about 330 bytes: the limit falls inside row 60 or so
@@ -135,7 +135,7 @@ def test_full_disk_message_names_the_results_file(tiny_ckpt: Path, gguf: Path, t
     """The one error line says which file could not be written and that a rerun continues."""
     table = _table(tmp_path, 10)
     out = tmp_path / "results.jsonl"
-    args = [sys.executable, "-m", "mellow.cli", "batch", str(table), "--out", str(out), "--model",
+    args = [sys.executable, "-m", "mellow", "batch", str(table), "--out", str(out), "--model",
             str(tiny_ckpt), "--tokenizer", str(gguf), "--config", "tiny", "--device", "cpu", "--max-len", "2"]
     full = subprocess.run(args, env=child_env(tmp_path), cwd=ROOT, capture_output=True, text=True,
                           timeout=300, preexec_fn=_limit_file_size(1000))
@@ -150,7 +150,7 @@ def test_ctrl_c_stops_the_batch_cleanly_and_a_rerun_finishes(tiny_ckpt: Path, gg
     n = 300
     table = _table(tmp_path, n)
     out = tmp_path / "results.jsonl"
-    args = [sys.executable, "-m", "mellow.cli", "batch", str(table), "--out", str(out), "--model",
+    args = [sys.executable, "-m", "mellow", "batch", str(table), "--out", str(out), "--model",
             str(tiny_ckpt), "--tokenizer", str(gguf), "--config", "tiny", "--device", "cpu", "--max-len", "2"]
     env = child_env(tmp_path)
     proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,

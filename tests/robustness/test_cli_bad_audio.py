@@ -1,8 +1,8 @@
 """``mellow generate`` over the bad-audio matrix: one ``error:`` line and exit 2, or an answer and exit 0.
 
-Most cases run in-process through :func:`mellow.cli.main` (fast); the tiny engine is built from the files on
+Most cases run in-process through ``mellow.cli.main.main`` (fast); the tiny engine is built from the files on
 disk once and reused by every in-process call (``open_engine`` is wrapped with a cache: the same real loader,
-called once).  A handful of cases also run as real ``python -m mellow.cli`` processes with nothing cached.
+called once).  A handful of cases also run as real ``python -m mellow`` processes with nothing cached.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from mellow.cli import main
+from mellow.cli.main import main
 from tests.bad_audio_cases import AudioCase, cases, make_unreadable
 from tests.robustness.conftest import REFERENCE, ROOT, child_env
 
@@ -89,7 +89,7 @@ def test_generate_in_process(case: AudioCase, matrix: dict[str, Path], tiny_ckpt
 
 
 def _run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mellow.cli", *args], env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "mellow", *args], env=env, capture_output=True,
                           text=True, timeout=300, cwd=ROOT)
 
 
@@ -119,14 +119,14 @@ def test_unreadable_file_as_an_unprivileged_user(tmp_path: Path, tiny_ckpt: Path
         for p in (tmp_path, folder):
             p.chmod(0o755)
         # The interpreter's own files may not be readable by 'nobody': import first, then drop privileges.
-        # (mellow.batch_cli and mellow.scan_cli are imported when main() builds the parser.)
+        # (mellow.cli.batch and mellow.cli.scan are imported when main() builds the parser.)
         code = textwrap.dedent(f"""
             import os, sys
             import torch, torchaudio, soundfile  # noqa: F401
-            import mellow.cli, mellow.batch_cli, mellow.scan_cli, mellow.audio, mellow.wrapper  # noqa: F401
+            import mellow.cli.main, mellow.audio, mellow.wrapper  # noqa: F401
             import mellow.generation  # noqa: F401
             os.setgid(65534); os.setuid(65534)
-            sys.exit(mellow.cli.main({args!r}))
+            sys.exit(mellow.cli.main.main({args!r}))
         """)
         proc = subprocess.run([sys.executable, "-c", code], env=child_env(tmp_path), capture_output=True,
                               text=True, timeout=300, cwd="/")

@@ -10,8 +10,9 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mellow.batch_cli import read_batch_csv
-from mellow.cli import UsageError, main
+from mellow.cli.batch import read_batch_csv
+from mellow.cli.common import UsageError
+from mellow.cli.main import main
 from mellow.errors import MellowError
 from tests.robustness.conftest import REFERENCE
 

@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 
 from mellow.errors import one_line
-from mellow.measurements import to_dbfs
 from mellow_desktop.core.audio_io.devices import AudioUnavailable, resolve_device, sounddevice_module
 from mellow_desktop.core.audio_io.wav_writer import WavWriteError, WavWriter
+from mellow_desktop.core.measurements import to_dbfs
 from mellow_desktop.core.paths import recordings_dir
 
 _NOTHING = np.zeros((0, 0), dtype=np.float32)  # "no block this time" (distinct from the None sentinel)

@@ -15,8 +15,8 @@ import math
 import os
 from dataclasses import dataclass
 
-from mellow.measurements import format_db, measure_file, to_dbfs
 from mellow_desktop.core.audio_io.devices import AudioUnavailable, resolve_device
+from mellow_desktop.core.measurements import format_db, measure_file, to_dbfs
 
 SILENT_PEAK_DBFS = -60.0
 """A recording whose peak stays below this level (dBFS) counts as silent (16-bit dither is about -90)."""

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mellow.measurements import format_seconds
+from mellow.timefmt import format_seconds
 from mellow_desktop.core.scan_session import ScanRequest
 from mellow_desktop.core.time_entry import TimeEntryError, parse_time
 

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mellow.measurements import format_seconds
+from mellow.timefmt import format_seconds
 from mellow_desktop.core.session import ClipState, describe_file
 from mellow_desktop.qt.actions import tip
 from mellow_desktop.qt.icons import transport_icon

@@ -16,7 +16,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QFileDialog, QFrame, QVBoxLayout, QWidget
 
-from mellow.measurements import format_seconds
+from mellow.timefmt import format_seconds
 from mellow_desktop.core.audio_io.silence import silent_input_notice
 from mellow_desktop.core.clip_analysis import WINDOW_SECONDS, Trace, WindowAnalysis, clamp_start
 from mellow_desktop.core.clip_io import ClipFacts, OpenedClip, overview_trace

@@ -5,7 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
-from mellow.measurements import Measurements, difference, format_db, format_hz, format_seconds
+from mellow.timefmt import format_seconds
+from mellow_desktop.core.measurements import Measurements, difference, format_db, format_hz
 from mellow_desktop.core.session import ClipState
 
 ROWS = ("Duration", "Sample rate", "Channels", "Peak", "RMS", "Spectral centroid", "Dominant frequency")

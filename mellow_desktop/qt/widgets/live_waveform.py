@@ -14,7 +14,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from mellow.measurements import format_seconds
+from mellow.timefmt import format_seconds
 from mellow_desktop.qt.theme import plot_colors
 
 SPAN_S = 10.0  # seconds shown

@@ -22,7 +22,7 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPainterPath, QPaintEvent, QPen, QTransform
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
-from mellow.measurements import format_seconds
+from mellow.timefmt import format_seconds
 from mellow_desktop.core.clip_analysis import WINDOW_SECONDS
 from mellow_desktop.core.overview import Overview
 from mellow_desktop.core.overview_cache import file_overview

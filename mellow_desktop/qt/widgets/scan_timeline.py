@@ -12,7 +12,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QPolygonF
 from PySide6.QtWidgets import QWidget
 
-from mellow.measurements import format_seconds
+from mellow.timefmt import format_seconds
 from mellow_desktop.core.clip_analysis import WINDOW_SECONDS
 from mellow_desktop.core.scan_view import ScanView
 from mellow_desktop.qt.widgets.file_scale import WholeFileScale

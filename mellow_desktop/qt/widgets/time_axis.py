@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 
-from mellow.measurements import clock_label
+from mellow_desktop.core.measurements import clock_label
 
 
 class TimeAxis(pg.AxisItem):

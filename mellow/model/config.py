@@ -1,4 +1,4 @@
-"""Model configuration: frozen dataclasses read from the packaged ``mellow/configs/*.yaml``.
+"""Model configuration: frozen dataclasses read from the packaged ``mellow/model/configs/*.yaml``.
 
 The whole architecture, including the SmolLM2 decoder, lives in the config, so building a model
 never fetches anything from a hub.
@@ -16,12 +16,12 @@ import yaml
 
 from mellow.errors import ConfigError
 
-CONFIG_PACKAGE_DIR = "configs"  # package data of ``mellow``: one ``<name>.yaml`` per named config
+CONFIG_PACKAGE_DIR = "configs"  # package data of ``mellow.model``: one ``<name>.yaml`` per named config
 
 
 def config_dir() -> Traversable:
     """The packaged config folder (found through importlib.resources, so any install has it)."""
-    return resources.files("mellow") / CONFIG_PACKAGE_DIR
+    return resources.files("mellow.model") / CONFIG_PACKAGE_DIR
 
 
 def config_names() -> list[str]:

@@ -15,9 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mellow.config import ModelConfig, ProjectionConfig
-from mellow.htsat import HTSAT
-from mellow.llama import CausalLM
+from mellow.model.config import ModelConfig, ProjectionConfig
+from mellow.model.htsat import HTSAT
+from mellow.model.llama import CausalLM
 
 
 class AudioBase(nn.Module):

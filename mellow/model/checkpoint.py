@@ -4,8 +4,7 @@ Nothing here ever runs pickled code: ``.ckpt``/``.pt`` files go through ``torch.
 and ``.safetensors`` files through the safetensors reader.  Formats are recognised by their first bytes,
 not by the file name, so a mislabelled file still gets the right reader (or a clear error).
 
-Finding the published files lives in :mod:`mellow.model_files` and downloading them in :mod:`mellow.download`;
-both are re-exported here.
+Finding the published files lives in :mod:`mellow.model_files` and downloading them in :mod:`mellow.download`.
 """
 
 from __future__ import annotations
@@ -22,14 +21,10 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from mellow.download import download_model
 from mellow.errors import CheckpointError, one_line
-from mellow.model_files import ModelFiles, default_model_dir, find_model_files
 
-__all__ = [
-    "CheckpointMismatch", "ModelFiles", "StateDict", "convert_to_safetensors", "default_model_dir",
-    "download_model", "find_model_files", "load_checkpoint_into", "read_state_dict", "safetensors_sibling",
-]
+__all__ = ["CheckpointMismatch", "StateDict", "convert_to_safetensors", "load_checkpoint_into",
+           "read_state_dict", "safetensors_sibling"]
 
 log = logging.getLogger(__name__)
 

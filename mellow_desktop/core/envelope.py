@@ -3,7 +3,7 @@
 Bins are the frames ``[k * n // bins, (k + 1) * n // bins)``; a file is streamed block by block (never read
 whole), channels are mixed with :func:`mellow.audio.to_mono` unless ``per_channel`` (each channel) or
 ``all_channels`` (every sample of every channel together), and non-finite samples count as 0 (as in
-:mod:`mellow.measurements`).  The samples of PCM/float WAV files are read as stored
+:mod:`mellow_desktop.core.measurements`).  The samples of PCM/float WAV files are read as stored
 (:func:`stored_wav_samples`); integers are then reduced unconverted and scaled once at the end, which is what
 makes an envelope of two hours of 48 kHz stereo take a fraction of a second.
 """
@@ -18,7 +18,7 @@ import soundfile as sf
 
 from mellow.audio import AudioInfo, to_mono
 from mellow.errors import AudioError, one_line
-from mellow.measurements import as_frames, finite_block, open_sound_file
+from mellow_desktop.core.measurements import as_frames, finite_block, open_sound_file
 
 #: soundfile subtypes that are stored as plain little-endian samples, and their full-scale value.
 _PLAIN_SUBTYPES = {

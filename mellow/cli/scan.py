@@ -24,15 +24,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
-from mellow import cli as base
+from mellow.cli import common
 from mellow.errors import one_line
-from mellow.measurements import format_seconds
 from mellow.scan.merge import DEFAULT_THRESHOLD
 from mellow.scan.plan import ScanPlan, ScanRange, ScanSetupError, plan_scan, slot_two
 from mellow.scan.resume import ResultLog, journal_path
 from mellow.scan.types import FileProblem, Window
 from mellow.scan.writers import APPENDABLE, EXPORTS, export_bytes, format_for, write_atomic
 from mellow.scan.writers.records import ScanRow, row_key
+from mellow.timefmt import format_seconds
 
 DESCRIPTION = ("Ask one prompt of every 10 s window of files or folders (recursively, sorted by path). "
                "Rerunning the same command skips the windows already in the output; Ctrl-C stops after the "
@@ -46,24 +46,7 @@ DTYPES = ("float32", "bfloat16", "float16")
 
 
 # --------------------------------------------------------------------------------------------- parser
-def _number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value != value or value in (float("inf"), float("-inf")):
-        raise argparse.ArgumentTypeError(f"not a finite number: {text}")
-    return value
-
-
-def _probability(text: str) -> float:
-    value = _number(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1: {text}")
-    return value
-
-
-def add_scan_command(sub: Any) -> None:
+def add_parser(sub: Any) -> None:
     """Register ``mellow scan`` on the ``mellow`` subparsers."""
     s = sub.add_parser("scan", help="ask one prompt of every 10 s window of long recordings",
                        description=DESCRIPTION, epilog=EPILOG)
@@ -74,40 +57,40 @@ def add_scan_command(sub: Any) -> None:
                    help="output file (.jsonl, .csv, .txt, .selections.txt)")
     s.add_argument("--format", default=None, metavar="F",
                    help="jsonl, csv, audacity or raven (default: from the --out suffix)")
-    s.add_argument("--hop", type=_number, default=10.0, metavar="S",
+    s.add_argument("--hop", type=common.number, default=10.0, metavar="S",
                    help="seconds between window starts (>= 1, default 10)")
-    s.add_argument("--from", dest="from_s", type=base._seconds, default=0.0, metavar="S",
+    s.add_argument("--from", dest="from_s", type=common.seconds, default=0.0, metavar="S",
                    help="start of the range (s, default 0)")
-    s.add_argument("--to", dest="to_s", type=base._seconds, default=None, metavar="S",
+    s.add_argument("--to", dest="to_s", type=common.seconds, default=None, metavar="S",
                    help="end of the range (s, default: the end of each file)")
     s.add_argument("--against", default=None, metavar="CLIP", help="a fixed reference clip for slot 2")
-    s.add_argument("--against-start", type=base._seconds, default=0.0, metavar="S",
+    s.add_argument("--against-start", type=common.seconds, default=0.0, metavar="S",
                    help="the reference clip's window start (s)")
     s.add_argument("--pair", default=None, metavar="FILE_B",
                    help="a second recording: its window at the same time goes in slot 2")
-    s.add_argument("--pair-offset", type=_number, default=0.0, metavar="S",
+    s.add_argument("--pair-offset", type=common.number, default=0.0, metavar="S",
                    help="FILE_B's time minus the recording's time (s, default 0)")
-    s.add_argument("--threshold", type=_probability, default=DEFAULT_THRESHOLD, metavar="P",
+    s.add_argument("--threshold", type=common.probability, default=DEFAULT_THRESHOLD, metavar="P",
                    help="score at which windows count as detections (default 0.5)")
     s.add_argument("--score", choices=list(SCORE_MODES), default="auto",
                    help="yes-no: P(yes) per window; auto: when the prompt asks for yes or no or options")
-    s.add_argument("--batch", type=base._positive_int, default=None, metavar="N",
+    s.add_argument("--batch", type=common.positive_int, default=None, metavar="N",
                    help="windows per batch (default: adapts to memory)")
-    s.add_argument("--max-len", type=base._positive_int, default=300, metavar="N",
+    s.add_argument("--max-len", type=common.positive_int, default=300, metavar="N",
                    help="most tokens per answer (default 300)")
     s.add_argument("--dtype", choices=DTYPES, default="float32",
                    help="decoder precision; float32 (default) is the published model's")
-    base._add_model_args(s)
+    common.add_model_args(s)
     s.add_argument("--ray", action="store_true", help="answer the batches on a local Ray cluster")
     s.add_argument("--ray-address", default=None, metavar="ADDRESS",
                    help='join the Ray cluster at ADDRESS ("auto" or host:port)')
-    s.add_argument("--ray-actors", type=base._positive_int, default=None, metavar="N",
+    s.add_argument("--ray-actors", type=common.positive_int, default=None, metavar="N",
                    help="engine actors on the Ray cluster (default: one per GPU, else one per node)")
 
 
 # --------------------------------------------------------------------------------------------- setup
 def _plan(args: argparse.Namespace) -> ScanPlan:
-    from mellow.config import load_config
+    from mellow.model.config import load_config
 
     audio = load_config(args.config).audio
     rng = ScanRange(from_s=args.from_s, to_s=args.to_s, hop_s=args.hop)
@@ -131,15 +114,15 @@ def _check_output(out: Path, fmt: str) -> None:
                 path.touch()
                 path.unlink()
         except OSError as exc:
-            raise base.UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+            raise common.UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
     if out.exists() and fmt in APPENDABLE:
         ResultLog(out, fmt).close()  # raises, changing nothing, when it holds something else than scan rows
     elif out.exists() and out.stat().st_size:
         try:
             EXPORTS[fmt].parse(out.read_bytes(), str(out))
         except (ValueError, UnicodeDecodeError) as exc:
-            raise base.UsageError(f"{out} is not a {fmt} table (so it is not overwritten): {one_line(exc)}; "
-                                  "choose another output file") from None
+            raise common.UsageError(f"{out} is not a {fmt} table (so it is not overwritten): "
+                                    f"{one_line(exc)}; choose another output file") from None
 
 
 def _options_text(options: Any, scoring: str | None, dtype: str) -> str:
@@ -244,7 +227,7 @@ def _runner(args: argparse.Namespace) -> Any:
 
     options, score = GenerationOptions(max_len=args.max_len), SCORE_MODES[args.score]
     if args.ray_actors and not (args.ray or args.ray_address):
-        raise base.UsageError("--ray-actors needs --ray or --ray-address")
+        raise common.UsageError("--ray-actors needs --ray or --ray-address")
     if args.ray or args.ray_address:
         from mellow.scan.ray_pipeline import RayScanRunner, model_spec
 
@@ -253,11 +236,11 @@ def _runner(args: argparse.Namespace) -> Any:
                              address=args.ray_address, actors=args.ray_actors)
     from mellow.scan.runner import ScanRunner
 
-    engine = base._open_engine(args)  # honours args.dtype
+    engine = common.open_engine(args)  # honours args.dtype
     return ScanRunner(engine, args.prompt, options, score=score, batch_size=args.batch)
 
 
-def cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
+def run(args: argparse.Namespace, out: TextIO) -> int:
     """Plan, check the output, load the model, answer the windows not yet done, export, summarise."""
     from mellow.generation import GenerationOptions
 
@@ -292,7 +275,7 @@ def _export(args: argparse.Namespace, fmt: str, out_path: Path, rows: list[ScanR
             detections: bool) -> None:
     """Write a label track or Raven table whole (by rename): merged detections of yes/no scans, else every
     window."""
-    from mellow.config import load_config
+    from mellow.model.config import load_config
 
     audio = load_config(args.config).audio
     durations = {str(f.path): f.duration_s for f in plan.files}
@@ -317,11 +300,11 @@ def _summary(plan: ScanPlan, outcome: _Outcome, rows: list[ScanRow], n_planned: 
     if outcome.cancelled:
         print(f"interrupted: {len(rows)} of {n_planned} windows are in {out_path}; run the same command "
               "again to continue", file=sys.stderr)
-        return base.EXIT_INTERRUPTED
+        return common.EXIT_INTERRUPTED
     if problems:
         print(f"error: {_files(len(problems))} could not be scanned (listed above); the other windows are in "
               f"{out_path}", file=sys.stderr)
-        return base.EXIT_USER_ERROR
+        return common.EXIT_USER_ERROR
     return 0
 
 

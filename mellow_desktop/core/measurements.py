@@ -1,5 +1,5 @@
 """Signal measurements for the clip panels: levels, spectral centroid, dominant frequency (envelopes:
-:mod:`mellow.envelope`).
+:mod:`mellow_desktop.core.envelope`).
 
 Everything here works on plain numpy arrays or streams a file through ``soundfile`` block by block, so a
 two-hour recording is measured without ever holding a full-length copy in memory.
@@ -28,6 +28,7 @@ import soundfile as sf
 
 from mellow.audio import to_mono
 from mellow.errors import AudioError, one_line
+from mellow.timefmt import format_seconds
 
 NFFT = 8192
 """Spectral frame length in samples."""
@@ -123,19 +124,6 @@ def format_hz(value: float) -> str:
     if value >= 1000.0:
         return f"{value / 1000.0:.2f} kHz"
     return f"{value:.1f} Hz"
-
-
-def format_seconds(value: float) -> str:
-    """``3.25 s`` below a minute, ``1:02:03.5`` / ``2:03.5`` above."""
-    if not math.isfinite(value):
-        return "n/a"
-    if value < 60.0:
-        return f"{value:.2f} s"
-    minutes, seconds = divmod(value, 60.0)
-    hours, minutes = divmod(int(minutes), 60)
-    if hours:
-        return f"{hours}:{minutes:02d}:{seconds:04.1f}"
-    return f"{minutes}:{seconds:04.1f}"
 
 
 def clock_label(value: float, step_s: float) -> str:

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from mellow.config import DecoderConfig
+from mellow.model.config import DecoderConfig
 
 # Products with at most this many rows use the two-way split batched matmul on the CPU.
 _SPLIT_MAX_ROWS = 16

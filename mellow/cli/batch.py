@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from mellow import cli as base
+from mellow.cli import common
 from mellow.errors import AudioError
 from mellow.files import write_atomic
 
@@ -26,13 +26,13 @@ CSV_COLUMNS = ("a", "b", "prompt")
 CSV_OPTIONAL = ("start_a", "start_b")
 
 
-def add_batch_command(sub: Any) -> None:
+def add_parser(sub: Any) -> None:
     """Register ``mellow batch`` on the ``mellow`` subparsers."""
     b = sub.add_parser("batch", help="answer every row of a CSV (columns a, b, prompt[, start_a, start_b])")
     b.add_argument("csv", help="input CSV with a header row; relative audio paths may be relative to it")
     b.add_argument("--out", required=True, help="output JSON-lines file; rows already in it are skipped")
-    base._add_model_args(b)
-    base._add_decoding_args(b)
+    common.add_model_args(b)
+    common.add_decoding_args(b)
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def read_batch_csv(path: Path) -> list[BatchRow]:
             fields = [name.strip() for name in reader.fieldnames or []]
             missing = [c for c in CSV_COLUMNS if c not in fields]
             if missing:
-                raise base.UsageError(f"{path}: the header must name the columns a, b, prompt "
+                raise common.UsageError(f"{path}: the header must name the columns a, b, prompt "
                                  f"(missing: {', '.join(missing)})")
             reader.fieldnames = fields
             rows = []
@@ -77,21 +77,21 @@ def read_batch_csv(path: Path) -> list[BatchRow]:
                 values = {k: (rec.get(k) or "").strip() for k in (*CSV_COLUMNS, *CSV_OPTIONAL)}
                 values["prompt"] = rec.get("prompt") or ""  # the prompt is used exactly as written
                 if not values["a"] or not values["b"]:
-                    raise base.UsageError(f"{path}, line {line}: empty audio path")
+                    raise common.UsageError(f"{path}, line {line}: empty audio path")
                 starts = []
                 for col in CSV_OPTIONAL:
                     try:
                         starts.append(float(values[col] or 0.0))
                     except ValueError:
-                        raise base.UsageError(
+                        raise common.UsageError(
                             f"{path}, line {line}: {col} is not a number: {values[col]!r}") from None
                 rows.append(BatchRow(n, _resolve_audio(values["a"], path.parent),
                                      _resolve_audio(values["b"], path.parent), values["prompt"],
                                      starts[0], starts[1], _row_key(n, values)))
     except csv.Error as exc:
-        raise base.UsageError(f"{path} is not a readable CSV: {exc}") from None
+        raise common.UsageError(f"{path} is not a readable CSV: {exc}") from None
     except UnicodeDecodeError:
-        raise base.UsageError(f"{path} is not a UTF-8 text CSV") from None
+        raise common.UsageError(f"{path} is not a UTF-8 text CSV") from None
     return rows
 
 
@@ -133,7 +133,7 @@ def _append_line(f: Any, record: dict[str, Any]) -> None:
     os.fsync(f.fileno())
 
 
-def cmd_batch(args: argparse.Namespace, out: TextIO) -> int:
+def run(args: argparse.Namespace, out: TextIO) -> int:
     """Answer the rows not yet in ``--out``, one fsynced JSON line each; 2 when some rows failed."""
     from tqdm import tqdm
 
@@ -146,8 +146,8 @@ def cmd_batch(args: argparse.Namespace, out: TextIO) -> int:
     if not todo:
         print(f"all {len(rows)} rows already in {out_path}", file=sys.stderr)
         return 0
-    options = base._options(args)
-    engine = base._open_engine(args)
+    options = common.generation_options(args)
+    engine = common.open_engine(args)
     failures = 0
     bar_args = {"total": len(rows), "initial": len(rows) - len(todo), "unit": "row", "file": sys.stderr,
                 "desc": "mellow batch"}
@@ -165,11 +165,12 @@ def cmd_batch(args: argparse.Namespace, out: TextIO) -> int:
             try:
                 _append_line(f, record)
             except OSError as exc:
-                raise base.UsageError(f"cannot write {out_path}: {exc.strerror or exc}; the {bar.n} finished "
-                                      "rows are kept, run the same command again to continue") from None
+                raise common.UsageError(f"cannot write {out_path}: {exc.strerror or exc}; the {bar.n} "
+                                        "finished rows are kept, run the same command again to continue"
+                                        ) from None
             bar.update(1)
     if failures:
         print(f"error: {failures} of {len(todo)} rows failed (see the \"error\" field in {out_path}); "
               "run again to retry them", file=sys.stderr)
-        return base.EXIT_USER_ERROR
+        return common.EXIT_USER_ERROR
     return 0

@@ -1,0 +1,107 @@
+"""What the ``mellow`` commands share: exit statuses, the usage error, argument types and groups, and
+opening the engine the arguments name."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from mellow.errors import MellowError
+
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+class UsageError(MellowError):
+    """A bad command-line argument or input file."""
+
+
+# ----------------------------------------------------------------------------------------- argument types
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text}")
+    return value
+
+
+def seconds(text: str) -> float:
+    """An argparse type: zero or more (finite) seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not (value >= 0.0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"must be zero or more seconds: {text}")
+    return value
+
+
+def number(text: str) -> float:
+    """An argparse type: any finite number."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"not a finite number: {text}")
+    return value
+
+
+def probability(text: str) -> float:
+    """An argparse type: a number from 0 to 1."""
+    value = number(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1: {text}")
+    return value
+
+
+# ----------------------------------------------------------------------------------------- argument groups
+def add_model_args(p: argparse.ArgumentParser) -> None:
+    """--model, --tokenizer, --config, --device."""
+    p.add_argument("--model", default="v0", help="checkpoint file or folder, or an installed name (v0, v0_s)")
+    p.add_argument("--tokenizer", default=None, help="folder with tokenizer.json, or a SmolLM2 .gguf file")
+    p.add_argument("--config", default="v0", help="model config name or YAML file (default v0)")
+    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
+
+
+def add_decoding_args(p: argparse.ArgumentParser) -> None:
+    """--max-len and the sampling options."""
+    p.add_argument("--max-len", type=positive_int, default=300, help="most tokens to generate (default 300)")
+    p.add_argument("--sample", action="store_true",
+                   help="sample instead of the published greedy decoding (answers then differ from upstream)")
+    p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (with --sample)")
+    p.add_argument("--top-p", type=float, default=0.8, help="nucleus size (with --sample)")
+    p.add_argument("--seed", type=int, default=None, help="random seed (with --sample)")
+
+
+# --------------------------------------------------------------------------------------------- helpers
+def generation_options(args: argparse.Namespace) -> Any:
+    """The :class:`~mellow.generation.GenerationOptions` of :func:`add_decoding_args`' arguments (validated:
+    a bad value is an OptionsError, so "error: ..." and exit 2)."""
+    from mellow.generation import GenerationOptions
+
+    return GenerationOptions(max_len=args.max_len, sample=args.sample, temperature=args.temperature,
+                             top_p=args.top_p, seed=args.seed)
+
+
+def check_audio(path: str | Path) -> None:
+    """Fail fast (before loading the model) on a missing or unreadable audio file."""
+    from mellow.audio import audio_info
+
+    audio_info(path)
+
+
+def open_engine(args: argparse.Namespace) -> Any:
+    """The engine of :func:`add_model_args`' arguments (and ``args.dtype`` when there is one); a device note
+    (e.g. the GPU could not take the model) is printed as a warning."""
+    from mellow.wrapper import open_engine as open_wrapped
+
+    engine = open_wrapped(args.config, args.model, args.tokenizer, args.device, getattr(args, "dtype", None))
+    if engine.device_note:
+        print(f"warning: {engine.device_note}", file=sys.stderr)
+    return engine
