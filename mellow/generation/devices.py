@@ -60,15 +60,21 @@ def _cpu_instead(note: str) -> tuple[torch.device, str]:
 
 
 def resolve_dtype(dtype: str | torch.dtype | None) -> torch.dtype:
-    """``None``/"float32" -> float32; "bfloat16"/"bf16"; "float16"/"fp16"/"half"; a torch.dtype as is."""
+    """``None``/"float32" -> float32; "bfloat16"/"bf16"; "float16"/"fp16"/"half" (a "torch." prefix is
+    allowed); a torch.dtype as is."""
     if dtype is None:
         return torch.float32
     if isinstance(dtype, torch.dtype):
         return dtype
     try:
-        return _DTYPES[str(dtype).lower()]
+        return _DTYPES[str(dtype).lower().removeprefix("torch.")]
     except KeyError:
         raise MellowError(f"unknown dtype {dtype!r} (use float32, bfloat16 or float16)") from None
+
+
+def dtype_name(dtype: str | torch.dtype | None) -> str:
+    """The canonical name of a decoder precision: "float32", "bfloat16" or "float16" (never "torch.…")."""
+    return str(resolve_dtype(dtype)).removeprefix("torch.")
 
 
 def is_oom(exc: BaseException) -> bool:

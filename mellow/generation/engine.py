@@ -16,6 +16,7 @@ Streaming and batches share one token loop (:func:`mellow.generation.decoding.to
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import time
@@ -103,6 +104,20 @@ class Engine:
     def device(self) -> torch.device:
         return self._device
 
+    def in_dtype(self, dtype: str | torch.dtype | None) -> Engine:
+        """This engine when its decoder already runs in ``dtype``, else a twin sharing the encoder, tokenizer
+        and files with a converted copy of the decoder (about half the decoder's memory more for bfloat16;
+        the float32 weights stay untouched, so nothing is lost converting back)."""
+        want = devices.resolve_dtype(dtype)
+        if want == self.dtype:
+            return self
+        model = copy.copy(self.model)
+        model._modules = dict(self.model._modules)  # a module list of its own: the decoder is replaced
+        model.caption_decoder = copy.deepcopy(self.model.caption_decoder).to(want)
+        twin = Engine(model, self.tokenizer, device=self._device, dtype=want)
+        twin.paths = dict(self.paths)
+        return twin
+
     def model_info(self) -> dict[str, Any]:
         """Parameters, device, dtype, config name and file paths (for the UI / CLI)."""
         n = sum(p.numel() for p in self.model.parameters())
@@ -160,18 +175,9 @@ class Engine:
         if hit is not None:
             return key, hit, True
         self._fault("encode")
-        if wave is None:
-            wave = self.clips.window(clip)
-        with torch.inference_mode():
-            tokens = self.model.encode_audio(wave.to(self._param_device())[None])
+        tokens = self.encode_waves((self.clips.window(clip) if wave is None else wave)[None])
         self._encoded.put(key, tokens)
         return key, tokens, False
-
-    def _param_device(self) -> torch.device:
-        return self.lm.model.embed_tokens.weight.device
-
-    def _decoder_dtype(self) -> torch.dtype:
-        return self.lm.model.embed_tokens.weight.dtype
 
     def _audio_kv_for(self, ka: tuple, kb: tuple, a: torch.Tensor, b: torch.Tensor) -> tuple[KVCache, bool]:
         """Keys/values of the audio positions for a clip pair (batch 1), from the cache or computed now."""
@@ -180,12 +186,64 @@ class Engine:
         if hit is not None:
             return hit, True
         self._fault("prefill")
-        part = self.model.audio_part(a, b, self._decoder_dtype())
-        kv = self.lm.new_cache(1, part.shape[1])
-        with torch.inference_mode():
-            self.lm(part, kv, 0)
+        kv = self.lm.new_cache(1, self.config.audio_positions)
+        self.prefill_audio(a, b, kv)
         self._audio_kv.put(pair, kv)
         return kv, False
+
+    # ----------------------------------------------------------------------------------------- driver ops
+    # The few operations every driver (streaming, batches, scans, question sets, listening) builds on.
+    @property
+    def chunk_rows(self) -> int | None:
+        """Rows per encoder/prefill call: 1 on the CPU (its products are compute-bound, so bigger calls gain
+        nothing and smaller ones bound a batch's working memory), the whole batch (None) on a GPU."""
+        return None if self._device.type == "cuda" else 1
+
+    def encode_waves(self, waves: torch.Tensor) -> torch.Tensor:
+        """10 s windows (n, clip_samples) float32 -> audio tokens (n, audio_tokens, hidden) float32 on the
+        model's device, in calls of :attr:`chunk_rows` rows."""
+        step = self.chunk_rows or waves.shape[0]
+        with torch.inference_mode():
+            waves = waves.to(self._param_device())
+            return torch.cat([self.model.encode_audio(waves[i:i + step]) for i in range(0, len(waves), step)])
+
+    def new_cache(self, rows: int, answer_len: int) -> KVCache:
+        """A zeroed KV cache of ``rows`` rows for the whole prefix and ``answer_len`` generated tokens."""
+        return self.lm.new_cache(rows, self.config.prefix_len + answer_len)
+
+    def prefill_audio(self, a: torch.Tensor, b: torch.Tensor, cache: KVCache) -> None:
+        """Write the keys/values of [a, SEP, b, SEP] (a, b: (n, audio_tokens, hidden)) into positions
+        [0, audio_positions) of ``cache`` (n rows); they do not depend on the prompt."""
+        with torch.inference_mode():
+            self._rows(self.model.audio_part(a, b, self._decoder_dtype()), cache, 0)
+
+    def prefill_prompt(self, ids: torch.Tensor, cache: KVCache) -> torch.Tensor:
+        """Run prompt ids (n, prompt_len) (or (1, prompt_len), shared by every row) after the audio part of
+        ``cache`` (n rows); the logits (n, vocab) that choose the first answer token."""
+        with torch.inference_mode():
+            prompt = self.lm.embed(ids.to(self._param_device())).expand(cache.batch, -1, -1)
+            return self._rows(prompt, cache, self.config.audio_positions)
+
+    def step(self, tokens: torch.Tensor, cache: KVCache, pos: int) -> torch.Tensor:
+        """One decoding step: token ids (n,) fed at position ``pos`` -> logits (n, vocab)."""
+        with torch.inference_mode():
+            return self.lm.step(tokens, cache, pos)
+
+    def _rows(self, x: torch.Tensor, cache: KVCache, start: int) -> torch.Tensor:
+        """The decoder over ``x`` (n, T, hidden) from ``start``, :attr:`chunk_rows` rows per call (rows are
+        independent, so this is the computation of one call); the last position's logits (n, vocab)."""
+        rows, n = self.chunk_rows, x.shape[0]
+        if rows is None or rows >= n:
+            return self.lm(x, cache, start)
+        parts = [self.lm(x[i:i + rows], KVCache(cache.k[:, i:i + rows], cache.v[:, i:i + rows]), start)
+                 for i in range(0, n, rows)]
+        return torch.cat(parts)
+
+    def _param_device(self) -> torch.device:
+        return self.lm.model.embed_tokens.weight.device
+
+    def _decoder_dtype(self) -> torch.dtype:
+        return self.lm.model.embed_tokens.weight.dtype
 
     # ----------------------------------------------------------------------------------------- streaming
     def stream(self, clip_a: ClipLike, clip_b: ClipLike, prompt: str,
@@ -239,7 +297,7 @@ class Engine:
             logits = self._prefill_one(work, work_pair, (ka, kb), a, b, enc.ids, stats, holds)
             stats.prefill_s = time.perf_counter() - t1
             text = TextStream(self.tokenizer.decode, stop_text_of(self.tokenizer.decode, opts.stop_token))
-            steps = token_loop(lambda tok, pos: self.lm.step(tok, work, pos), logits, n_audio + len(enc.ids),
+            steps = token_loop(lambda tok, pos: self.step(tok, work, pos), logits, n_audio + len(enc.ids),
                                opts, stats, t0, cancel, self._fault)
             for tok in steps:
                 token = int(tok[0])
@@ -268,17 +326,14 @@ class Engine:
 
         Returns the logits (1, vocab) of the prompt's last position.
         """
-        n_audio = self.config.audio_positions
-        with torch.inference_mode():
-            if work_pair == pair:
-                stats.audio_cache_hit = True  # the cache still holds this pair's audio part: just rewind
-            else:
-                kv, stats.audio_cache_hit = self._audio_kv_for(pair[0], pair[1], a, b)
-                work.load_prefix(kv)
-            holds.append(pair)  # positions < n_audio are not written again by this request
-            self._fault("prefill")
-            prompt = self.lm.embed(torch.tensor([ids], dtype=torch.long, device=self._param_device()))
-            return self.lm(prompt, work, n_audio)
+        if work_pair == pair:
+            stats.audio_cache_hit = True  # the cache still holds this pair's audio part: just rewind
+        else:
+            kv, stats.audio_cache_hit = self._audio_kv_for(pair[0], pair[1], a, b)
+            work.load_prefix(kv)
+        holds.append(pair)  # positions < audio_positions are not written again by this request
+        self._fault("prefill")
+        return self.prefill_prompt(torch.tensor([ids], dtype=torch.long), work)
 
     def first_logits(self, clip_a: ClipLike, clip_b: ClipLike, prompt: str) -> torch.Tensor:
         """The logits (vocab,) float32 on the CPU that choose the first answer token of ``prompt`` about the
@@ -287,7 +342,7 @@ class Engine:
         def run() -> torch.Tensor:
             ka, a, _ = self.encode_clip(clip_a)
             kb, b, _ = self.encode_clip(clip_b)
-            work = self.lm.new_cache(1, self.config.prefix_len)
+            work = self.new_cache(1, 0)
             ids = self.tokenizer.encode_prompt(prompt).ids
             logits = self._prefill_one(work, None, (ka, kb), a, b, ids, GenerationStats(), [])
             return logits[0].float().cpu()
@@ -329,7 +384,6 @@ class Engine:
     def _generate_once(self, items: list[Item], opts: GenerationOptions,
                        cancel: threading.Event | None) -> list[GenerationResult]:
         stats = GenerationStats(device=str(self._device))
-        lm = self.lm
         t0 = time.perf_counter()
         encoded, hits = [], []
         for a, b, _ in items:
@@ -342,22 +396,18 @@ class Engine:
         prompts = [self.tokenizer.encode_prompt(p) for _, _, p in items]
         stats.prompt_tokens = max(p.n_tokens for p in prompts)
         stats.prompt_truncated = any(p.truncated for p in prompts)
-        n_audio = self.config.audio_positions
-        start = self.config.prefix_len
-        cache = lm.new_cache(len(items), start + opts.max_len)
+        cache = self.new_cache(len(items), opts.max_len)
         audio_hits = []
-        with torch.inference_mode():
-            for row, (ka, kb, ta, tb) in enumerate(encoded):
-                kv, hit = self._audio_kv_for(ka, kb, ta, tb)
-                audio_hits.append(hit)
-                cache.load_prefix(kv, rows=row)
-            self._fault("prefill")
-            ids = torch.tensor([p.ids for p in prompts], dtype=torch.long, device=self._param_device())
-            logits = lm(lm.embed(ids), cache, n_audio)
+        for row, (ka, kb, ta, tb) in enumerate(encoded):
+            kv, hit = self._audio_kv_for(ka, kb, ta, tb)
+            audio_hits.append(hit)
+            cache.load_prefix(kv, rows=row)
+        self._fault("prefill")
+        logits = self.prefill_prompt(torch.tensor([p.ids for p in prompts], dtype=torch.long), cache)
         stats.audio_cache_hit = all(audio_hits)
         stats.prefill_s = time.perf_counter() - t1
-        steps = list(token_loop(lambda tok, pos: lm.step(tok, cache, pos), logits, start, opts, stats, t0,
-                                cancel, self._fault))
+        steps = list(token_loop(lambda tok, pos: self.step(tok, cache, pos), logits, self.config.prefix_len,
+                                opts, stats, t0, cancel, self._fault))
         rows = torch.stack(steps, 1).cpu().tolist() if steps else [[] for _ in items]
         return [self.result_of(row, opts, stats) for row in rows]
 

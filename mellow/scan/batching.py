@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from mellow.generation import Engine
-from mellow.model.llama import CausalLM, KVCache
+from mellow.model.llama import KVCache
 
 #: Peak working memory of the encoder per 10 s window (float32 HTSAT + projection; benchmarks/scan.py saw
 #: about 540 MB of peak-RSS growth for batches of 8 encoded and prefilled whole, caches included).
 ENCODER_ROW_BYTES = 64 * 2**20
-#: On the CPU the encoder and the prefill run this many rows per call: their products are compute-bound
-#: there, so bigger calls gain nothing, and smaller ones keep the working memory of a batch small.
+#: On the CPU the encoder and the prefill run this many rows per call (:attr:`Engine.chunk_rows
+#: <mellow.generation.Engine.chunk_rows>`).
 CPU_CHUNK_ROWS = 1
 #: Memory a CPU scan may add to the loaded model (the issue's 300 MB bound for a whole-recording scan, with
 #: headroom), and the largest automatic CPU batch (decoding amortises the weights' reads over the rows).
@@ -29,7 +31,7 @@ MEMORY_SHARE = 0.5
 def cache_row_bytes(engine: Engine, max_len: int) -> int:
     """The KV cache of one row: prefix_len + max_len positions of every layer's keys and values."""
     d, cfg = engine.config.decoder, engine.config
-    elem = engine.lm.model.embed_tokens.weight.element_size()
+    elem = engine.dtype.itemsize
     return 2 * d.num_hidden_layers * d.num_key_value_heads * d.head_dim * (cfg.prefix_len + max_len) * elem
 
 
@@ -39,22 +41,6 @@ def work_row_bytes(engine: Engine) -> int:
     d, n = engine.config.decoder, engine.config.prefix_len
     prefill = n * (3 * d.intermediate_size + 8 * d.hidden_size) * 4 + d.num_attention_heads * n * n * 4
     return ENCODER_ROW_BYTES + prefill
-
-
-def chunk_rows_for(engine: Engine) -> int | None:
-    """Rows per encoder/prefill call: :data:`CPU_CHUNK_ROWS` on the CPU, the whole batch (None) on a GPU."""
-    return None if engine.device.type == "cuda" else CPU_CHUNK_ROWS
-
-
-def prefill_rows(lm: CausalLM, prefix: torch.Tensor, cache: KVCache, rows: int | None) -> torch.Tensor:
-    """Prefill ``prefix`` (B, T, hidden) into ``cache`` from position 0, ``rows`` batch rows per call (None:
-    all at once); the logits (B, vocab) of the last position.  Rows are independent, so this is the same
-    computation as one call."""
-    b = prefix.shape[0]
-    if rows is None or rows >= b:
-        return lm(prefix, cache, 0)
-    return torch.cat([lm(prefix[i:i + rows], KVCache(cache.k[:, i:i + rows], cache.v[:, i:i + rows]), 0)
-                      for i in range(0, b, rows)])
 
 
 def free_memory(device: torch.device) -> int:
@@ -85,7 +71,7 @@ def auto_batch_size(engine: Engine, max_len: int) -> int:
 
 class LiveRows:
     """A decoding step (:data:`~mellow.generation.decoding.StepFn`) over a batch that runs only the rows
-    which have not produced ``stop_token``.
+    which have not produced ``stop_token``; ``step(tokens, cache, pos)`` is the engine's step.
 
     Rows are independent, so leaving the stopped ones out changes no token of the others.  The cache is
     compacted (``index_select`` over its batch rows) when at least a quarter of its rows have stopped; until
@@ -93,8 +79,9 @@ class LiveRows:
     discarded by the caller, which cuts every row after its first stop token).
     """
 
-    def __init__(self, lm: CausalLM, cache: KVCache, batch: int, stop_token: int | None) -> None:
-        self.lm, self.cache, self.stop_token = lm, cache, stop_token
+    def __init__(self, step: Callable[[torch.Tensor, KVCache, int], torch.Tensor], cache: KVCache, batch: int,
+                 stop_token: int | None) -> None:
+        self.step, self.cache, self.stop_token = step, cache, stop_token
         self.rows = torch.arange(batch, device=cache.k.device)  # original row of each cache row
         self.done = torch.zeros(batch, dtype=torch.bool, device=cache.k.device)
 
@@ -107,7 +94,7 @@ class LiveRows:
                 keep = (~stopped).nonzero().squeeze(1)
                 self.cache = KVCache(self.cache.k.index_select(1, keep), self.cache.v.index_select(1, keep))
                 self.rows = self.rows[keep]
-        out = self.lm.step(tokens[self.rows], self.cache, pos)
+        out = self.step(tokens[self.rows], self.cache, pos)
         if self.rows.numel() == tokens.numel():
             return out
         full = out.new_zeros(tokens.numel(), out.shape[-1])

@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 
 from mellow.errors import CheckpointError
+from mellow.generation.devices import dtype_name
 from mellow.model.config import ModelConfig
 
 _memo: dict[tuple[str, int, int], str] = {}
@@ -35,9 +36,8 @@ def file_sha256(path: Path) -> str:
 
 
 def _dtype_suffix(dtype: torch.dtype | None) -> str:
-    if dtype is None or dtype == torch.float32:
-        return ""
-    return " " + str(dtype).replace("torch.", "")
+    name = dtype_name(dtype)
+    return "" if name == "float32" else f" {name}"
 
 
 def model_id_for(config: ModelConfig, checkpoint: Path, dtype: torch.dtype | None = None) -> str:

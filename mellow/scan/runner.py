@@ -5,18 +5,18 @@ For each batch of windows the runner
 1. reads every window with :func:`mellow.audio.load_window` (``Clip(file, start_s)``, exactly as a single
    question cuts it; only the part of the file the window needs), slot 2 likewise (the same window again,
    a fixed reference clip — encoded once and remembered — or the paired recording's window);
-2. encodes the distinct windows in one encoder forward (on the CPU: in forwards of
-   :data:`~mellow.scan.batching.CPU_CHUNK_ROWS` rows, which bounds the memory and costs no speed there, the
-   products being compute-bound);
-3. prefills [a, SEP, b, SEP, prompt] for the whole batch in one decoder call (the prompt is embedded once;
-   on the CPU in calls of the same number of rows);
+2. encodes the distinct windows (:meth:`Engine.encode_waves <mellow.generation.Engine.encode_waves>`);
+3. prefills the audio part [a, SEP, b, SEP] and then the prompt for the whole batch (the engine's
+   ``prefill_audio``/``prefill_prompt``: the single question's path, batched);
 4. scores the first step's distribution (:mod:`mellow.scan.scores`) and decodes greedily with the shared
    token loop (:func:`mellow.generation.decoding.token_loop`): each row stops at its own stop token; rows
    that have stopped are dropped from the cache once a quarter of the batch has (that changes no token).
 
-Results come out in window order; a window whose audio cannot be read gives a :class:`WindowResult` with
-``error`` and the others go on.  Greedy text, tokens and scores equal those of asking each window alone
-through :class:`~mellow.generation.Engine` (tests/mellow/test_scan_runner.py).
+:meth:`ScanRunner.batches` yields each batch's results in window order (the unit the driver,
+:mod:`mellow.scan.driver`, stores and reports); a window whose audio cannot be read gives a
+:class:`WindowResult` with ``error`` and the others go on.  Greedy text, tokens and scores equal those of
+asking each window alone through :class:`~mellow.generation.Engine` (tests/mellow/test_scan_runner.py).
+:meth:`ScanRunner.key_of` is the window's resume key (:mod:`mellow.scan.keys`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sized
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,15 +34,15 @@ from mellow.audio import Clip, load_window
 from mellow.errors import user_message
 from mellow.generation import Engine, GenerationOptions, GenerationStats
 from mellow.generation.decoding import token_loop
-from mellow.generation.devices import is_oom, oom_as_device_error
-from mellow.scan.batching import LiveRows, auto_batch_size, chunk_rows_for, prefill_rows
+from mellow.generation.devices import dtype_name, is_oom, oom_as_device_error
+from mellow.scan.batching import LiveRows, auto_batch_size
 from mellow.scan.identity import model_id_for, state_dict_digest
+from mellow.scan.keys import options_text, row_key
 from mellow.scan.scores import scorer_for, scoring_for
 from mellow.scan.types import Window, WindowResult
 
 __all__ = ["ScanRunner", "ScanTimings", "auto_batch_size", "model_id_for", "scoring_for"]
 
-Progress = Callable[[int, int], None]
 _REFERENCE_CACHE = 4  # encoded slot-2 clips remembered (a fixed --against clip is encoded once)
 
 
@@ -89,29 +89,31 @@ class ScanRunner:
         self.scoring: str | None = scoring_for(prompt, score)
         self._scorer = scorer_for(self.scoring, engine.tokenizer, prompt)
         self.batch_size = int(batch_size) if batch_size else auto_batch_size(engine, self.options.max_len)
-        self.chunk_rows: int | None = chunk_rows_for(engine)  # rows per encoder/prefill call (None: all)
         self.model_id: str = _model_id(engine)
+        self.options_text = options_text(self.options, self.scoring, dtype_name(engine.dtype))
         self.timings = ScanTimings()
-        self._prompt_ids = engine.tokenizer.encode_prompt(prompt).ids
+        self._prompt_ids = torch.tensor([engine.tokenizer.encode_prompt(prompt).ids], dtype=torch.long)
         self._references: dict[tuple[str, float], torch.Tensor] = {}
 
+    def key_of(self, window: Window) -> str:
+        """The resume key of this runner's question about ``window`` (:func:`mellow.scan.keys.row_key`)."""
+        return row_key(window, self.prompt, self.options_text, self.model_id)
+
     # ----------------------------------------------------------------------------------------- driving
-    def run(self, windows: Iterable[Window], cancel: threading.Event | None = None,
-            progress: Progress | None = None) -> Iterator[WindowResult]:
-        """Yield one :class:`WindowResult` per window, in order.  ``cancel`` is checked between batches (a
-        batch is never cut short); ``progress(done, total)`` is called after each batch (total -1 when
-        ``windows`` has no length)."""
-        total = len(windows) if isinstance(windows, Sized) else -1
+    def batches(self, windows: Iterable[Window],
+                cancel: threading.Event | None = None) -> Iterator[list[WindowResult]]:
+        """Yield the results of each batch of :attr:`batch_size` windows, in window order.  ``cancel`` is
+        checked between batches (a batch is never cut short)."""
         pending = iter(windows)
-        done = 0
         while cancel is None or not cancel.is_set():
             batch = list(itertools.islice(pending, self.batch_size))
             if not batch:
                 return
-            results = self._answer_batch(batch)
-            done += len(batch)
-            if progress is not None:
-                progress(done, total)
+            yield self._answer_batch(batch)
+
+    def run(self, windows: Iterable[Window], cancel: threading.Event | None = None) -> Iterator[WindowResult]:
+        """One :class:`WindowResult` per window, in order (:meth:`batches`, flattened)."""
+        for results in self.batches(windows, cancel):
             yield from results
 
     def _answer_batch(self, batch: list[Window]) -> list[WindowResult]:
@@ -172,12 +174,7 @@ class ScanRunner:
             if r.wave_b is not None and r.key_b not in extra:
                 extra[r.key_b] = len(waves)  # type: ignore[index]
                 waves.append(r.wave_b)
-        dev = self.engine.lm.model.embed_tokens.weight.device
-        with torch.inference_mode():
-            stacked = torch.stack(waves).to(dev)
-            step = self.chunk_rows or len(waves)
-            tokens = torch.cat([self.engine.model.encode_audio(stacked[i:i + step])
-                                for i in range(0, len(waves), step)])
+        tokens = self.engine.encode_waves(torch.stack(waves))
         n = len(reads)
         a = tokens[:n]
         b = torch.cat([self._slot2(a[i:i + 1], r, tokens, extra) for i, r in enumerate(reads)])
@@ -204,21 +201,19 @@ class ScanRunner:
 
     def _decode(self, a: torch.Tensor, b: torch.Tensor) -> list[tuple[str, list[int], object]]:
         """(text, tokens, score/choices/None) per row, from audio tokens a, b (n, audio_tokens, hidden)."""
-        engine, lm, opts = self.engine, self.engine.lm, self.options
+        engine, opts = self.engine, self.options
         t0 = time.perf_counter()
         n = a.shape[0]
-        with torch.inference_mode():
-            prompt = lm.embed(torch.tensor([self._prompt_ids], device=a.device)).expand(n, -1, -1)
-            prefix = torch.cat([engine.model.audio_part(a, b, prompt.dtype), prompt], dim=1)
-            cache = lm.new_cache(n, prefix.shape[1] + opts.max_len)
-            logits = prefill_rows(lm, prefix, cache, self.chunk_rows)
-            scores = self._scorer(logits) if self._scorer is not None else [None] * n
+        cache = engine.new_cache(n, opts.max_len)
+        engine.prefill_audio(a, b, cache)
+        logits = engine.prefill_prompt(self._prompt_ids, cache)
+        scores = self._scorer(logits) if self._scorer is not None else [None] * n
         self._sync()
         t1 = time.perf_counter()
         self.timings.prefill_s += t1 - t0
         stats = GenerationStats(device=str(engine.device))
-        live = LiveRows(lm, cache, n, opts.stop_token)
-        steps = list(token_loop(live, logits, prefix.shape[1], opts, stats, t0))
+        live = LiveRows(engine.step, cache, n, opts.stop_token)
+        steps = list(token_loop(live, logits, engine.config.prefix_len, opts, stats, t0))
         rows = torch.stack(steps, 1).cpu().tolist()
         self.timings.decode_s += time.perf_counter() - t1
         out = []
