@@ -50,19 +50,21 @@ def save_recipe_checkpoint(config: str, path: Path) -> None:
 
 
 class Clock:
-    """Progress callback that notes when each batch came back."""
+    """Notes when each batch came back: (seconds since start, windows done)."""
 
     def __init__(self) -> None:
         self.t0 = time.perf_counter()
         self.marks: list[tuple[float, int]] = []
 
-    def __call__(self, done: int, total: int) -> None:
+    def mark(self, done: int) -> None:
         self.marks.append((time.perf_counter() - self.t0, done))
 
 
 def timed_scan(runner, windows: list[Window]) -> tuple[list[WindowResult], float, Clock]:
-    clock = Clock()
-    results = list(runner.run(windows, progress=clock))
+    clock, results = Clock(), []
+    for batch in runner.batches(windows):
+        results += batch
+        clock.mark(len(results))
     return results, time.perf_counter() - clock.t0, clock
 
 

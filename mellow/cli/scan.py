@@ -13,12 +13,9 @@ them resumable.
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
 import signal
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,12 +23,13 @@ from typing import Any, TextIO
 
 from mellow.cli import common
 from mellow.errors import one_line
+from mellow.scan.driver import ScanDriver, ScanProgress
 from mellow.scan.merge import DEFAULT_THRESHOLD
-from mellow.scan.plan import ScanPlan, ScanRange, ScanSetupError, plan_scan, slot_two
+from mellow.scan.plan import MIN_HOP_S, ScanPlan, ScanRange, ScanSetupError, plan_scan, slot_two
 from mellow.scan.resume import ResultLog, journal_path
 from mellow.scan.types import FileProblem, Window
 from mellow.scan.writers import APPENDABLE, EXPORTS, export_bytes, format_for, write_atomic
-from mellow.scan.writers.records import ScanRow, row_key
+from mellow.scan.writers.records import ScanRow
 from mellow.timefmt import format_seconds
 
 DESCRIPTION = ("Ask one prompt of every 10 s window of files or folders (recursively, sorted by path). "
@@ -43,6 +41,9 @@ EPILOG = ("Outputs by --format or the suffix: .jsonl and .csv hold one row per w
           "next to them for resuming.")
 SCORE_MODES = {"auto": "auto", "yes-no": "yes-no", "none": None}
 DTYPES = ("float32", "bfloat16", "float16")
+#: The engine's scan settings by this command's flags (:meth:`ScanSetupError.in_terms`).
+FLAG_NAMES = {"hop": "--hop", "from": "--from", "to": "--to", "against": "--against",
+              "against_start": "--against-start", "pair": "--pair", "pair_offset": "--pair-offset"}
 
 
 # --------------------------------------------------------------------------------------------- parser
@@ -58,7 +59,7 @@ def add_parser(sub: Any) -> None:
     s.add_argument("--format", default=None, metavar="F",
                    help="jsonl, csv, audacity or raven (default: from the --out suffix)")
     s.add_argument("--hop", type=common.number, default=10.0, metavar="S",
-                   help="seconds between window starts (>= 1, default 10)")
+                   help=f"seconds between window starts (>= {MIN_HOP_S:g}, default 10)")
     s.add_argument("--from", dest="from_s", type=common.seconds, default=0.0, metavar="S",
                    help="start of the range (s, default 0)")
     s.add_argument("--to", dest="to_s", type=common.seconds, default=None, metavar="S",
@@ -90,11 +91,16 @@ def add_parser(sub: Any) -> None:
 
 # --------------------------------------------------------------------------------------------- setup
 def _plan(args: argparse.Namespace) -> ScanPlan:
+    """The windows of every file (problems listed, not raised); a setting the engine refuses is a usage
+    error in the flags' words."""
     from mellow.model.config import load_config
 
     audio = load_config(args.config).audio
-    rng = ScanRange(from_s=args.from_s, to_s=args.to_s, hop_s=args.hop)
-    slot2 = slot_two(args.against, args.against_start, args.pair, args.pair_offset, audio)
+    try:
+        rng = ScanRange(from_s=args.from_s, to_s=args.to_s, hop_s=args.hop)
+        slot2 = slot_two(args.against, args.against_start, args.pair, args.pair_offset, audio)
+    except ScanSetupError as exc:
+        raise common.UsageError(exc.in_terms(FLAG_NAMES)) from None
     plan = plan_scan(args.paths, rng, slot2, audio)
     if not plan.n_windows:
         reasons = "; ".join(f"{p.reason}" for p in plan.problems[:3]) or "no audio files"
@@ -125,12 +131,6 @@ def _check_output(out: Path, fmt: str) -> None:
                                     f"{one_line(exc)}; choose another output file") from None
 
 
-def _options_text(options: Any, scoring: str | None, dtype: str) -> str:
-    """Canonical text of what changes an answer besides the model: decoding options, scoring, precision."""
-    return json.dumps({"options": dataclasses.asdict(options), "scoring": scoring, "dtype": dtype},
-                      sort_keys=True)
-
-
 # --------------------------------------------------------------------------------------------- running
 @contextmanager
 def _ctrl_c_stops_after_batch(cancel: threading.Event) -> Iterator[None]:
@@ -152,72 +152,46 @@ def _ctrl_c_stops_after_batch(cancel: threading.Event) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-class _Progress:
-    """tqdm bar on stderr: windows done/total, windows/s, real-time factor, ETA (h:mm:ss)."""
+class _Bar:
+    """A tqdm bar on stderr showing the driver's progress (windows done/total, then its rates)."""
 
-    def __init__(self, total: int, done: int, audio_per_window: float) -> None:
+    def __init__(self, total: int, done: int) -> None:
         from tqdm import tqdm
 
         self.bar = tqdm(total=total, initial=done, unit="window", file=sys.stderr, desc="mellow scan",
                         dynamic_ncols=True, bar_format="{desc} {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt}"
                         " windows{postfix}")
-        self.start, self.first, self.per_window = time.monotonic(), done, audio_per_window
 
-    def update(self) -> None:
-        self.bar.update(1)
-        elapsed = time.monotonic() - self.start
-        done = self.bar.n - self.first
-        if done and elapsed > 0:
-            rate = done / elapsed
-            eta = (self.bar.total - self.bar.n) / rate
-            self.bar.set_postfix_str(f"{rate:.2f} windows/s, {rate * self.per_window:.1f}× real time, "
-                                     f"ETA {format_seconds(round(eta))}", refresh=False)
+    def show(self, progress: ScanProgress) -> None:
+        self.bar.update(progress.done - self.bar.n)
+        rates = progress.rates().replace(" · ", ", ")
+        self.bar.set_postfix_str(rates + (f", {progress.failed} unreadable" if progress.failed else ""),
+                                 refresh=False)
 
-    def close(self) -> float:
-        self.bar.close()
-        return time.monotonic() - self.start
+    def warn(self, text: str) -> None:
+        self.bar.write(f"warning: {text}", file=sys.stderr)
 
 
-@dataclasses.dataclass
-class _Outcome:
-    written: int = 0
-    problems: list[FileProblem] = dataclasses.field(default_factory=list)
-    cancelled: bool = False
-    elapsed_s: float = 0.0
-
-
-def _run(runner: Any, todo: list[tuple[Window, str]], log: ResultLog, plan: ScanPlan, prompt: str,
-         already: int) -> _Outcome:
-    """Answer ``todo`` (window, key) with the runner, appending each row; fsync after every batch."""
-    cancel, outcome = threading.Event(), _Outcome()
-    keys = dict(todo)
-    batch_end, processed = [0], 0  # windows answered when the runner last reported a finished batch
-
-    def batch_done(done: int, total: int) -> None:
-        batch_end[0] = done
-
-    bar = _Progress(plan.n_windows, already, plan.range_s / max(1, plan.n_windows))
-    failed: set[Path] = set()
+def _drive(runner: Any, todo: list[Window], log: ResultLog, plan: ScanPlan, prompt: str) -> ScanDriver:
+    """Answer ``todo`` through the driver, appending each answered row and fsyncing after every batch;
+    unreadable windows are reported (once per file) and left out, so a rerun asks them again."""
+    cancel = threading.Event()
+    driver = ScanDriver(runner, list(enumerate(todo)), plan.n_windows, plan.range_s / max(1, plan.n_windows))
+    bar, reported = _Bar(plan.n_windows, plan.n_windows - len(todo)), 0
     try:
         with _ctrl_c_stops_after_batch(cancel):
-            for result in runner.run([w for w, _ in todo], cancel=cancel, progress=batch_done):
-                if result.error is not None:
-                    if result.window.file not in failed:
-                        failed.add(result.window.file)
-                        outcome.problems.append(FileProblem(result.window.file, result.error))
-                        bar.bar.write(f"warning: {result.error}", file=sys.stderr)
-                else:
-                    log.append(ScanRow.from_result(result, prompt, runner.model_id, keys[result.window]))
-                    outcome.written += 1
-                processed += 1
-                if processed == batch_end[0]:
-                    log.sync()  # the batch's rows are on the disk
-                bar.update()
+            for batch in driver.batches(cancel):
+                for _, r in batch.answered:
+                    log.append(ScanRow.from_result(r, prompt, runner.model_id, runner.key_of(r.window)))
+                log.sync()  # the batch's rows are on the disk
+                for problem in driver.problems[reported:]:
+                    bar.warn(_problem_line(problem))
+                reported = len(driver.problems)
+                bar.show(batch.progress)
     finally:
         log.sync()
-        outcome.elapsed_s = bar.close()
-    outcome.cancelled = cancel.is_set() and processed < len(todo)
-    return outcome
+        bar.bar.close()
+    return driver
 
 
 # --------------------------------------------------------------------------------------------- command
@@ -242,8 +216,6 @@ def _runner(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
     """Plan, check the output, load the model, answer the windows not yet done, export, summarise."""
-    from mellow.generation import GenerationOptions
-
     out_path = Path(args.out).expanduser()
     fmt = format_for(out_path, args.format)
     plan = _plan(args)
@@ -252,15 +224,13 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     _check_output(out_path, fmt)
     runner = _runner(args)
     try:
-        options = _options_text(GenerationOptions(max_len=args.max_len), runner.scoring, args.dtype)
-        planned = [(w, row_key(w, args.prompt, options, runner.model_id)) for w in plan.windows]
+        planned = [(w, runner.key_of(w)) for w in plan.windows]
         log_path = out_path if fmt in APPENDABLE else journal_path(out_path)
         with ResultLog(log_path, fmt if fmt in APPENDABLE else "jsonl") as log:
-            todo = [(w, k) for w, k in planned if k not in log.keys]
-            if todo:
-                outcome = _run(runner, todo, log, plan, args.prompt, len(planned) - len(todo))
-            else:
-                outcome = _Outcome()
+            _note_changed_files(plan, log.rows, log_path)
+            todo = [w for w, k in planned if k not in log.keys]
+            driver = _drive(runner, todo, log, plan, args.prompt) if todo else None
+            if driver is None:
                 print(f"all {len(planned)} windows already in {log_path}", file=sys.stderr)
             wanted = {k for _, k in planned}
             rows = [r for r in log.rows if r.key in wanted]
@@ -268,7 +238,20 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         getattr(runner, "close", lambda: None)()
     if fmt not in APPENDABLE:
         _export(args, fmt, out_path, rows, plan, detections=runner.scoring == "yes-no")
-    return _summary(plan, outcome, rows, len(planned), log_path)
+    return _summary(plan, driver, rows, len(planned), log_path)
+
+
+def _note_changed_files(plan: ScanPlan, rows: list[ScanRow], log_path: Path) -> None:
+    """Say which files changed since their rows in the output were written: their windows are asked again
+    (the rule the window follows too); the earlier rows stay, told apart by their ``file_hash``."""
+    stale: dict[str, int] = {}
+    now = {str(f.path): f.file_hash for f in plan.files}
+    for row in rows:
+        if row.file in now and row.file_hash != now[row.file]:
+            stale[row.file] = stale.get(row.file, 0) + 1
+    for file, n in stale.items():
+        print(f"note: {file} has changed since its {n} rows in {log_path} were written; its windows are "
+              "asked again (the earlier rows stay, with the earlier file_hash)", file=sys.stderr)
 
 
 def _export(args: argparse.Namespace, fmt: str, out_path: Path, rows: list[ScanRow], plan: ScanPlan,
@@ -285,28 +268,27 @@ def _export(args: argparse.Namespace, fmt: str, out_path: Path, rows: list[ScanR
     print(f"wrote {out_path} ({count} {'detections' if detections else 'windows'})", file=sys.stderr)
 
 
-def _summary(plan: ScanPlan, outcome: _Outcome, rows: list[ScanRow], n_planned: int, out_path: Path) -> int:
+def _summary(plan: ScanPlan, driver: ScanDriver | None, rows: list[ScanRow], n_planned: int,
+             out_path: Path) -> int:
     """Print what happened on stderr; the exit status (0, 2 when files failed, 130 when stopped)."""
-    problems = plan.problems + outcome.problems
-    if outcome.written:
-        rtf = plan.range_s / max(1, plan.n_windows) * outcome.written / max(outcome.elapsed_s, 1e-9)
-        print(f"scanned {outcome.written} windows in {format_seconds(outcome.elapsed_s)} "
-              f"({rtf:.1f}× real time); {len(rows)} of {n_planned} windows are in {out_path}",
-              file=sys.stderr)
+    problems = plan.problems + (driver.problems if driver is not None else [])
+    if driver is not None and driver.answered:
+        print(f"scanned {driver.answered} windows in {format_seconds(driver.elapsed_s)} "
+              f"({driver.realtime_factor:.1f}× real time); {len(rows)} of {n_planned} windows are in "
+              f"{out_path}", file=sys.stderr)
     if problems:
         print(f"{_files(len(problems))} could not be scanned:", file=sys.stderr)
         for p in problems:
             print(f"  {_problem_line(p)}", file=sys.stderr)
-    if outcome.cancelled:
+    if driver is not None and driver.cancelled:
         print(f"interrupted: {len(rows)} of {n_planned} windows are in {out_path}; run the same command "
               "again to continue", file=sys.stderr)
         return common.EXIT_INTERRUPTED
     if problems:
         print(f"error: {_files(len(problems))} could not be scanned (listed above); the other windows are in "
-              f"{out_path}", file=sys.stderr)
+              f"{out_path}; run the same command again to retry them", file=sys.stderr)
         return common.EXIT_USER_ERROR
     return 0
-
 
 
 def _files(n: int) -> str:

@@ -37,8 +37,42 @@ _SUFFIXES_BY_FORMAT = {
 }
 
 
+#: How the engine names a scan's settings in its messages.  A caller rewords them in its own terms with
+#: :meth:`ScanSetupError.in_terms` (``mellow scan`` names its flags: ``{"hop": "--hop", ...}``).
+SETTING_NAMES = {"hop": "the hop", "from": "the start of the range", "to": "the end of the range",
+                 "against": "the reference clip", "against_start": "the reference clip's start",
+                 "pair": "the paired recording", "pair_offset": "the pair offset"}
+
+
 class ScanSetupError(MellowError):
-    """The scan cannot start as asked (bad hop or range, unreadable reference clip, nothing to scan)."""
+    """The scan cannot start as asked (bad hop or range, unreadable reference clip, nothing to scan).
+
+    Made with :meth:`naming`, its message names settings through :data:`SETTING_NAMES` (plain words) and
+    :meth:`in_terms` names them in the caller's terms; made with a finished message, it is that message.
+    """
+
+    template: str | None = None
+    values: dict[str, str] = {}
+
+    @classmethod
+    def naming(cls, template: str, **values: object) -> ScanSetupError:
+        """An error whose ``template`` names settings as ``{hop}``, ``{from}``, ... and fills other
+        ``{name}`` blanks from ``values`` after the settings are named (a file name is never read as one)."""
+        err = cls("")
+        err.template, err.values = template, {k: str(v) for k, v in values.items()}
+        err.args = (err.in_terms({}),)
+        return err
+
+    def in_terms(self, names: dict[str, str]) -> str:
+        """The message with the settings named as in ``names`` (plain words for the others)."""
+        if self.template is None:
+            return str(self)
+        text = self.template
+        for key, plain in SETTING_NAMES.items():
+            text = text.replace("{" + key + "}", names.get(key, plain))
+        for key, value in self.values.items():
+            text = text.replace("{" + key + "}", value)
+        return text
 
 
 def audio_suffixes() -> frozenset[str]:
@@ -118,11 +152,12 @@ class ScanRange:
 
     def __post_init__(self) -> None:
         if not self.hop_s >= MIN_HOP_S or self.hop_s == float("inf"):
-            raise ScanSetupError(f"--hop must be at least {MIN_HOP_S:g} s, got {self.hop_s:g}")
+            raise ScanSetupError.naming(f"{{hop}} must be at least {MIN_HOP_S:g} s, got {self.hop_s:g} s")
         if not 0 <= self.from_s < float("inf"):
-            raise ScanSetupError(f"--from must be zero or more seconds, got {self.from_s:g}")
+            raise ScanSetupError.naming(f"{{from}} must be zero or more seconds, got {self.from_s:g}")
         if self.to_s is not None and not self.from_s < self.to_s < float("inf"):
-            raise ScanSetupError(f"--to ({self.to_s:g} s) must come after --from ({self.from_s:g} s)")
+            raise ScanSetupError.naming(f"{{to}} ({self.to_s:g} s) must come after {{from}} "
+                                        f"({self.from_s:g} s)")
 
 
 @dataclass(frozen=True)
@@ -183,14 +218,15 @@ def _range_samples(f: GridInfo, rng: ScanRange, slot2: SlotTwo, rate: int) -> tu
     hi = f.samples if rng.to_s is None else round(rng.to_s * rate)
     if rng.to_s is not None and rng.to_s > f.duration_s + END_TOLERANCE_S or lo >= f.samples:
         asked = f"{format_seconds(rng.from_s)}–{format_seconds(rng.to_s) if rng.to_s is not None else 'end'}"
-        raise ScanSetupError(f"the range {asked} lies outside {f.path} ({format_seconds(f.duration_s)} long)")
+        raise ScanSetupError.naming("the range {asked} lies outside {path} ({length} long)", asked=asked,
+                                    path=f.path, length=format_seconds(f.duration_s))
     hi = min(hi, f.samples)
     if slot2.mode == "pair" and slot2.file is not None:
         off = round(slot2.offset_s * rate)
         lo, hi = max(lo, -off), min(hi, slot2.file.samples - off)
         if hi <= lo:
-            raise ScanSetupError(f"{f.path} and {slot2.file.path} do not overlap in the range asked "
-                                 f"(offset {slot2.offset_s:g} s)")
+            raise ScanSetupError.naming("{a} and {b} do not overlap in the range asked (offset {offset} s)",
+                                        a=f.path, b=slot2.file.path, offset=f"{slot2.offset_s:g}")
     return lo, hi
 
 
@@ -219,20 +255,21 @@ def slot_two(against: str | os.PathLike | None = None, against_start: float = 0.
     """The slot-2 setting of a scan; raises ScanSetupError for both options or an unreadable file."""
     audio = audio or AudioConfig()
     if against is not None and pair is not None:
-        raise ScanSetupError("--against and --pair cannot be used together (slot 2 holds one of them)")
+        raise ScanSetupError.naming("{against} and {pair} cannot be used together (slot 2 holds one of "
+                                    "them)")
     chosen, mode, offset = (against, "against", against_start) if against is not None else (pair, "pair",
                                                                                           pair_offset)
     if chosen is None:
         return SlotTwo()
     if mode == "against" and not 0 <= against_start < float("inf"):
-        raise ScanSetupError(f"--against-start must be zero or more seconds, got {against_start:g}")
+        raise ScanSetupError.naming(f"{{against_start}} must be zero or more seconds, got {against_start:g}")
     if not abs(offset) < float("inf"):
-        raise ScanSetupError(f"--pair-offset must be a number of seconds, got {offset:g}")
+        raise ScanSetupError.naming(f"{{pair_offset}} must be a number of seconds, got {offset:g}")
     path = Path(chosen).expanduser().absolute()
     try:
         info = grid_info(path, audio)
     except MellowError as exc:
-        raise ScanSetupError(f"--{mode}: {one_line(exc)}") from None
+        raise ScanSetupError.naming("{" + mode + "}: {reason}", reason=one_line(exc)) from None
     return SlotTwo(mode, info, float(offset))
 
 

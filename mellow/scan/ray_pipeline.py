@@ -1,14 +1,14 @@
 """The same scan on a Ray cluster: Ray Data distributes batches of windows over a pool of engine actors.
 
-:class:`RayScanRunner` has the shape of :class:`~mellow.scan.runner.ScanRunner` (``run(windows, cancel,
-progress)`` yielding :class:`~mellow.scan.types.WindowResult` in window order, ``model_id``, ``scoring``), so
-the CLI picks one class or the other and writes with the same writers.  Planning stays on the driver; the
-windows are cut into batches where the local runner cuts them, one Ray Data row (and block) per batch
-(``ray.data.from_items``) -> ``map_batches(ScanActor, ActorPoolStrategy(size=n))``; each actor loads the
-engine once and runs the ordinary ScanRunner on its batch (reading audio itself, window by window).  So a
-Ray scan answers the same batches as a local scan with the same batch size, and with the same threads per
-process its rows are identical to the bit (other batch sizes or thread counts change scores by float
-rounding only).
+:class:`RayScanRunner` has the shape of :class:`~mellow.scan.runner.ScanRunner` (``batches(windows, cancel)``
+yielding lists of :class:`~mellow.scan.types.WindowResult` in window order, ``model_id``, ``scoring``,
+``key_of``), so the driver (:mod:`mellow.scan.driver`) runs either and the CLI writes with the same writers.
+Planning stays on the driver; the windows are cut into batches where the local runner cuts them, one Ray Data
+row (and block) per batch (``ray.data.from_items``) -> ``map_batches(ScanActor, ActorPoolStrategy(size=n))``;
+each actor loads the engine once and runs the ordinary ScanRunner on its batch (reading audio itself, window
+by window).  So a Ray scan answers the same batches as a local scan with the same batch size, and with the
+same threads per process its rows are identical to the bit (other batch sizes or thread counts change scores
+by float rounding only).
 
 Faults: a worker process that dies is replaced (``max_restarts=-1``) and its batch is retried up to
 :data:`BATCH_RETRIES` times; the driver keeps the first answer per window, so every window comes back exactly
@@ -22,7 +22,7 @@ import logging
 import math
 import threading
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ except ImportError as exc:  # the optional "cluster" extra
 
 from mellow.generation import GenerationOptions
 from mellow.scan.batching import CPU_MAX_BATCH, GPU_MAX_BATCH
+from mellow.scan.keys import options_text, row_key
 from mellow.scan.ray_actor import SETUP_FAILED, ModelSpec, ScanActor, batch_rows, result_from_json, ship_file
 from mellow.scan.types import Window, WindowResult
 
@@ -136,7 +137,7 @@ class RayScanRunner:
                  score: str | None = "auto", batch_size: int | None = None, address: str | None = None,
                  actors: int | None = None, threads: int | None = None,
                  ship_model: bool | None = None) -> None:
-        from mellow.generation.devices import resolve_dtype
+        from mellow.generation.devices import dtype_name, resolve_dtype
         from mellow.scan.runner import model_id_for, scoring_for
 
         self.prompt, self.options, self.score = prompt, options, score
@@ -152,7 +153,12 @@ class RayScanRunner:
         self.spec = spec
         self.model_id: str = model_id_for(spec.config, Path(spec.checkpoint), resolve_dtype(spec.dtype))
         self.scoring: str | None = scoring_for(prompt, score)
+        self.options_text = options_text(options or GenerationOptions(), self.scoring, dtype_name(spec.dtype))
         self.worker_pids: list[int] = []  # process ids of the actors that answered, in order of first answer
+
+    def key_of(self, window: Window) -> str:
+        """The resume key of this runner's question about ``window`` (the local runner's, to the bit)."""
+        return row_key(window, self.prompt, self.options_text, self.model_id)
 
     def _dataset(self, windows: list[Window]) -> Any:
         from ray.data import ActorPoolStrategy, DataContext
@@ -175,10 +181,11 @@ class RayScanRunner:
                 num_cpus=self.shape.num_cpus, num_gpus=self.shape.num_gpus,
                 max_restarts=-1, max_task_retries=BATCH_RETRIES)
 
-    def run(self, windows: Iterable[Window], cancel: threading.Event | None = None,
-            progress: Callable[[int, int], None] | None = None) -> Iterator[WindowResult]:
-        """Yield one result per window, in the order of ``windows``.  ``cancel`` stops after the batch in
-        hand (everything already answered is still yielded); ``progress(done, total)`` after each batch."""
+    def batches(self, windows: Iterable[Window],
+                cancel: threading.Event | None = None) -> Iterator[list[WindowResult]]:
+        """Yield the results released by each batch Ray hands back, in the order of ``windows`` (a batch
+        that arrives ahead of an earlier one waits for it, so a list may be empty).  ``cancel`` stops after
+        the batch in hand; everything already answered is still yielded."""
         todo = list(windows)
         if not todo:
             return
@@ -193,17 +200,22 @@ class RayScanRunner:
                         raise MellowError(f"on a Ray worker: {json.loads(str(text))['error']}")
                     if idx >= next_idx and idx not in pending:  # a retried batch's second answer is dropped
                         pending[idx] = result_from_json(todo[idx], str(text))
-                done = next_idx + len(pending)
+                released = []
                 while next_idx in pending:
-                    yield pending.pop(next_idx)
+                    released.append(pending.pop(next_idx))
                     next_idx += 1
-                if progress is not None:
-                    progress(done, len(todo))
+                yield released
                 if cancel is not None and cancel.is_set():
                     break
         finally:
             getattr(batches, "close", lambda: None)()  # stops the pipeline now, not when collected
-        yield from (pending[i] for i in sorted(pending))
+        if pending:
+            yield [pending[i] for i in sorted(pending)]
+
+    def run(self, windows: Iterable[Window], cancel: threading.Event | None = None) -> Iterator[WindowResult]:
+        """One result per window, in the order of ``windows`` (:meth:`batches`, flattened)."""
+        for results in self.batches(windows, cancel):
+            yield from results
 
     def _note_pids(self, pids: list[int]) -> None:
         self.worker_pids += [p for p in dict.fromkeys(pids) if p not in self.worker_pids]

@@ -75,10 +75,17 @@ def test_planned_windows_are_the_windows_a_single_question_cuts(tmp_path: Path) 
 
 def test_bad_hop_and_range_are_refused(tmp_path: Path) -> None:
     path = _wav(tmp_path / "a.wav", 30.0)
-    with pytest.raises(ScanSetupError, match="--hop"):
+    with pytest.raises(ScanSetupError, match="the hop must be at least 1 s") as hop:
         ScanRange(hop_s=0.5)
-    with pytest.raises(ScanSetupError, match="--to"):
+    assert hop.value.in_terms({"hop": "--hop"}) == "--hop must be at least 1 s, got 0.5 s"
+    with pytest.raises(ScanSetupError) as order:
         ScanRange(from_s=20, to_s=10)
+    assert str(order.value) == "the end of the range (10 s) must come after the start of the range (20 s)"
+    assert order.value.in_terms({"from": "From", "to": "To"}) == "To (10 s) must come after From (20 s)"
+    with pytest.raises(ScanSetupError) as both:  # a value is never read as a setting's name
+        slot_two(tmp_path / "{hop}.wav", 0.0, None, 0.0)
+    assert both.value.in_terms({"against": "--against"}).startswith("--against: ") and "{hop}.wav" in str(
+        both.value)
     for rng in (ScanRange(from_s=30), ScanRange(to_s=31)):
         plan = plan_scan([path], rng)
         assert plan.windows == [] and "outside" in plan.problems[0].reason
@@ -125,8 +132,9 @@ def test_against_puts_one_fixed_clip_in_slot_two(tmp_path: Path) -> None:
     assert {(w.slot2_file, w.slot2_start_s) for w in plan.windows} == {(ref, 1.5)}
     with pytest.raises(ScanSetupError, match="together"):
         slot_two(against=ref, pair=a)
-    with pytest.raises(ScanSetupError, match="--against: audio file not found"):
+    with pytest.raises(ScanSetupError, match="the reference clip: audio file not found") as missing:
         slot_two(against=tmp_path / "nope.wav")
+    assert missing.value.in_terms({"against": "--against"}).startswith("--against: audio file not found")
 
 
 def test_times_for_people_use_h_mm_ss_over_a_minute() -> None:

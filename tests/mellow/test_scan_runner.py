@@ -14,6 +14,7 @@ import torch
 from mellow.audio import Clip
 from mellow.errors import MellowError
 from mellow.generation import Engine, GenerationOptions
+from mellow.scan.driver import ScanDriver
 from mellow.scan.runner import ScanRunner
 from mellow.scan.scores import ChoiceScore, YesNoScore, parse_options, scoring_for
 from mellow.scan.types import Window
@@ -128,29 +129,40 @@ def test_choices_scores_match_single_window_logits(engine: Engine, recording: Pa
 
 
 # ------------------------------------------------------------------------------------------------ behaviour
-def test_unreadable_windows_cancel_and_progress(engine: Engine, recording: Path, tmp_path: Path) -> None:
+def test_the_driver_reports_unreadable_windows_counts_progress_and_cancels_between_batches(
+        engine: Engine, recording: Path, tmp_path: Path) -> None:
     broken = tmp_path / "broken.wav"
     broken.write_bytes(b"RIFF\x00\x00\x00\x00WAVEnot really")
     windows = _windows(recording, 60.0, hop=10.0)
     windows.insert(2, Window(file=broken, start_s=0.0, end_s=10.0))
     windows.insert(4, Window(file=tmp_path / "gone.wav", start_s=0.0, end_s=10.0))
     opts = GenerationOptions(max_len=4, stop_token=None)
-    seen: list[tuple[int, int]] = []
-    got = list(ScanRunner(engine, "caption the audio.", opts, batch_size=3).run(
-        windows, progress=lambda done, total: seen.append((done, total))))
-    assert [r.window for r in got] == windows
-    assert got[2].error and "broken.wav" in got[2].error and "\n" not in got[2].error
-    assert got[4].error and "not found" in got[4].error
-    assert got[2].text == "" and got[2].tokens == []
-    good = [r for r in got if r.error is None]
-    assert len(good) == 6 and all(len(r.tokens) == 4 for r in good)
+    runner = ScanRunner(engine, "caption the audio.", opts, batch_size=3)
+    driver = ScanDriver(runner, list(enumerate(windows)))
+    batches = list(driver.batches())
+    assert [len(b.answered) + len(b.failed) for b in batches] == [3, 3, 2]  # whole batches
+    assert [(b.progress.done, b.progress.total) for b in batches] == [(3, 8), (6, 8), (8, 8)]
+    assert batches[-1].progress.failed == 2 and "2 unreadable" in batches[-1].progress.text()
+    failed = {i: r for b in batches for i, r in b.failed}
+    assert sorted(failed) == [2, 4]
+    assert "broken.wav" in failed[2].error and "\n" not in failed[2].error and "not found" in failed[4].error
+    assert failed[2].text == "" and failed[2].tokens == []
+    assert [p.file for p in driver.problems] == [broken, tmp_path / "gone.wav"]
+    good = {i: r for b in batches for i, r in b.answered}
+    assert sorted(good) == [0, 1, 3, 5, 6, 7] and all(good[i].window == windows[i] for i in good)
+    assert all(len(r.tokens) == 4 for r in good.values())
     assert good[0].text == _alone(engine, windows[0], "caption the audio.", opts).text
-    assert seen == [(3, 8), (6, 8), (8, 8)]
+    assert (driver.answered, driver.failed, driver.cancelled) == (6, 2, False)
 
     cancel = threading.Event()
-    runner = ScanRunner(engine, "caption the audio.", opts, batch_size=2)
-    partial = list(runner.run(iter(windows), cancel=cancel, progress=lambda done, total: cancel.set()))
-    assert [r.window for r in partial] == windows[:2]  # the batch in flight finished; nothing after it
+    driver = ScanDriver(ScanRunner(engine, "caption the audio.", opts, batch_size=2),
+                        list(enumerate(windows))[3:], total=len(windows))
+    seen = []
+    for batch in driver.batches(cancel):
+        seen.append(batch)
+        cancel.set()  # the batch in flight finished; nothing after it
+    assert len(seen) == 1 and [i for i, _ in seen[0].answered + seen[0].failed] == [3, 4]
+    assert seen[0].progress.done == 5 and driver.cancelled
 
 
 def test_model_id_and_auto_batch(engine: Engine, tiny_ckpt: Path, gguf: Path) -> None:
@@ -158,7 +170,7 @@ def test_model_id_and_auto_batch(engine: Engine, tiny_ckpt: Path, gguf: Path) ->
 
     runner = ScanRunner(engine, "caption the audio.")
     assert runner.model_id.startswith("tiny sha256:") and len(runner.model_id.split(":")[1]) == 12
-    assert 1 <= runner.batch_size <= 16 and runner.chunk_rows == 1
+    assert 1 <= runner.batch_size <= 16 and engine.chunk_rows == 1
     loaded = Engine.load("tiny", model=tiny_ckpt, tokenizer=gguf, device="cpu")
     digest = hashlib.sha256(tiny_ckpt.read_bytes()).hexdigest()[:12]
     assert ScanRunner(loaded, "caption the audio.").model_id == f"tiny sha256:{digest}"

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from mellow.scan.keys import row_key
 from mellow.scan.resume import ResultLog, journal_path
 from mellow.scan.types import Window
 from mellow.scan.writers import FormatError, audacity, export_bytes, format_for, jsonl, raven, table
 from mellow.scan.writers.jsonl import TableError
-from mellow.scan.writers.records import ScanRow, row_key
+from mellow.scan.writers.records import ScanRow
 
 HOSTILE_NAMES = ["/data/plain.wav", "/data/with space/dawn chorus.wav", "/data/tab\there.wav",
                  "/data/new\nline.wav", "/data/quote\"s and 'apostrophes'.wav", "/data/comma, semi;colon.wav",

@@ -100,4 +100,5 @@ def reference(scan_plan, tiny_ckpt: Path, gguf: Path) -> Reference:
     engine = Engine.load("tiny", tiny_ckpt, gguf, device="cpu")
     runner = ScanRunner(engine, PROMPT, OPTIONS, batch_size=BATCH)
     windows = scan_plan.windows
-    return Reference(windows, list(runner.run(windows)), runner.model_id)
+    keys = [runner.key_of(w) for w in windows]
+    return Reference(windows, list(runner.run(windows)), runner.model_id, keys)

@@ -19,3 +19,4 @@ class Reference:
     windows: list[Window]
     results: list[WindowResult]
     model_id: str
+    keys: list[str]  # the resume key of each window

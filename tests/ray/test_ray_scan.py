@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 from mellow.generation import GenerationOptions
+from mellow.scan.driver import ScanDriver
 from mellow.scan.types import WindowResult
 from tests.ray.scan_case import BATCH, OPTIONS, PROMPT, Reference
 
@@ -57,12 +58,14 @@ def test_ray_scan_equals_in_process_scan(ray_cluster, reference: Reference, tiny
     """One actor with the in-process run's two threads, the same batches: results identical to the
     bit, in window order, with the same model id and scoring."""
     runner = _ray_runner(tiny_ckpt, gguf, batch_size=BATCH, actors=1)
-    seen: list[tuple[int, int]] = []
-    results = list(runner.run(reference.windows, progress=lambda done, total: seen.append((done, total))))
+    driver = ScanDriver(runner, list(enumerate(reference.windows)))
+    batches = list(driver.batches())
+    results = [r for _, r in sorted(pair for b in batches for pair in b.answered + b.failed)]
     assert results == reference.results
     assert all(a.window is b for a, b in zip(results, reference.windows, strict=True))  # the driver's own
     assert (runner.model_id, runner.scoring) == (reference.model_id, "yes-no")
-    assert seen[-1] == (len(reference.windows), len(reference.windows))
+    assert batches[-1].progress.done == batches[-1].progress.total == len(reference.windows)
+    assert [runner.key_of(w) for w in reference.windows] == reference.keys  # resumable by either
     assert runner.shape.num_cpus == 2 and len(runner.worker_pids) == 1
     assert os.getpid() not in runner.worker_pids
 
@@ -74,12 +77,12 @@ def test_killed_worker_is_replaced_and_its_batch_retried(ray_cluster, reference:
     runner = _ray_runner(tiny_ckpt, gguf, batch_size=BATCH, actors=2)
     killed: list[int] = []
 
-    def kill_first_worker(done: int, total: int) -> None:
+    results = []
+    for batch in runner.batches(reference.windows):
+        results += batch
         if not killed:
             killed.append(runner.worker_pids[0])
             os.kill(killed[0], signal.SIGKILL)
-
-    results = list(runner.run(reference.windows, progress=kill_first_worker))
     assert killed
     assert_same_but_rounding(results, reference.results)
     assert len(set(runner.worker_pids)) >= 3  # the two first workers and at least one replacement
@@ -147,7 +150,10 @@ def test_cancel_stops_after_the_batch_in_hand(ray_cluster, reference: Reference,
 
     runner = _ray_runner(tiny_ckpt, gguf, batch_size=BATCH, actors=1)
     cancel = threading.Event()
-    results = list(runner.run(reference.windows, cancel=cancel, progress=lambda done, total: cancel.set()))
+    results = []
+    for batch in runner.batches(reference.windows, cancel):
+        results += batch
+        cancel.set()
     truth = {r.window: r for r in reference.results}
     assert 4 <= len(results) < len(reference.windows)
     assert len({r.window for r in results}) == len(results)

@@ -10,7 +10,8 @@ import json
 from pathlib import Path
 
 from mellow.errors import MellowError
-from mellow.scan.writers.records import ScanRow, is_key
+from mellow.scan.keys import is_key
+from mellow.scan.writers.records import ScanRow
 
 
 class TableError(MellowError, ValueError):

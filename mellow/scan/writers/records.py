@@ -1,4 +1,4 @@
-"""The per-window row every export is made from, and its resume key.
+"""The per-window row every export is made from (its resume key: :mod:`mellow.scan.keys`).
 
 A :class:`ScanRow` is one :class:`~mellow.scan.types.WindowResult` flattened with the scan's prompt and
 model: the row of the ``.jsonl`` and ``.csv`` outputs (same fields, same names) and of the sidecar journal of
@@ -7,18 +7,11 @@ label/Raven outputs.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mellow.scan.types import Window, WindowResult
-
-#: Length of a resume key (hex characters).
-KEY_CHARS = 20
-#: Grid on which window starts are compared in keys (the engine's sample rate).
-KEY_RATE = 32000
 
 
 @dataclass
@@ -27,7 +20,7 @@ class ScanRow:
 
     ``file`` is absolute; ``slot2_file`` is the reference clip (``--against``) or the paired recording
     (``--pair``), None when slot 2 held the same window.  ``score``/``choices`` are None unless computed.
-    ``key`` identifies the question (see :func:`row_key`).
+    ``key`` identifies the question (see :func:`mellow.scan.keys.row_key`).
     """
 
     file: str
@@ -79,18 +72,3 @@ class ScanRow:
                         None if self.slot2_file is None else Path(self.slot2_file), self.slot2_start_s or 0.0)
         return WindowResult(window, text=self.text, tokens=list(self.tokens), score=self.score,
                             choices=self.choices)
-
-
-def row_key(window: Window, prompt: str, options: str, model: str) -> str:
-    """Resume key of a question: file path and content hash, window start (on the 32 kHz grid), slot 2
-    (path, hash, start), prompt, decoding/scoring options (a canonical text) and model id."""
-    parts = [str(window.file), window.file_hash, round(window.start_s * KEY_RATE),
-             None if window.slot2_file is None else str(window.slot2_file), window.slot2_hash,
-             round(window.slot2_start_s * KEY_RATE), prompt, options, model]
-    text = json.dumps(parts, ensure_ascii=True)
-    return hashlib.sha256(text.encode("ascii")).hexdigest()[:KEY_CHARS]
-
-
-def is_key(text: object) -> bool:
-    """Whether ``text`` looks like a complete resume key (a torn row's key is shorter)."""
-    return isinstance(text, str) and len(text) == KEY_CHARS and all(c in "0123456789abcdef" for c in text)

@@ -13,8 +13,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from mellow.scan.keys import is_key
 from mellow.scan.writers.jsonl import TableError
-from mellow.scan.writers.records import ScanRow, is_key
+from mellow.scan.writers.records import ScanRow
 
 FIELDS = ScanRow.FIELDS
 
