@@ -54,7 +54,7 @@ def window_scan(app: Any, window: Any, wav: Path, batch_size: int | None, beat: 
                 ) -> tuple[float, float, float, int]:
     """Windows/s of a scan started from the window (planning included), the largest stall (ms) while it
     starts (the plan, the scan pane's first layout) and while it runs, and its windows."""
-    from mellow_desktop.core.scan_session import ScanRequest
+    from mellow_desktop.core.scan_record import ScanRecord
 
     ended: list[str] = []
     window.scans.scan_ended.connect(ended.append)
@@ -66,7 +66,7 @@ def window_scan(app: Any, window: Any, wav: Path, batch_size: int | None, beat: 
     wait(app, lambda: False, 1.0)
     beat.start()
     t = time.perf_counter()
-    window.scans.start(ScanRequest(file=wav, prompt=PROMPT, hop_s=10.0, max_len=2), window.panel_a,
+    window.scans.start(ScanRecord(file=wav, prompt=PROMPT, hop_s=10.0, max_len=2), window.panel_a,
                        batch_size=batch_size)
     wait(app, lambda: window.scans.record is not None or bool(ended), 600)
     start_stall = beat.stop()

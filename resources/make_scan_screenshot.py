@@ -85,7 +85,7 @@ def shoot(work: Path, wav: Path, display: str, out: Path) -> None:
     from mellow.model.tokenizer import PromptTokenizer, find_offline_gguf
     from mellow.recipe import apply_recipe
     from mellow_desktop.core.history_store import HistoryStore
-    from mellow_desktop.core.scan_session import ScanRequest
+    from mellow_desktop.core.scan_record import ScanRecord
     from mellow_desktop.qt.main_window import MainWindow
 
     app = QApplication([])
@@ -104,7 +104,7 @@ def shoot(work: Path, wav: Path, display: str, out: Path) -> None:
     ended: list[str] = []
     w.scans.scan_ended.connect(ended.append)
     t0 = time.monotonic()
-    w.scans.start(ScanRequest(file=wav, prompt=PROMPT, hop_s=30.0, max_len=2), w.panel_a, batch_size=8)
+    w.scans.start(ScanRecord(file=wav, prompt=PROMPT, hop_s=30.0, max_len=2), w.panel_a, batch_size=8)
     wait(app, lambda: bool(ended), 900, "the scan")
     print(f"scan: {ended[0]}, {len(w.scans.view)} windows in {time.monotonic() - t0:.1f} s")
     scores = w.scans.view.score_curve()[1]

@@ -5,14 +5,13 @@ writers (:func:`mellow.scan.writers.export_bytes`, the same code path as ``mello
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 from mellow.errors import MellowError, one_line
 from mellow.model.config import AudioConfig
 from mellow.scan.writers import export_bytes, format_for, write_atomic
-from mellow.scan.writers.records import ScanRow, row_key
+from mellow.scan.writers.records import ScanRow
 from mellow_desktop.core.scan_record import LoadedScan
 
 #: What the Export menu offers: name -> file suffix.
@@ -24,18 +23,11 @@ class ExportError(MellowError):
     """The export could not be written (one line)."""
 
 
-def options_text(loaded: LoadedScan) -> str:
-    """The canonical text of what changes answers besides the model (as ``mellow scan`` keys its rows)."""
-    rec = loaded.record
-    return json.dumps({"options": rec.options.get("generation", {}), "scoring": rec.scoring,
-                       "dtype": rec.options.get("dtype", "float32")}, sort_keys=True)
-
-
 def scan_rows(loaded: LoadedScan) -> list[ScanRow]:
-    """The engine's export rows of the scan's answered windows, in plan order."""
-    rec, options = loaded.record, options_text(loaded)
-    return [ScanRow.from_result(r, rec.prompt, rec.model_id,
-                                row_key(r.window, rec.prompt, options, rec.model_id))
+    """The engine's export rows of the scan's answered windows, in plan order, keyed as ``mellow scan`` keys
+    them (so ``mellow scan`` resumes an exported .jsonl/.csv without asking a window again)."""
+    rec = loaded.record
+    return [ScanRow.from_result(r, rec.prompt, rec.model_id, rec.key_of(r.window))
             for r in loaded.results if r.error is None]
 
 

@@ -1,7 +1,8 @@
-"""A whole-recording scan as plain data (no Qt, no SQLite): its parameters, model, file and outcome.
+"""A whole-recording scan as plain data (no Qt, no SQLite): what was asked, of which file, with which model,
+and how it went.  The one record of a scan: the Scan dialog fills in the parameters, :class:`.ScanSession`
+plans and stores it (filling in the file's facts and the model), the history lists and re-opens it.
 
-A :class:`ScanRecord` is what the history lists beside questions; its windows are
-:class:`~mellow.scan.types.WindowResult` rows (the engine's own type), in plan order.
+Its windows are :class:`~mellow.scan.types.WindowResult` rows (the engine's own type), in plan order.
 """
 
 from __future__ import annotations
@@ -9,8 +10,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from mellow.generation import GenerationOptions
+from mellow.scan.keys import options_text, row_key
 from mellow.scan.types import Window, WindowResult
 from mellow_desktop.core.history_record import StoredEntry
 
@@ -19,33 +21,37 @@ from mellow_desktop.core.history_record import StoredEntry
 class ScanRecord(StoredEntry):
     """One scan of one file.
 
-    Parameters: ``prompt``; ``hop_s``, ``from_s``/``to_s`` (None: to the file's end); ``threshold`` on P(yes);
-    slot 2: ``slot2_mode`` "same" (the window again), "against" (``slot2_file`` at ``slot2_start_s``) or
-    "pair" (``slot2_file`` at the same time plus ``slot2_start_s``, the offset); ``scoring`` "yes-no",
-    "choices" or None; ``options`` the decoding options and anything else that changes answers (JSON-able).
-    The model: ``model_id`` ("v0 sha256:1a2b3c4d5e6f") and ``model_checksum`` ("sha256:1a2b3c4d5e6f").
-    The file: absolute ``file``, its content hash ``file_hash`` (:func:`mellow.audio.clip_content_hash`),
-    ``duration_s`` on the engine's grid.  ``n_windows`` planned; ``status`` "running" until it ends
-    ("finished", "cancelled", "failed" with ``message``); ``created``/``finished`` are Unix times.
+    What was asked (the Scan dialog's fields): ``prompt``; ``hop_s``, ``from_s``/``to_s`` (None: to the file's
+    end); ``threshold`` on P(yes); slot 2: ``slot2_mode`` "same" (the window again), "against"
+    (``slot2_file`` at ``slot2_start_s``) or "pair" (``slot2_file`` at the same time plus ``slot2_start_s``,
+    the offset); ``max_len`` tokens per answer; ``score`` "auto" (from the prompt), "yes-no", "choices" or
+    None; ``dtype`` the decoder's precision ("float32", as published; "bfloat16", "float16").
+    Filled in when the scan is stored: the file (absolute ``file``, its content hash ``file_hash``,
+    ``duration_s`` on the engine's grid, ``slot2_hash``), ``n_windows`` planned, the resolved ``scoring``
+    ("yes-no", "choices" or None), the model (``model_id`` "v0 sha256:1a2b3c4d5e6f", ``model_checksum``).
+    How it went: ``status`` "running" until it ends ("finished", "cancelled", "failed"), ``message`` (why
+    it failed, or which windows could not be read), ``created``/``finished`` Unix times.
     """
 
     prompt: str
     file: str
-    file_hash: str
-    n_windows: int
     hop_s: float = 10.0
     from_s: float = 0.0
     to_s: float | None = None
     threshold: float = 0.5
     slot2_mode: str = "same"
     slot2_file: str | None = None
-    slot2_hash: str | None = None
     slot2_start_s: float = 0.0
+    max_len: int = 300
+    score: str | None = "auto"
+    dtype: str = "float32"
+    file_hash: str = ""
+    n_windows: int = 0
+    duration_s: float | None = None
+    slot2_hash: str | None = None
     scoring: str | None = None
-    options: dict[str, Any] = field(default_factory=dict)
     model_id: str = ""
     model_checksum: str = ""
-    duration_s: float | None = None
     status: str = "running"
     message: str | None = None
     created: float = field(default_factory=time.time)
@@ -59,6 +65,15 @@ class ScanRecord(StoredEntry):
     def file_name(self) -> str:
         return Path(self.file).name
 
+    def generation_options(self) -> GenerationOptions:
+        """The decoding options the scan answers with (greedy, as published, ``max_len`` tokens)."""
+        return GenerationOptions(max_len=int(self.max_len))
+
+    def key_of(self, window: Window) -> str:
+        """The resume key of this scan's question about ``window``: the key ``mellow scan`` gives the same
+        window, prompt, options, precision and model (:mod:`mellow.scan.keys`)."""
+        text = options_text(self.generation_options(), self.scoring, self.dtype)
+        return row_key(window, self.prompt, text, self.model_id)
 
     def window_of(self, start_s: float, end_s: float, slot2_start_s: float | None) -> Window:
         """The engine's :class:`Window` of this scan at ``start_s`` (slot 2 as the scan set it)."""

@@ -70,7 +70,8 @@ def _parameters(rec: ScanRecord, threshold: float, n_done: int) -> list[tuple[st
              f"(offset {rec.slot2_start_s:g} s)"}.get(rec.slot2_mode, rec.slot2_mode)
     return [("Prompt", rec.prompt), ("Range", f"{format_seconds(rec.from_s)} – {to}"),
             ("Hop", f"{rec.hop_s:g} s"), ("Threshold", f"{threshold:.2f}"), ("Slot 2", slot2),
-            ("Score", rec.scoring or "none"), ("Decoding", str(rec.options.get("generation", {}))),
+            ("Score", rec.scoring or "none"),
+            ("Decoding", f"greedy, at most {rec.max_len} tokens, {rec.dtype}"),
             ("Windows", f"{n_done} of {rec.n_windows} answered ({rec.status})"),
             ("Started", _when(rec.created)), ("Ended", _when(rec.finished)), ("Model", rec.model_id),
             ("Model checksum", rec.model_checksum)]

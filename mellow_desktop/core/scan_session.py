@@ -2,60 +2,43 @@
 results appended as they arrive, one transaction per batch, so that a scan stopped at any moment (even by
 SIGKILL) resumes where it stopped and ends with every planned window exactly once.
 
-The plan is made by the engine (:func:`mellow.scan.plan.plan_scan`) from the parameters stored with the scan,
-so a resumed scan asks the same windows; a file whose content changed since is refused (one-line message).
+The plan is made once per session by the engine (:func:`mellow.scan.plan.plan_scan`) from the parameters
+stored with the scan, so a resumed scan asks the same windows.  The rules every driver follows (``mellow
+scan`` too): a window that could not be read is not stored, so Resume asks it again; a file whose content
+changed since the scan began is scanned again from the start (its stored answers were about other audio),
+and :attr:`ScanSession.notice` says so.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from mellow.errors import one_line
 from mellow.model.config import AudioConfig
 from mellow.scan.plan import ScanPlan, ScanRange, ScanSetupError, plan_scan, slot_two
 from mellow.scan.types import Window, WindowResult
+from mellow.scan.writers.records import ScanRow
 from mellow_desktop.core.history_record import HistoryError
 from mellow_desktop.core.history_schema import fts5_trigram_available, prepare_schema
 from mellow_desktop.core.history_store import HistoryStore
 from mellow_desktop.core.scan_record import ScanRecord
 from mellow_desktop.core.scan_store import ScanStore
 
-
-@dataclass(frozen=True)
-class ScanRequest:
-    """What the user asked for in the Scan dialog (seconds; ``to_s`` None: to the end of the file).
-
-    ``slot2_mode``: "same" (the window itself), "against" (``slot2_file`` from ``slot2_start_s``, a fixed
-    reference) or "pair" (``slot2_file`` at the same time plus ``slot2_start_s``, for two recordings of the
-    same period).  ``score``: "auto" (yes/no or options from the prompt), "yes-no", "choices" or None.
-    """
-
-    file: str | os.PathLike[str]
-    prompt: str
-    hop_s: float = 10.0
-    from_s: float = 0.0
-    to_s: float | None = None
-    threshold: float = 0.5
-    slot2_mode: str = "same"
-    slot2_file: str | os.PathLike[str] | None = None
-    slot2_start_s: float = 0.0
-    max_len: int = 300
-    score: str | None = "auto"
+Database = str | os.PathLike[str] | HistoryStore
 
 
-def check_request(request: ScanRequest | ScanRecord) -> None:
+def check_request(record: ScanRecord) -> None:
     """Raise ScanSetupError (one line) for a prompt or threshold the scan cannot use."""
-    if not request.prompt.strip():
+    if not record.prompt.strip():
         raise ScanSetupError("type a prompt to ask of every window")
-    if not 0.0 <= float(request.threshold) <= 1.0:
-        raise ScanSetupError(f"the threshold must be between 0 and 1, got {request.threshold:g}")
+    if not 0.0 <= float(record.threshold) <= 1.0:
+        raise ScanSetupError(f"the threshold must be between 0 and 1, got {record.threshold:g}")
 
 
-def plan_for(record: ScanRecord | ScanRequest, audio: AudioConfig | None = None) -> ScanPlan:
+def plan_for(record: ScanRecord, audio: AudioConfig | None = None) -> ScanPlan:
     """The engine's plan of one scan (one file); raises ScanSetupError with the reason when it has none."""
     audio = audio or AudioConfig()
     rng = ScanRange(from_s=record.from_s, to_s=record.to_s, hop_s=record.hop_s)
@@ -68,13 +51,14 @@ def plan_for(record: ScanRecord | ScanRequest, audio: AudioConfig | None = None)
     pair = other if record.slot2_mode == "pair" else None
     slot2 = slot_two(against, record.slot2_start_s, pair, record.slot2_start_s, audio)
     plan = plan_scan([record.file], rng, slot2, audio)
-    if plan.problems or not plan.n_windows:
-        reason = plan.problems[0].reason if plan.problems else f"nothing to scan in {record.file}"
-        raise ScanSetupError(reason)
+    if plan.problems:
+        raise ScanSetupError(plan.problems[0].reason)
+    if not plan.n_windows:
+        raise ScanSetupError(f"nothing to scan in {record.file}")
     return plan
 
 
-def connect(db_path: str | os.PathLike[str] | HistoryStore) -> tuple[sqlite3.Connection, bool]:
+def connect(db_path: Database) -> tuple[sqlite3.Connection, bool]:
     """A connection of its own to the history database (a path, or the GUI's store: its file) (WAL,
     ``synchronous=FULL``, schema brought up to date), usable from one thread at a time, whichever; and
     whether FTS5 trigram search is there."""
@@ -92,56 +76,62 @@ def connect(db_path: str | os.PathLike[str] | HistoryStore) -> tuple[sqlite3.Con
 
 
 class ScanSession:
-    """One scan's plan and stored progress on a connection of its own (see :func:`connect`), given the
-    history database (its path or the :class:`HistoryStore`) and the scan's id.
+    """One scan's plan and stored progress on a connection of its own (see :func:`connect`).  Make it with
+    :meth:`create` (a new scan) or :meth:`open` (a stored one, to resume).
 
-    ``missing`` lists the (plan index, window) pairs not yet stored; :meth:`append` stores one batch of
+    ``missing`` lists the (plan index, window) pairs not yet answered; :meth:`append` stores one batch of
     (plan index, result) in one transaction; :meth:`finish` records how the scan ended.
     """
 
-    def __init__(self, db_path: str | os.PathLike[str] | HistoryStore, scan_id: int,
-                 audio: AudioConfig | None = None) -> None:
-        self._conn, fts = connect(db_path)
-        self.store = ScanStore(self._conn, fts)
-        try:
-            record = self.store.get(scan_id)
-            if record is None:
-                raise HistoryError(f"there is no scan {scan_id} in the history database {db_path}")
-            self.record: ScanRecord = record
-            self.plan = plan_for(record, audio)
-            self._check_same_file()
-        except BaseException:
-            self._conn.close()
-            raise
+    def __init__(self, conn: sqlite3.Connection, store: ScanStore, record: ScanRecord,
+                 plan: ScanPlan) -> None:
+        self._conn, self.store, self.record, self.plan = conn, store, record, plan
+        self.notice: str | None = None  # what the user should know before it runs (a changed file)
 
     @classmethod
-    def create(cls, db_path: str | os.PathLike[str] | HistoryStore, record: ScanRecord,
-               audio: AudioConfig | None = None) -> ScanSession:
-        """Store a new scan (``record.n_windows``, ``file_hash`` and ``duration_s`` are set from its plan)."""
+    def create(cls, db: Database, record: ScanRecord, audio: AudioConfig | None = None) -> ScanSession:
+        """Plan ``record`` and store it as a new "running" scan (its file facts and ``n_windows`` set from
+        the plan; ``scoring`` and the model as the caller set them)."""
         check_request(record)
         plan = plan_for(record, audio)
-        scanned = plan.files[0]
-        record.file, record.file_hash = str(scanned.path), scanned.file_hash
-        record.duration_s = scanned.duration_s
-        record.n_windows = len(scanned.windows)
-        record.slot2_hash = scanned.windows[0].slot2_hash or None
+        _take_facts(record, plan)
         if record.slot2_file:
             record.slot2_file = str(Path(record.slot2_file).expanduser().absolute())
-        conn, fts = connect(db_path)
+        conn, fts = connect(db)
         try:
-            ScanStore(conn, fts).create(record)
-        finally:
+            store = ScanStore(conn, fts)
+            store.create(record)
+        except BaseException:
             conn.close()
-        return cls(db_path, int(record.id or 0), audio)
+            raise
+        return cls(conn, store, record, plan)
 
-    def _check_same_file(self) -> None:
+    @classmethod
+    def open(cls, db: Database, scan_id: int, audio: AudioConfig | None = None) -> ScanSession:
+        """The stored scan ``scan_id``, planned again; when its file changed, its windows are forgotten and
+        the scan starts over (:attr:`notice` says so)."""
+        conn, fts = connect(db)
+        try:
+            store = ScanStore(conn, fts)
+            record = store.get(scan_id)
+            if record is None:
+                raise HistoryError(f"there is no scan {scan_id} in the history database {_path_of(db)}")
+            session = cls(conn, store, record, plan_for(record, audio))
+            session._restart_if_changed()
+        except BaseException:
+            conn.close()
+            raise
+        return session
+
+    def _restart_if_changed(self) -> None:
         scanned = self.plan.files[0]
-        if scanned.file_hash != self.record.file_hash:
-            raise ScanSetupError(f"{scanned.path} has changed since this scan began, so it cannot be "
-                                 "resumed; start a new scan")
-        if len(scanned.windows) != self.record.n_windows:
-            raise ScanSetupError(f"the plan of {scanned.path} no longer has {self.record.n_windows} windows; "
-                                 "start a new scan")
+        if scanned.file_hash == self.record.file_hash and len(scanned.windows) == self.record.n_windows:
+            return
+        stored = len(self.store.done_indices(int(self.record.id or 0)))
+        _take_facts(self.record, self.plan)
+        self.store.restart(self.record)
+        self.notice = (f"{scanned.path.name} has changed since this scan began: its {stored} answers were "
+                       "about the earlier audio, so every window is asked again")
 
     @property
     def windows(self) -> tuple[Window, ...]:
@@ -154,13 +144,26 @@ class ScanSession:
         return self.plan.range_s / max(1, self.plan.n_windows)
 
     def missing(self) -> list[tuple[int, Window]]:
-        """(plan index, window) of every planned window not yet stored, in plan order."""
+        """(plan index, window) of every planned window not yet answered, in plan order."""
         done = self.store.done_indices(int(self.record.id or 0))
         return [(i, w) for i, w in enumerate(self.windows) if i not in done]
 
     def append(self, batch: Sequence[tuple[int, WindowResult]]) -> None:
         """Store one batch of results in one transaction (durable when this returns)."""
         self.store.append_results(self.record, batch)
+
+    def adopt(self, rows: Iterable[ScanRow]) -> int:
+        """Store as answered the missing windows whose resume key is among ``rows`` (rows of a ``mellow
+        scan`` output of the same file, prompt, options and model); returns how many."""
+        by_key = {r.key: r for r in rows}
+        found = []
+        for i, w in self.missing():
+            row = by_key.get(self.record.key_of(w))
+            if row is not None:
+                found.append((i, WindowResult(w, text=row.text, tokens=list(row.tokens), score=row.score,
+                                              choices=row.choices)))
+        self.append(found)
+        return len(found)
 
     def finish(self, status: str, message: str | None = None) -> None:
         """Record how the scan ended: "finished", "cancelled" or "failed" (with a one-line ``message``)."""
@@ -175,3 +178,15 @@ class ScanSession:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _take_facts(record: ScanRecord, plan: ScanPlan) -> None:
+    """Set the record's file facts and plan size from ``plan``."""
+    scanned = plan.files[0]
+    record.file, record.file_hash = str(scanned.path), scanned.file_hash
+    record.duration_s, record.n_windows = scanned.duration_s, len(scanned.windows)
+    record.slot2_hash = scanned.windows[0].slot2_hash or None
+
+
+def _path_of(db: Database) -> str:
+    return str(db.path if isinstance(db, HistoryStore) else db)

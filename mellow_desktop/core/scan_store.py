@@ -12,13 +12,15 @@ batch being written, never a window twice (``(scan_id, idx)`` is the primary key
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from mellow.errors import one_line
+from mellow.errors import MellowError, one_line
+from mellow.generation.devices import dtype_name
 from mellow.scan.types import WindowResult
 from mellow_desktop.core.history_record import HistoryError
 from mellow_desktop.core.history_schema import index_record, matching_ids, transaction, unindex_record
@@ -27,16 +29,32 @@ from mellow_desktop.core.scan_schema import SCAN_COLUMNS, SCAN_STATUSES, WINDOW_
 
 _WINDOW_INSERT = (f"INSERT INTO scan_window ({', '.join(WINDOW_COLUMNS)}) "
                   f"VALUES ({', '.join('?' * len(WINDOW_COLUMNS))})")
+_ANSWERED = "error IS NULL"  # earlier versions stored unreadable windows; they count as missing
+_FORGET_UNREADABLE = "DELETE FROM scan_window WHERE scan_id = ? AND idx = ? AND error IS NOT NULL"
 
 
 def _record(row: sqlite3.Row) -> ScanRecord:
+    """The record of a ``scan`` row; the ``options`` column holds the decoding options, precision and score
+    mode as JSON (earlier versions wrote the precision as "torch.float32")."""
     try:
         options = json.loads(row["options"] or "{}")
     except json.JSONDecodeError:
         options = {}
-    values = {c: row[c] for c in SCAN_COLUMNS}
-    values["options"] = options if isinstance(options, dict) else {}
-    return ScanRecord(id=int(row["id"]), **values)
+    options = options if isinstance(options, dict) else {}
+    values = {c: row[c] for c in SCAN_COLUMNS if c != "options"}
+    generation = options.get("generation") if isinstance(options.get("generation"), dict) else {}
+    try:
+        dtype = dtype_name(options.get("dtype") or "float32")
+    except MellowError:
+        dtype = str(options.get("dtype"))
+    return ScanRecord(id=int(row["id"]), max_len=int(generation.get("max_len", 300)), dtype=dtype,
+                      score=options.get("score", row["scoring"]), **values)
+
+
+def _options_json(scan: ScanRecord) -> str:
+    options = {"generation": dataclasses.asdict(scan.generation_options()), "dtype": scan.dtype,
+               "score": scan.score}
+    return json.dumps(options, ensure_ascii=False, default=str)
 
 
 def _window_values(scan: ScanRecord, idx: int, r: WindowResult) -> tuple[object, ...]:
@@ -96,8 +114,7 @@ class ScanStore:
 
     def _insert(self, scan: ScanRecord, keep_id: bool = False) -> int:
         columns = ("id", *SCAN_COLUMNS) if keep_id else SCAN_COLUMNS
-        values = [getattr(scan, c) for c in columns]
-        values[columns.index("options")] = json.dumps(scan.options, ensure_ascii=False, default=str)
+        values = [_options_json(scan) if c == "options" else getattr(scan, c) for c in columns]
         sql = f"INSERT INTO scan ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
         sid = int(self._conn.execute(sql, values).lastrowid)
         self._reindex(sid, fresh=True)
@@ -135,9 +152,20 @@ class ScanStore:
 
     # ------------------------------------------------------------------------------------------- windows
     def done_indices(self, scan_id: int) -> set[int]:
-        """Plan indices of the windows already stored."""
-        rows = self._conn.execute("SELECT idx FROM scan_window WHERE scan_id = ?", (int(scan_id),))
+        """Plan indices of the windows already answered."""
+        rows = self._conn.execute(f"SELECT idx FROM scan_window WHERE scan_id = ? AND {_ANSWERED}",
+                                  (int(scan_id),))
         return {int(r[0]) for r in rows}
+
+    def restart(self, scan: ScanRecord) -> None:
+        """Forget every stored window of ``scan`` and store its file facts and plan size anew (its file
+        changed: the answers were about other audio), in one transaction."""
+        with self._write("update the scan in"):
+            self._conn.execute("DELETE FROM scan_window WHERE scan_id = ?", (int(scan.id or 0),))
+            self._conn.execute("UPDATE scan SET file_hash = ?, duration_s = ?, n_windows = ?, slot2_hash = ? "
+                               "WHERE id = ?", (scan.file_hash, scan.duration_s, scan.n_windows,
+                                                scan.slot2_hash, int(scan.id or 0)))
+            self._reindex(int(scan.id or 0))
 
     def done_counts(self, ids: Iterable[int]) -> dict[int, int]:
         """Windows stored per scan (for "34 of 720 windows" in the history list; 0 when none)."""
@@ -146,7 +174,7 @@ class ScanStore:
         marks = ", ".join("?" * len(wanted))
         if wanted:
             rows = self._conn.execute(f"SELECT scan_id, count(*) FROM scan_window WHERE scan_id IN ({marks}) "
-                                      "GROUP BY scan_id", wanted)
+                                      f"AND {_ANSWERED} GROUP BY scan_id", wanted)
             counts.update({int(r[0]): int(r[1]) for r in rows})
         return counts
 
@@ -155,15 +183,17 @@ class ScanStore:
         if not results:
             return
         with self._write("save the scan's results to"):
+            self._conn.executemany(_FORGET_UNREADABLE, [(scan.id, int(i)) for i, _ in results])
             self._conn.executemany(_WINDOW_INSERT, [_window_values(scan, i, r) for i, r in results])
             self._reindex(int(scan.id or 0))
 
     def load(self, scan_id: int) -> LoadedScan | None:
-        """The scan with every stored window, in plan order; None when there is no such scan."""
+        """The scan with every answered window, in plan order; None when there is no such scan."""
         scan = self.get(scan_id)
         if scan is None:
             return None
-        rows = self._conn.execute("SELECT * FROM scan_window WHERE scan_id = ? ORDER BY idx", (int(scan_id),))
+        rows = self._conn.execute(f"SELECT * FROM scan_window WHERE scan_id = ? AND {_ANSWERED} ORDER BY idx",
+                                  (int(scan_id),))
         rows = rows.fetchall()
         return LoadedScan(scan, tuple(_result(scan, r) for r in rows), tuple(int(r["idx"]) for r in rows))
 

@@ -22,7 +22,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from mellow.errors import MellowError
 from mellow_desktop.core.model_loading import EngineFactory, EngineReady, device_text
 from mellow_desktop.core.question import Answer, Question
-from mellow_desktop.core.scan_session import ScanRequest
+from mellow_desktop.core.scan_record import ScanRecord
 from mellow_desktop.qt.jobs import failure_message
 
 
@@ -36,14 +36,18 @@ class LoadRequest:
 
 @dataclass(eq=False)
 class ScanJob:
-    """A scan for the model's thread: a new ``request`` or the stored scan ``scan_id`` to resume, stored in
-    the history database at ``db_path``; setting ``cancel`` stops it after the current batch."""
+    """A scan for the model's thread: a new ``record`` (the Scan dialog's) or the stored scan ``scan_id`` to
+    resume, stored in the history database at ``db_path``; ``reuse``: a ``mellow scan`` output whose answers
+    to the same question are taken instead of asked again.  Setting ``cancel`` stops it after the current
+    batch.  The worker sets ``scan_id`` and ``notice`` (what the user should be told first) when it starts."""
 
     db_path: str | os.PathLike[str]
-    request: ScanRequest | None = None
+    record: ScanRecord | None = None
     scan_id: int | None = None
     batch_size: int | None = None
+    reuse: str | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
+    notice: str | None = None
 
 
 class EngineWorker(QObject):
@@ -129,12 +133,13 @@ class EngineWorker(QObject):
         try:
             if self.engine is None:
                 raise MellowError("no model is loaded")
-            if job.request is not None:
-                controller = ScanController.start(self.engine, job.request, job.db_path, job.batch_size)
+            if job.record is not None:
+                record = dataclasses.replace(job.record)  # the worker's copy: the store fills it in
+                controller = ScanController.start(self.engine, record, job.db_path, job.batch_size, job.reuse)
             else:
                 controller = ScanController.resume(self.engine, job.db_path, int(job.scan_id or 0),
                                                    job.batch_size)
-            job.scan_id = controller.scan_id
+            job.scan_id, job.notice = controller.scan_id, controller.notice
             self.scan_started.emit(job, dataclasses.replace(controller.record))
             for batch in controller.run(job.cancel):
                 self.scan_batch.emit(job, batch)

@@ -22,7 +22,6 @@ from mellow_desktop.core.history_store import HistoryStore
 from mellow_desktop.core.model_loading import not_ready_message
 from mellow_desktop.core.scan_export import EXPORT_FORMATS, export_scan
 from mellow_desktop.core.scan_record import LoadedScan, ScanRecord
-from mellow_desktop.core.scan_session import ScanRequest
 from mellow_desktop.core.scan_view import ScanView
 from mellow_desktop.qt.clip_pair import ClipPair
 from mellow_desktop.qt.dialogs.scan_dialog import ScanDialog
@@ -98,22 +97,23 @@ class ScanFlow(QObject):
         clip_b = (other.path, other.start_s) if other is not None else None
         dialog = ScanDialog(state.path, state.info.duration, clip_b, self.window, prompt=self.prompt_text())
         if dialog.exec() == QDialog.DialogCode.Accepted:
-            self.start(dialog.request(), panel)
+            self.start(dialog.record(), panel, reuse=dialog.reuse_path())
 
     def scan_clip(self, slot: str) -> None:
         """A clip panel's "Scan whole file…": highlight that clip, then Scan…."""
         self.clips.focus(slot)
         self.open_dialog()
 
-    def start(self, request: ScanRequest, panel: ClipPanel | None = None,
-              batch_size: int | None = None) -> bool:
-        """Start scanning ``request`` on the model's thread; results will show against ``panel``."""
+    def start(self, record: ScanRecord, panel: ClipPanel | None = None, batch_size: int | None = None,
+              reuse: str | None = None) -> bool:
+        """Start the scan ``record`` asks for on the model's thread; results will show against ``panel``;
+        ``reuse``: a ``mellow scan`` output whose answers to the same question are taken, not asked again."""
         if not self._can_start():
             return False
         self.panel = panel or self.clips.focused()
-        self.view, self.record = ScanView(threshold=request.threshold), None
-        self._launch(ScanJob(self.store.path, request=request, batch_size=batch_size))
-        self.pane.show_view(self.view, f"Scanning {Path(request.file).name}…", 0.0, False)
+        self.view, self.record = ScanView(threshold=record.threshold), None
+        self._launch(ScanJob(self.store.path, record=record, batch_size=batch_size, reuse=reuse))
+        self.pane.show_view(self.view, f"Scanning {Path(record.file).name}…", 0.0, False)
         return True
 
     def resume(self, batch_size: int | None = None) -> bool:
@@ -144,11 +144,13 @@ class ScanFlow(QObject):
         self._show_title()
         self.pane.set_progress(len(self.view), record.n_windows, f"0 of {record.n_windows} windows")
         self.refresh_history()
+        if job.notice:
+            self.notify(job.notice)
 
     def _on_batch(self, job: ScanJob, batch: object) -> None:
         if job is not self.job or self.view is None:
             return
-        self.view.add(batch.results)  # type: ignore[attr-defined]
+        self.view.add(batch.answered)  # type: ignore[attr-defined]
         progress = batch.progress  # type: ignore[attr-defined]
         self.pane.refresh()
         self.pane.set_progress(progress.done, progress.total, progress.text())
@@ -168,6 +170,8 @@ class ScanFlow(QObject):
         text = {"finished": f"Scan finished: {done} windows.",
                 "cancelled": f"Scan stopped after {done} windows (Resume finishes it)."}.get(
             status, f"The scan failed: {message}")
+        if status != "failed" and self.record is not None and self.record.message:
+            text += f" {self.record.message[0].upper()}{self.record.message[1:]}."
         self.pane.progress_label.setText(text)
         self.notify(text)
         self.scan_ended.emit(status)

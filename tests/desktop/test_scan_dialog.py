@@ -10,18 +10,23 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox
 
-from mellow_desktop.core.scan_session import ScanRequest
+from mellow.scan.plan import MIN_HOP_S
+from mellow_desktop.core.scan_record import ScanRecord
 from mellow_desktop.qt.dialogs.scan_dialog import ScanDialog
 from mellow_desktop.qt.widgets.history_scans import is_scan
 from tests.desktop.helpers import wait_loaded
 from tests.desktop_core.scan_helpers import recording
 
 
-def test_the_dialog_builds_the_request_and_explains_bad_ranges(qtbot: Any, tmp_path: Path) -> None:
+def test_the_dialog_builds_the_record_and_explains_bad_ranges(qtbot: Any, tmp_path: Path) -> None:
     b = tmp_path / "other.wav"
     dialog = ScanDialog(tmp_path / "long.wav", 3600.0, (b, 12.5))
     qtbot.addWidget(dialog)
-    assert dialog.request() == ScanRequest(file=tmp_path / "long.wav", prompt=dialog.prompt.currentText())
+    first = dialog.record()
+    want = ScanRecord(file=str(tmp_path / "long.wav"), prompt=dialog.prompt.currentText(),
+                      created=first.created)
+    assert first == want and (first.dtype, first.max_len, first.score) == ("float32", 300, "auto")
+    assert dialog.hop.minimum() == MIN_HOP_S and dialog.reuse_path() is None
     dialog.prompt.setEditText("  is a dog barking? answer yes or no ")
     dialog.from_edit.setText("0:10:00")
     dialog.to_edit.setText("1500")
@@ -29,13 +34,26 @@ def test_the_dialog_builds_the_request_and_explains_bad_ranges(qtbot: Any, tmp_p
     dialog.hop.setValue(5.0)
     dialog.threshold.setValue(0.7)
     dialog.slot2.setCurrentIndex(1)  # Clip B's window as a fixed reference
-    r = dialog.request()
+    r = dialog.record()
     assert (r.prompt, r.from_s, r.to_s, r.hop_s, r.threshold) == ("is a dog barking? answer yes or no", 600.0,
                                                                  1500.0, 5.0, 0.7)
-    assert (r.slot2_mode, r.slot2_file, r.slot2_start_s) == ("against", b, 12.5)
+    assert (r.slot2_mode, r.slot2_file, r.slot2_start_s) == ("against", str(b), 12.5)
     dialog.slot2.setCurrentIndex(2)  # Clip B aligned in time
-    assert (dialog.request().slot2_mode, dialog.request().slot2_start_s) == ("pair", 0.0)
+    assert (dialog.record().slot2_mode, dialog.record().slot2_start_s) == ("pair", 0.0)
+    assert not dialog.advanced.isVisibleTo(dialog)
+    dialog.advanced_toggle.click()
+    assert dialog.advanced.isVisibleTo(dialog)
+    dialog.precision.setCurrentIndex(dialog.precision.findData("bfloat16"))
+    dialog.max_len.setValue(3)
+    dialog.score.setCurrentIndex(dialog.score.findData("yes-no"))
+    dialog.reuse.setText(str(tmp_path / "earlier.jsonl"))
+    r = dialog.record()
+    assert (r.dtype, r.max_len, r.score) == ("bfloat16", 3, "yes-no")
+    assert dialog.reuse_path() == str(tmp_path / "earlier.jsonl")
     ok = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok)
+    ok.click()
+    assert "No such file" in dialog.error.text() and dialog.result() == 0
+    dialog.reuse.clear()
     for frm, to, reason in (("20:00", "10:00", "after its start"), ("0:00", "2:00:00", "past the end"),
                             ("1:75", "10:00", "below 60")):
         dialog.from_edit.setText(frm)
@@ -58,7 +76,7 @@ def test_scan_refuses_without_a_clip_or_a_model(window: Any, qtbot: Any, tmp_pat
     window.panel_a.open_file(path)
     wait_loaded(qtbot, window.panel_a, path, facts=False)
     before = len(window.chat.notices())
-    assert not window.scans.start(ScanRequest(file=path, prompt="caption the audio."), window.panel_a)
+    assert not window.scans.start(ScanRecord(file=path, prompt="caption the audio."), window.panel_a)
     assert window.scans.job is None and not window.scans.dock.isVisible()
     notices = window.chat.notices()
     assert len(notices) == before + 1 and "\n" not in notices[-1]  # why (no model yet), in one line
@@ -70,7 +88,7 @@ def test_history_search_finds_a_scan_by_its_answers(ready_window: Any, qtbot: An
     w.panel_a.open_file(path)
     wait_loaded(qtbot, w.panel_a, path, facts=False)
     with qtbot.waitSignal(w.scans.scan_ended, timeout=60000):
-        w.scans.start(ScanRequest(file=path, prompt="caption the audio.", max_len=3), w.panel_a)
+        w.scans.start(ScanRecord(file=path, prompt="caption the audio.", max_len=3), w.panel_a)
     answer = w.scans.view.results[0].text.strip()
     assert answer
     w.history.search.setText(answer[:4])

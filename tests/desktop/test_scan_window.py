@@ -14,7 +14,7 @@ from PySide6.QtCore import QPoint, Qt
 from mellow.scan.merge import merge_detections
 from mellow.scan.writers import audacity, raven, table
 from mellow_desktop.core.history_record import HistoryError
-from mellow_desktop.core.scan_session import ScanRequest
+from mellow_desktop.core.scan_record import ScanRecord
 from mellow_desktop.qt.widgets.history_scans import is_scan
 from tests.desktop.helpers import wait_loaded
 from tests.desktop_core.scan_helpers import YES_NO, recording
@@ -27,7 +27,7 @@ def three_minutes(tmp_path: Path) -> Path:
 
 def _scan(window: Any, qtbot: Any, path: Path, hop_s: float = 10.0, batch_size: int = 3) -> None:
     wait_loaded(qtbot, window.panel_a, path, facts=False)
-    request = ScanRequest(file=path, prompt=YES_NO, hop_s=hop_s, max_len=2, threshold=0.5)
+    request = ScanRecord(file=path, prompt=YES_NO, hop_s=hop_s, max_len=2, threshold=0.5)
     assert window.scans.start(request, window.panel_a, batch_size=batch_size)
 
 
@@ -143,7 +143,7 @@ def test_an_interrupted_scan_is_listed_and_resumes_after_a_restart(
 
     w = ready_window
     engine = w.host.worker.engine
-    request = ScanRequest(file=three_minutes, prompt="caption the audio.", hop_s=10.0, max_len=2)
+    request = ScanRecord(file=three_minutes, prompt="caption the audio.", hop_s=10.0, max_len=2)
     controller = ScanController.start(engine, request, w.store.path, batch_size=5)
     run = controller.run()
     next(run)  # one batch stored; then the process "dies": the scan stays "running"
@@ -197,7 +197,7 @@ def test_a_pair_scan_links_both_clips_windows(ready_window: Any, qtbot: Any, thr
     w.panel_b.open_file(other)
     wait_loaded(qtbot, w.panel_a, three_minutes, facts=False)
     wait_loaded(qtbot, w.panel_b, other, facts=False)
-    request = ScanRequest(file=three_minutes, prompt=YES_NO, hop_s=30.0, max_len=2, slot2_mode="pair",
+    request = ScanRecord(file=three_minutes, prompt=YES_NO, hop_s=30.0, max_len=2, slot2_mode="pair",
                           slot2_file=other)
     with qtbot.waitSignal(w.scans.scan_ended, timeout=120000) as ended:
         assert w.scans.start(request, w.panel_a, batch_size=3)

@@ -13,7 +13,7 @@ import sys
 
 from mellow.wrapper import open_engine
 from mellow_desktop.core.scan_controller import ScanController
-from mellow_desktop.core.scan_session import ScanRequest
+from mellow_desktop.core.scan_record import ScanRecord
 
 PROMPT = "is there a tone in the audio? answer yes or no"
 
@@ -22,7 +22,7 @@ def main(argv: list[str]) -> int:
     db, ckpt, gguf, action, target = argv
     engine = open_engine("tiny", ckpt, gguf, "cpu")
     if action == "start":
-        request = ScanRequest(file=target, prompt=PROMPT, hop_s=1.0, max_len=2)
+        request = ScanRecord(file=target, prompt=PROMPT, hop_s=1.0, max_len=2)
         controller = ScanController.start(engine, request, db, batch_size=2)
     else:
         controller = ScanController.resume(engine, db, int(target), batch_size=2)

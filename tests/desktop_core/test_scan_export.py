@@ -19,9 +19,8 @@ from mellow.scan.writers import audacity, raven, table
 from mellow_desktop.core.history_store import HistoryStore
 from mellow_desktop.core.scan_controller import ScanController
 from mellow_desktop.core.scan_export import export_scan, scan_rows
-from mellow_desktop.core.scan_record import LoadedScan
+from mellow_desktop.core.scan_record import LoadedScan, ScanRecord
 from mellow_desktop.core.scan_report import report_html
-from mellow_desktop.core.scan_session import ScanRequest
 from tests.desktop_core.scan_helpers import YES_NO, recording
 from tests.required import component_missing
 
@@ -37,7 +36,7 @@ def scanned(tiny_model, tokenizer, tmp_path_factory: pytest.TempPathFactory) -> 
     audio = recording(folder / f"dawn {IMG_PAYLOAD} chorus.wav", 185.0, rate=48000, channels=2)
     db = folder / "history.sqlite3"
     engine = Engine(tiny_model, tokenizer, device="cpu")
-    request = ScanRequest(file=audio, prompt=f"{YES_NO} <b>now</b>", hop_s=10.0, max_len=3, threshold=0.5)
+    request = ScanRecord(file=audio, prompt=f"{YES_NO} <b>now</b>", hop_s=10.0, max_len=3, threshold=0.5)
     controller = ScanController.start(engine, request, db, batch_size=8)
     list(controller.run())
     controller.close()

@@ -25,7 +25,7 @@ V2 = Path(__file__).resolve().parents[1] / "fixtures" / "history_v2.sqlite3"
 
 def _scan(created: float, prompt: str = YES_NO, file: str = "/field/North <site> dawn.wav") -> ScanRecord:
     return ScanRecord(prompt=prompt, file=file, file_hash="ab" * 20, n_windows=3, hop_s=10.0, threshold=0.6,
-                      scoring="yes-no", options={"generation": {"max_len": 2}},
+                      scoring="yes-no", max_len=2, dtype="bfloat16",
                       model_id="tiny sha256:0123abcd", model_checksum="sha256:0123abcd", duration_s=30.0,
                       created=created)
 
@@ -68,7 +68,6 @@ def test_a_scan_is_stored_with_every_field_and_reloaded_in_plan_order(tmp_path: 
         record = _scan(100.0)
         sid = store.scans.create(record)
         rows = fake_results(record, ["yes", "no\tthere is\nnone", ""], [0.91, 0.12, None])
-        rows[2][1].error = "cannot read this window: truncated file"
         rows[1][1].choices = {"a": 0.25, "b": 0.75}
         store.scans.append_results(record, [rows[2], rows[0]])
         store.scans.append_results(record, [rows[1]])
@@ -79,9 +78,29 @@ def test_a_scan_is_stored_with_every_field_and_reloaded_in_plan_order(tmp_path: 
         got = loaded.record
         assert (got.prompt, got.file, got.file_hash, got.threshold, got.scoring, got.model_checksum) == (
             YES_NO, record.file, "ab" * 20, 0.6, "yes-no", "sha256:0123abcd")
-        assert got.options == {"generation": {"max_len": 2}} and got.status == "finished" and got.finished
+        assert (got.max_len, got.dtype, got.score) == (2, "bfloat16", "auto")
+        assert got.status == "finished" and got.finished
         assert [r for _, r in rows] == list(loaded.results), "every WindowResult field comes back"
         assert store.scans.done_indices(sid) == {0, 1, 2}
+
+
+def test_an_unreadable_window_stored_by_an_earlier_version_counts_as_missing(tmp_path: Path) -> None:
+    """Earlier versions stored unreadable windows as done; now they are asked again on Resume, and options
+    written as "torch.float32" read as the CLI's "float32" (same resume keys)."""
+    with HistoryStore.open(tmp_path / "h.sqlite3") as store:
+        record = _scan(100.0)
+        sid = store.scans.create(record)
+        rows = fake_results(record, ["yes", "", "no"], [0.9, None, 0.2])
+        rows[1][1].error = "cannot read this window: truncated file"
+        store.scans.append_results(record, rows)
+        store._conn.execute("UPDATE scan SET options = ? WHERE id = ?",
+                            ('{"generation": {"max_len": 2}, "dtype": "torch.float32"}', sid))
+        assert store.scans.done_indices(sid) == {0, 2} and store.scans.done_counts([sid]) == {sid: 2}
+        loaded = store.scans.load(sid)
+        assert loaded.indices == (0, 2) and (loaded.record.dtype, loaded.record.max_len) == ("float32", 2)
+        answered = fake_results(record, ["yes", "a bird", "no"], [0.9, 0.6, 0.2])[1]
+        store.scans.append_results(record, [answered])  # answered on Resume: replaces the old error row
+        assert store.scans.load(sid).results[1] == answered[1]
 
 
 def test_a_window_is_stored_once_and_a_failed_batch_stores_nothing(tmp_path: Path) -> None:

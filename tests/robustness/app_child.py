@@ -333,7 +333,7 @@ class ScanLog(QObject):
 
     @Slot(object, object)
     def on_batch(self, _job: Any, batch: Any) -> None:
-        emit("batch", indices=[i for i, _ in batch.results], done=batch.progress.done,
+        emit("batch", indices=[i for i, _ in batch.answered], done=batch.progress.done,
              total=batch.progress.total)
 
     @Slot(str)
@@ -344,11 +344,11 @@ class ScanLog(QObject):
 
 def small_batches(flow: Any, max_len: int, batch_size: int) -> None:
     """Make the scans the Scan… dialog starts use ``batch_size`` windows of ``max_len`` tokens (the dialog
-    itself offers neither), so that there are many short batches for a kill to land between."""
+    offers no batch size), so that there are many short batches for a kill to land between."""
     start = flow.start
 
-    def start_small(request: Any, panel: Any = None, _batch_size: int | None = None) -> bool:
-        return start(replace(request, max_len=max_len), panel, batch_size)
+    def start_small(record: Any, panel: Any = None, _batch: int | None = None, reuse: Any = None) -> bool:
+        return start(replace(record, max_len=max_len), panel, batch_size, reuse)
 
     flow.start = start_small
 

@@ -1,28 +1,35 @@
 """Scan… : what to ask of every window of a recording, over which range, with which hop and threshold, and
-what goes in the model's second slot.  The answer is a :class:`~mellow_desktop.core.scan_session.ScanRequest`
-(checked by the core when the scan starts; typed times are read by :func:`~mellow_desktop.core.time_entry.
-parse_time`).
+what goes in the model's second slot; under *Advanced*, the precision, the longest answer, the score, and
+a ``mellow scan`` output whose answers to the same question are taken instead of asked again.  The answer is
+a :class:`~mellow_desktop.core.scan_record.ScanRecord` (checked by the core when the scan starts; typed
+times are read by :func:`~mellow_desktop.core.time_entry.parse_time`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
+    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPushButton,
     QRadioButton,
+    QSpinBox,
+    QToolButton,
     QWidget,
 )
 
+from mellow.scan.plan import MIN_HOP_S
 from mellow.timefmt import format_seconds
-from mellow_desktop.core.scan_session import ScanRequest
+from mellow_desktop.core.scan_record import ScanRecord
 from mellow_desktop.core.time_entry import TimeEntryError, parse_time
 
 #: Prompts offered in the dialog; the yes/no ones give a score curve and detections.
@@ -33,6 +40,12 @@ SCAN_PRESETS = (
     "is there an engine running? answer yes or no",
     "caption the audio.",
 )
+#: Precision choices: dtype name -> label (float32 is the published model's).
+PRECISIONS = {"float32": "float32 (as published)",
+              "bfloat16": "bfloat16 (faster on GPUs; answers may differ)",
+              "float16": "float16 (GPUs; answers may differ)"}
+#: Score choices: mode -> label.
+SCORES = {"auto": "from the prompt (yes/no, options)", "yes-no": "P(yes) always", None: "none"}
 #: Slot-2 choices: mode -> label.
 SLOT2_CHOICES = {
     "same": "the same window (ask about one recording)",
@@ -68,7 +81,7 @@ class ScanDialog(QDialog):
         for w in (self.whole, self.part, self.from_edit, QLabel("to", self), self.to_edit):
             range_row.addWidget(w)
         self.hop = QDoubleSpinBox(self)
-        self.hop.setRange(0.5, 3600.0)
+        self.hop.setRange(MIN_HOP_S, 3600.0)
         self.hop.setValue(10.0)
         self.hop.setSuffix(" s")
         self.hop.setToolTip("Step between window starts (10 s: windows side by side; less: they overlap)")
@@ -84,6 +97,7 @@ class ScanDialog(QDialog):
             for i in (1, 2):
                 self.slot2.model().item(i).setEnabled(False)
             self.slot2.setToolTip("Open a Clip B to compare against it")
+        self.advanced = self._advanced_part()
         self.error = QLabel("", self)
         self.error.setStyleSheet("color: #b00020;")
         self.error.setWordWrap(True)
@@ -98,10 +112,59 @@ class ScanDialog(QDialog):
         form.addRow("Hop", self.hop)
         form.addRow("Threshold", self.threshold)
         form.addRow("Slot 2", self.slot2)
+        form.addRow(self.advanced_toggle)
+        form.addRow(self.advanced)
         form.addRow(self.error)
         form.addRow(buttons)
 
-    def request(self) -> ScanRequest:
+    def _advanced_part(self) -> QWidget:
+        """Precision, longest answer, score, answers from a ``mellow scan`` output: hidden until asked for."""
+        part = QWidget(self)
+        self.precision, self.score = QComboBox(part), QComboBox(part)
+        for name, label in PRECISIONS.items():
+            self.precision.addItem(label, name)
+        for mode, label in SCORES.items():
+            self.score.addItem(label, mode)
+        self.max_len = QSpinBox(part)
+        self.max_len.setRange(1, 1000)
+        self.max_len.setValue(300)
+        self.max_len.setToolTip("Most tokens per answer (a yes/no answer needs 2 or 3)")
+        self.reuse = QLineEdit(part)
+        self.reuse.setPlaceholderText("none: every window is asked")
+        self.reuse.setToolTip("A .jsonl or .csv written by `mellow scan` for the same question: its answers "
+                              "are taken instead of being computed again")
+        browse = QPushButton("Choose…", part)
+        browse.clicked.connect(self._choose_reuse)
+        reuse_row = QHBoxLayout()
+        reuse_row.addWidget(self.reuse)
+        reuse_row.addWidget(browse)
+        form = QFormLayout(part)
+        form.setContentsMargins(0, 0, 0, 0)
+        form.addRow("Precision", self.precision)
+        form.addRow("Longest answer", self.max_len)
+        form.addRow("Score", self.score)
+        form.addRow("Answers from", reuse_row)
+        part.setVisible(False)
+        self.advanced_toggle = QToolButton(self)
+        self.advanced_toggle.setText("Advanced")
+        self.advanced_toggle.setCheckable(True)
+        self.advanced_toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.advanced_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.advanced_toggle.toggled.connect(self._show_advanced)
+        return part
+
+    def _show_advanced(self, shown: bool) -> None:
+        self.advanced.setVisible(shown)
+        self.advanced_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+        self.adjustSize()
+
+    def _choose_reuse(self) -> None:
+        chosen, _ = QFileDialog.getOpenFileName(self, "Answers from a mellow scan output",
+                                                str(self.file.parent), "mellow scan output (*.jsonl *.csv)")
+        if chosen:
+            self.reuse.setText(chosen)
+
+    def record(self) -> ScanRecord:
         """The scan asked for; raises TimeEntryError (one line) for a range that cannot be read."""
         from_s, to_s = 0.0, None
         if self.part.isChecked():
@@ -113,17 +176,27 @@ class ScanDialog(QDialog):
         slot2_file, slot2_start = (self.clip_b if mode != "same" and self.clip_b else (None, 0.0))
         if mode == "pair":
             slot2_start = 0.0
-        return ScanRequest(file=self.file, prompt=self.prompt.currentText().strip(), hop_s=self.hop.value(),
-                           from_s=from_s, to_s=to_s, threshold=self.threshold.value(), slot2_mode=mode,
-                           slot2_file=slot2_file, slot2_start_s=slot2_start)
+        return ScanRecord(prompt=self.prompt.currentText().strip(), file=str(self.file),
+                          hop_s=self.hop.value(), from_s=from_s, to_s=to_s, threshold=self.threshold.value(),
+                          slot2_mode=mode, slot2_file=None if slot2_file is None else str(slot2_file),
+                          slot2_start_s=slot2_start, max_len=self.max_len.value(),
+                          score=self.score.currentData(), dtype=str(self.precision.currentData()))
+
+    def reuse_path(self) -> str | None:
+        """The ``mellow scan`` output to take answers from, or None."""
+        return self.reuse.text().strip() or None
 
     def _accept(self) -> None:
         try:
-            request = self.request()
+            record = self.record()
         except TimeEntryError as exc:
             self.error.setText(str(exc))
             return
-        if not request.prompt:
+        reuse = self.reuse_path()
+        if reuse and not Path(reuse).expanduser().is_file():
+            self.error.setText(f"No such file: {reuse}")
+            return
+        if not record.prompt:
             self.error.setText("Type a prompt to ask of every window.")
             return
         self.accept()
