@@ -13,10 +13,8 @@ same phases as when the whole file is resampled. The result equals resampling th
 from __future__ import annotations
 
 import functools
-import hashlib
 import math
 import os
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -26,6 +24,7 @@ import soundfile as sf
 import torch
 
 from mellow.errors import AudioError
+from mellow.file_hash import CONTENT_HASH, file_digest
 from mellow.model.config import AudioConfig
 
 #: Sample rate the encoder expects.
@@ -37,8 +36,6 @@ LOWPASS_FILTER_WIDTH = 6
 ROLLOFF = 0.99
 #: Extra resampler blocks read on each side of a window segment, beyond the filter's own reach.
 _MARGIN_BLOCKS = 2
-_HASH_CHUNK = 1 << 20
-_HASH_MEMO_SIZE = 4096
 
 PathLike = str | os.PathLike
 
@@ -289,30 +286,18 @@ class ClipRead:
 
 def read_clip(clip: Clip | PathLike, audio_cfg: AudioConfig | None = None, window: bool = True) -> ClipRead:
     """:func:`clip_content_hash`, the resampled length and (``window``) :func:`load_window`'s window, all
-    from a single open of the file (the hash also fills clip_content_hash's memo)."""
+    from a single open of the file (the hash comes from, or goes to, :mod:`mellow.file_hash`'s memo)."""
     if not isinstance(clip, Clip):
         clip = Clip(clip)
     cfg = audio_cfg or AudioConfig()
     p = _check_path(clip.path)
-    with _hash_lock:
-        known = _hash_cache.get(_memo_key(p))
     with _open_bytes(p) as fh:
-        digest = known or _hash_open_file(fh, p)
+        digest = file_digest(p, CONTENT_HASH, fh=fh, error=AudioError)
         fh.seek(0)
         with _open(p, fh) as f:
             n_out = _out_frames(f, p, cfg.sample_rate)
             wave = _window_from(f, p, clip.start, cfg) if window else None
     return ClipRead(digest, n_out, wave)
-
-
-# --------------------------------------------------------------------------------------------- content hash
-_hash_cache: dict[tuple[str, int, int], str] = {}
-_hash_lock = threading.Lock()
-
-
-def _memo_key(p: Path) -> tuple[str, int, int]:
-    st = p.stat()
-    return (str(p.resolve()), st.st_size, st.st_mtime_ns)
 
 
 def _open_bytes(p: Path) -> BinaryIO:
@@ -324,29 +309,7 @@ def _open_bytes(p: Path) -> BinaryIO:
         raise AudioError(f"cannot read {p}: {exc.strerror or exc}") from None
 
 
-def _hash_open_file(fh: BinaryIO, p: Path) -> str:
-    """Hash the bytes of the open file ``fh`` (of ``p``) and memoise the digest on (path, size, mtime)."""
-    key = _memo_key(p)
-    h = hashlib.blake2b(digest_size=20)
-    try:
-        while chunk := fh.read(_HASH_CHUNK):
-            h.update(chunk)
-    except OSError as exc:
-        raise AudioError(f"cannot read {p}: {exc.strerror or exc}") from None
-    digest = h.hexdigest()
-    with _hash_lock:
-        if len(_hash_cache) >= _HASH_MEMO_SIZE:
-            _hash_cache.clear()
-        _hash_cache[key] = digest
-    return digest
-
-
 def clip_content_hash(path: PathLike) -> str:
-    """Hex blake2b digest of the file's bytes, read in chunks; memoised on (path, size, mtime_ns)."""
-    p = _check_path(path)
-    with _hash_lock:
-        cached = _hash_cache.get(_memo_key(p))
-    if cached is not None:
-        return cached
-    with _open_bytes(p) as fh:
-        return _hash_open_file(fh, p)
+    """The content hash of an audio file: :data:`mellow.file_hash.CONTENT_HASH` (hex BLAKE2b-160 of its
+    bytes), read in chunks and memoised on (path, size, mtime_ns); AudioError (one line) when unreadable."""
+    return file_digest(_check_path(path), CONTENT_HASH, error=AudioError)

@@ -11,7 +11,6 @@ disk: :mod:`mellow.model_files`.
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 import re
 import shutil
@@ -22,6 +21,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from mellow.errors import DownloadError
+from mellow.file_hash import SHA256, read_digest
 from mellow.model_files import (
     DEFAULT_MODEL,
     MODEL_REPO,
@@ -96,14 +96,6 @@ class _Reporter:
 
     def close(self) -> None:
         return None
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(functools.partial(f.read, 1 << 22), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _place(src: Path, target: Path) -> None:
@@ -212,7 +204,7 @@ def _fetch(repo: str, filename: str, target: Path, dest_dir: Path, *, revision: 
             if isinstance(exc, OSError) and "Consistency check failed" in str(exc):
                 part.unlink(missing_ok=True)
             raise _hub_error(exc, repo, filename, endpoint) from None
-        if _SHA256.fullmatch(meta.etag) and _sha256(part) != meta.etag:
+        if _SHA256.fullmatch(meta.etag) and read_digest(part, SHA256, error=DownloadError) != meta.etag:
             part.unlink(missing_ok=True)
             raise DownloadError(f"downloaded {filename} is corrupt (checksum mismatch); download it again")
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -4,9 +4,10 @@ A clip's key is (content hash, effective window start in samples at the model's 
 same bytes share one encoder output, and two starts that cut the same window (a short clip is tiled and
 ignores its start; starts past the end are clamped) share one too.
 
-:class:`ClipFiles` remembers each file's hash and resampled length under (path, size, mtime): a clip of a
-file seen before, unchanged, gets its key from one ``stat`` and no open; a new (or changed) file is opened
-once per question, for the hash, the header and the window together (:func:`mellow.audio.read_clip`).
+:class:`ClipFiles` finds each file's hash and resampled length in the one memo of file facts keyed on (path,
+size, mtime) (:data:`mellow.file_hash.FILE_MEMO`): a clip of a file seen before, unchanged, gets its key from
+one ``stat`` and no open; a new (or changed) file is opened once per question, for the hash, the header and
+the window together (:func:`mellow.audio.read_clip`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import torch
 
 from mellow.audio import Clip, load_window, read_clip
 from mellow.errors import AudioError, MellowError
+from mellow.file_hash import CONTENT_HASH, FILE_MEMO, FileState, file_state
 from mellow.model.config import AudioConfig
 
 ClipLike = Clip | str | Path | torch.Tensor | np.ndarray
@@ -57,24 +59,12 @@ class LRU:
         return len(self._data)
 
 
-def _stat_key(path: Path) -> tuple[str, int, int]:
-    try:
-        st = path.stat()
-        return (str(path.resolve()), st.st_size, st.st_mtime_ns)
-    except OSError as exc:  # the read that follows reports it properly; this only skips the memo
-        raise _NoStat from exc
-
-
-class _NoStat(Exception):
-    pass
-
-
 class ClipFiles:
-    """Keys and windows of clips, with a memo of (content hash, resampled length) per file state."""
+    """Keys and windows of clips; a file's (content hash, resampled length) come from :data:`FILE_MEMO`."""
 
-    def __init__(self, audio: AudioConfig, size: int = 256) -> None:
+    def __init__(self, audio: AudioConfig) -> None:
         self.audio = audio
-        self._facts = LRU(size)  # (resolved path, size, mtime_ns) -> (content hash, resampled length)
+        self._length_fact = ("resampled frames", audio.sample_rate)  # the memo's name for the length
 
     def key(self, clip: ClipLike) -> tuple:
         """The cache key of a clip (see the module docstring); a waveform's key is a hash of its samples."""
@@ -92,17 +82,21 @@ class ClipFiles:
         if not isinstance(clip, Clip):
             clip = Clip(clip)
         try:
-            state = _stat_key(Path(clip.path))
-            facts = self._facts.get(state)
-        except _NoStat:
-            state, facts = None, None
+            state: FileState | None = file_state(Path(clip.path))
+        except OSError:  # the read that follows reports it properly; this only skips the memo
+            state = None
+        facts = None if state is None else self._known_facts(state)
         if facts is None:
-            read = read_clip(clip, self.audio, window=window_if_opened)
-            facts = (read.content_hash, read.out_frames)
+            read = read_clip(clip, self.audio, window=window_if_opened)  # remembers the hash itself
             if state is not None:
-                self._facts.put(state, facts)
-            return self._key(facts, clip.start), read.wave
+                FILE_MEMO.put(state, self._length_fact, read.out_frames)
+            return self._key((read.content_hash, read.out_frames), clip.start), read.wave
         return self._key(facts, clip.start), None
+
+    def _known_facts(self, state: FileState) -> tuple[str, int] | None:
+        """(content hash, resampled length) of the file in ``state`` when both are known, else None."""
+        content_hash, n_out = FILE_MEMO.get(state, CONTENT_HASH), FILE_MEMO.get(state, self._length_fact)
+        return None if content_hash is None or n_out is None else (str(content_hash), int(n_out))
 
     def window(self, clip: ClipLike) -> torch.Tensor:
         """The preprocessed window of a clip (one open of its file)."""
@@ -127,6 +121,3 @@ class ClipFiles:
         if n_out > self.audio.clip_samples:
             start = min(max(0, round(start_s * self.audio.sample_rate)), n_out - self.audio.clip_samples)
         return (content_hash, start)
-
-    def clear(self) -> None:
-        self._facts.clear()

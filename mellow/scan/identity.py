@@ -3,36 +3,19 @@
 from __future__ import annotations
 
 import hashlib
-import threading
 from pathlib import Path
 
 import torch
 
 from mellow.errors import CheckpointError
+from mellow.file_hash import SHA256, file_digest
 from mellow.generation.devices import dtype_name
 from mellow.model.config import ModelConfig
 
-_memo: dict[tuple[str, int, int], str] = {}
-_lock = threading.Lock()
-
 
 def file_sha256(path: Path) -> str:
-    """Hex SHA-256 of a file, memoised on (path, size, mtime)."""
-    try:
-        st = path.stat()
-        key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
-        with _lock:
-            if key in _memo:
-                return _memo[key]
-        h = hashlib.sha256()
-        with path.open("rb") as fh:
-            while chunk := fh.read(1 << 22):
-                h.update(chunk)
-    except OSError as exc:
-        raise CheckpointError(f"cannot read the checkpoint {path}: {exc.strerror or exc}") from None
-    with _lock:
-        _memo[key] = h.hexdigest()
-    return _memo[key]
+    """Hex SHA-256 of a checkpoint file (:func:`mellow.file_hash.file_digest`: chunked, memoised)."""
+    return file_digest(path, SHA256, label=f"the checkpoint {path}", error=CheckpointError)
 
 
 def _dtype_suffix(dtype: torch.dtype | None) -> str:

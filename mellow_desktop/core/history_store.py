@@ -22,10 +22,10 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 from mellow.errors import one_line
+from mellow_desktop.core.deleted import HISTORY_ENTRY, Deleted
 from mellow_desktop.core.history_export import export_records
 from mellow_desktop.core.history_record import STATUSES, HistoryError, HistoryRecord
 from mellow_desktop.core.history_schema import (
@@ -43,7 +43,7 @@ from mellow_desktop.core.history_schema import (
 from mellow_desktop.core.scan_record import ScanRecord
 from mellow_desktop.core.scan_store import ScanStore
 
-__all__ = ["MANY_HITS", "SCHEMA_VERSION", "STATUSES", "DeletedEntries", "HistoryError", "HistoryRecord",
+__all__ = ["MANY_HITS", "SCHEMA_VERSION", "STATUSES", "Deleted", "HistoryError", "HistoryRecord",
            "HistoryStore", "ScanRecord"]
 
 
@@ -94,21 +94,6 @@ def _write_failure(exc: sqlite3.Error) -> str:
     if "full" in text or "I/O" in text:
         return f"{text} (is the disk full or the data folder not writable?)"
     return text
-
-
-@dataclass(frozen=True)
-class DeletedEntries:
-    """What :meth:`HistoryStore.delete_entries` removed, for :meth:`HistoryStore.restore` to undo it."""
-
-    records: tuple[HistoryRecord, ...]
-
-    def __len__(self) -> int:
-        return len(self.records)
-
-    def summary(self) -> str:
-        """``Deleted 1 history entry`` / ``Deleted 3 history entries``."""
-        n = len(self.records)
-        return f"Deleted {n} history entr{'y' if n == 1 else 'ies'}"
 
 
 class HistoryStore:
@@ -256,7 +241,7 @@ class HistoryStore:
         """Delete one record for good; True if it existed."""
         return len(self.delete_entries([record_id])) > 0
 
-    def delete_entries(self, ids: Iterable[int]) -> DeletedEntries:
+    def delete_entries(self, ids: Iterable[int]) -> Deleted[HistoryRecord]:
         """Delete these records in one transaction; the result can be given to :meth:`restore` to undo it."""
         wanted = list(dict.fromkeys(int(i) for i in ids))
         try:
@@ -267,13 +252,13 @@ class HistoryStore:
                     unindex_record(self._conn, self.fts, int(r.id or 0))
         except sqlite3.OperationalError as exc:
             raise HistoryError(f"cannot delete from the history database: {_write_failure(exc)}") from None
-        return DeletedEntries(tuple(records))
+        return Deleted(tuple(records), HISTORY_ENTRY, self.restore)
 
-    def restore(self, deleted: DeletedEntries) -> int:
+    def restore(self, deleted: Deleted[HistoryRecord]) -> int:
         """Put deleted records back with their ids (undo); returns how many came back (0 when done before)."""
         try:
             with transaction(self._conn):
-                missing = [r for r in deleted.records if r.id is not None and self.get(r.id) is None]
+                missing = [r for r in deleted.items if r.id is not None and self.get(r.id) is None]
                 for r in missing:
                     self._insert(r, keep_id=True)
         except sqlite3.OperationalError as exc:

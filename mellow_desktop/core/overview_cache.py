@@ -1,22 +1,23 @@
 """The overview of a file, cached on disk per file content, so reopening a long recording draws at once.
 
 Cache files live in ``<data folder>/overview-cache/`` (:func:`mellow_desktop.core.paths.data_dir`), named by
-the file's content hash (:func:`mellow.audio.clip_content_hash`) and the overview's size.  Hashing a 2-hour
-file reads all of it, so a small note per (path, size, modification time) remembers the hash of a file
-already seen: a reopened file is found without reading it, and a changed file (new size or time) is not.
+the file's content hash (:data:`mellow.file_hash.CONTENT_HASH`) and the overview's size.  Hashing a 2-hour
+file reads all of it, so the hash goes through :mod:`mellow.file_hash` with its notes kept in ``seen/`` here:
+a file already seen (same path, size, modification time) is found without reading it, also after a restart,
+and a changed file (new size or time) is not.
 Files are written through a temporary file and a rename; a damaged cache file counts as missing.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
-from mellow.audio import clip_content_hash
+from mellow.errors import AudioError
+from mellow.file_hash import CONTENT_HASH, file_digest, known_digest
 from mellow.files import write_atomic
 from mellow.model.config import AudioConfig
 from mellow_desktop.core.overview import DEFAULT_COLUMNS, Overview, overview_chunks
@@ -34,10 +35,9 @@ def cache_dir(create: bool = True) -> Path:
     return path
 
 
-def _note_path(folder: Path, path: Path) -> Path:
-    st = path.stat()
-    key = f"{path.resolve()}\0{st.st_size}\0{st.st_mtime_ns}".encode("utf-8", "surrogateescape")
-    return folder / "seen" / (hashlib.sha1(key).hexdigest() + ".txt")
+def _notes(folder: Path) -> Path:
+    """The folder of the content-hash notes (:mod:`mellow.file_hash`) of the files already seen."""
+    return folder / "seen"
 
 
 def _cache_path(folder: Path, content_hash: str, columns: int, n_mels: int) -> Path:
@@ -64,12 +64,8 @@ def _save(path: Path, ov: Overview) -> None:
 def cached_overview(path: str | os.PathLike[str], columns: int = DEFAULT_COLUMNS, n_mels: int = 64,
                     folder: Path | None = None) -> Overview | None:
     """The cached complete overview of ``path`` when this file (same path, size and time) was seen."""
-    folder, p = folder or cache_dir(), Path(path)
-    try:
-        note = _note_path(folder, p)
-        content_hash = note.read_text(encoding="ascii").strip() if note.exists() else ""
-    except OSError:
-        return None
+    folder = folder or cache_dir()
+    content_hash = known_digest(path, CONTENT_HASH, notes=_notes(folder))
     return _load(_cache_path(folder, content_hash, columns, n_mels)) if content_hash else None
 
 
@@ -86,8 +82,7 @@ def file_overview(path: str | os.PathLike[str], columns: int = DEFAULT_COLUMNS, 
     last = None
     for last in overview_chunks(p, columns, n_mels, audio):
         yield last
-    content_hash = clip_content_hash(p)
+    content_hash = file_digest(p, CONTENT_HASH, error=AudioError, notes=_notes(folder))
     target = _cache_path(folder, content_hash, columns, n_mels)
     if last is not None and last.complete and _load(target) is None:
         _save(target, last)
-    write_atomic(_note_path(folder, p), content_hash.encode("ascii"), make_parents=True)

@@ -17,11 +17,11 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 
 from mellow.errors import MellowError, one_line
 from mellow.generation.devices import dtype_name
 from mellow.scan.types import WindowResult
+from mellow_desktop.core.deleted import SCAN, Deleted
 from mellow_desktop.core.history_record import HistoryError
 from mellow_desktop.core.history_schema import index_record, matching_ids, transaction, unindex_record
 from mellow_desktop.core.scan_record import LoadedScan, ScanRecord
@@ -70,21 +70,6 @@ def _result(scan: ScanRecord, row: sqlite3.Row) -> WindowResult:
     window = scan.window_of(float(row["start_s"]), float(row["end_s"]), row["slot2_start_s"])
     return WindowResult(window, text=row["text"], tokens=[int(t) for t in json.loads(row["tokens"])],
                         score=row["score"], choices=choices, error=row["error"])
-
-
-@dataclass(frozen=True)
-class DeletedScans:
-    """What :meth:`ScanStore.delete_scans` removed, for :meth:`ScanStore.restore` to undo it."""
-
-    scans: tuple[LoadedScan, ...]
-
-    def __len__(self) -> int:
-        return len(self.scans)
-
-    def summary(self) -> str:
-        """``Deleted 1 scan`` / ``Deleted 3 scans``."""
-        n = len(self.scans)
-        return f"Deleted {n} scan{'' if n == 1 else 's'}"
 
 
 class ScanStore:
@@ -198,7 +183,7 @@ class ScanStore:
         return LoadedScan(scan, tuple(_result(scan, r) for r in rows), tuple(int(r["idx"]) for r in rows))
 
     # ------------------------------------------------------------------------------------------- delete
-    def delete_scans(self, ids: Iterable[int]) -> DeletedScans:
+    def delete_scans(self, ids: Iterable[int]) -> Deleted[LoadedScan]:
         """Delete these scans and their windows in one transaction; give the result to :meth:`restore`."""
         wanted = list(dict.fromkeys(int(i) for i in ids))
         with self._write("delete from"):
@@ -208,12 +193,12 @@ class ScanStore:
                 unindex_record(self._conn, self.fts, sid, table="scan")
                 self._conn.execute("DELETE FROM scan_window WHERE scan_id = ?", (sid,))
                 self._conn.execute("DELETE FROM scan WHERE id = ?", (sid,))
-        return DeletedScans(tuple(loaded))
+        return Deleted(tuple(loaded), SCAN, self.restore)
 
-    def restore(self, deleted: DeletedScans) -> int:
+    def restore(self, deleted: Deleted[LoadedScan]) -> int:
         """Put deleted scans back with their ids and windows (undo); returns how many came back."""
         with self._write("restore to"):
-            missing = [s for s in deleted.scans if s.record.id is not None and self.get(s.record.id) is None]
+            missing = [s for s in deleted.items if s.record.id is not None and self.get(s.record.id) is None]
             for s in missing:
                 self._insert(s.record, keep_id=True)
                 self._conn.executemany(_WINDOW_INSERT, [_window_values(s.record, i, r)

@@ -149,7 +149,10 @@ def test_a_scan_deleted_from_the_history_comes_back_with_undo(window: Any, qtbot
     history.delete_selected()  # confirmed (the message box answers Yes here)
     assert window.store.scans.get(record.id) is None and history.list.count() == 0
     assert history.can_undo() and "Deleted 1 scan" in history.undo_bar.text()
+    messages: list[str] = []
+    history.message.connect(messages.append)
     history.undo_delete()
+    assert messages == ["Restored 1 scan"]
     restored = window.store.scans.load(record.id)
     assert restored is not None and [r.text for r in restored.results] == ["yes", "no", "yes"]
     assert history.list.count() == 1 and is_scan(history.list.item(0))

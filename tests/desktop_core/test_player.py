@@ -10,6 +10,7 @@ import pytest
 import soundfile as sf
 
 from mellow.errors import AudioError
+from mellow_desktop.core.audio_io.devices import AudioUnavailable, resolve_device
 from mellow_desktop.core.audio_io.player import Player, PlayerStatus
 from mellow_desktop.core.audio_io.recorder import Recorder
 from mellow_desktop.core.measurements import measure_file
@@ -129,3 +130,26 @@ def test_transport_without_a_device(tmp_path: Path) -> None:
         player.load_file(bad)
     assert "bad.wav" in str(info.value)
     assert player.duration_s == 1.0, "a failed load keeps the previous clip"
+
+
+@pytest.mark.audio
+def test_a_rate_the_device_refuses_is_one_line_and_the_recorder_falls_back(
+        pulse_audio: PulseStack, tmp_path: Path) -> None:
+    """Both go through devices.open_stream: the player has one rate to offer, the recorder several."""
+    player = Player(device=pulse_audio.device)
+    player.load(np.zeros(1000), 10_000_000)
+    with pytest.raises(AudioUnavailable) as info:
+        player.play()
+    assert str(info.value) == f"cannot play on {pulse_audio.device}: it does not support 10000000 Hz"
+    assert player.poll().state == "stopped"
+    clip = tmp_path / "clip.wav"
+    sf.write(clip, tone(440.0, 0.2, 8000, 0.1), 8000)
+    with pytest.raises(AudioUnavailable, match="^audio output device 'no such speaker 42' is not available$"):
+        Player(device="no such speaker 42").play(clip)
+    recorder = Recorder(tmp_path, device=pulse_audio.device, samplerate=10_000_000)
+    try:
+        path = recorder.start()
+    finally:
+        recorder.close()
+    default_rate = int(resolve_device(pulse_audio.device, "input").default_samplerate)
+    assert recorder.samplerate == default_rate == sf.info(str(path)).samplerate  # the first fallback

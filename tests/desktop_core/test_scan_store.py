@@ -148,6 +148,9 @@ def test_deleting_scans_can_be_undone_with_their_windows(tmp_path: Path) -> None
         assert store.scans.restore(deleted) == 1 and store.scans.restore(deleted) == 0
         assert store.scans.load(sid) == before
         assert [e.id for e in store.entries("north")] == [sid]
+        again = store.scans.delete_scans([sid])  # the undo the window offers: through the deleting store
+        assert store.scans.load(sid) is None and again.restore() == 1 and store.scans.load(sid) == before
+        assert again.restored_summary(1) == "Restored 1 scan"
 
 
 def test_a_scan_added_without_fts5_is_found_once_fts5_is_back(tmp_path: Path,

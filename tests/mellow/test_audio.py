@@ -19,11 +19,13 @@ from mellow.audio import (
     fit_window,
     load_window,
     read_audio,
+    read_clip,
     resample_to_32k,
     resampled_length,
     to_mono,
 )
 from mellow.errors import AudioError, ConfigError
+from mellow.file_hash import FILE_MEMO
 from mellow.model.config import AudioConfig
 
 RATE = 32000
@@ -230,12 +232,16 @@ def test_content_hash(tmp_path: Path, reference_dir: Path) -> None:
     copy = tmp_path / "copy.wav"
     copy.write_bytes(a.read_bytes())
     h = clip_content_hash(a)
+    reads = FILE_MEMO.stats.reads
     assert h == clip_content_hash(copy) == clip_content_hash(a)
+    assert FILE_MEMO.stats.reads == reads + 1  # the copy is a new file; `a` is remembered
+    assert read_clip(copy, window=False).content_hash == h and FILE_MEMO.stats.reads == reads + 1
     assert h != clip_content_hash(reference_dir / "b.wav")
     data = bytearray(copy.read_bytes())
     data[-1] ^= 0xFF
     copy.write_bytes(bytes(data))
     os.utime(copy, ns=(1, 1))  # a new mtime, so the memo entry cannot be reused
-    assert clip_content_hash(copy) != h
+    reads = FILE_MEMO.stats.reads
+    assert clip_content_hash(copy) != h and FILE_MEMO.stats.reads == reads + 1
     with pytest.raises(AudioError, match="not found"):
         clip_content_hash(tmp_path / "missing.wav")

@@ -2,14 +2,20 @@
 
 ``sounddevice`` raises ``OSError`` at import when the PortAudio library (Debian: ``libportaudio2``) is
 missing; this module catches that once and turns it into a reason string, so the GUI can disable Record/Play
-with an explanation while everything else keeps working. No Qt here.
+with an explanation while everything else keeps working. :func:`open_stream` is the one way the recorder
+and the player open a stream: every way that can fail (no PortAudio, no such device, a busy or vanished
+device, a sample rate or channel count the device refuses) becomes one :class:`AudioUnavailable` line.
+No Qt here.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import ModuleType
+from typing import Any
 
 from mellow.errors import one_line
 
@@ -158,3 +164,84 @@ def playback_unavailable_reason(device: int | str | None = None) -> str | None:
     except AudioUnavailable as exc:
         return str(exc)
     return None
+
+
+# PortAudio's PaErrorCode values whose own text ("Invalid device", "Device unavailable") says too little.
+_PA_DEVICE_UNAVAILABLE = -9985
+_PA_INVALID_DEVICE = -9996
+_PA_INVALID_RATE = -9997
+_PA_INVALID_CHANNELS = -9998
+_VERBS = {"input": "record from", "output": "play on"}
+DEVICE_DEFAULT_RATE = 0
+"""In :func:`open_stream`'s ``samplerates``: the device's own default rate."""
+
+
+@dataclass(frozen=True)
+class OpenStream:
+    """A started PortAudio stream and what it was opened with."""
+
+    stream: Any  # sounddevice.InputStream or OutputStream
+    device: AudioDevice
+    channels: int
+    samplerate: int
+
+
+def _failure(exc: Exception, channels: int, samplerate: int) -> str:
+    """The reason a stream could not be opened, in words (PortAudio's own text for the rare cases)."""
+    code = exc.args[1] if len(exc.args) > 1 else None
+    return {
+        _PA_DEVICE_UNAVAILABLE: "the device is busy or unavailable (is another program using it?)",
+        _PA_INVALID_DEVICE: "the device is not available any more (was it unplugged?)",
+        _PA_INVALID_RATE: f"it does not support {samplerate} Hz",
+        _PA_INVALID_CHANNELS: f"it does not support {channels} channel{'' if channels == 1 else 's'}",
+    }.get(code, one_line(exc))
+
+
+def _pick_samplerate(sd: ModuleType, kind: str, dev: AudioDevice, channels: int,
+                     samplerates: Sequence[int | None]) -> int:
+    """The first of ``samplerates`` (None skipped) the device accepts; AudioUnavailable if none."""
+    check = sd.check_input_settings if kind == "input" else sd.check_output_settings
+    wanted = (int(dev.default_samplerate) if r == DEVICE_DEFAULT_RATE else r for r in samplerates)
+    rates = list(dict.fromkeys(int(r) for r in wanted if r))
+    for rate in rates:
+        try:
+            check(device=dev.index, channels=channels, samplerate=rate, dtype="float32")
+            return rate
+        except Exception as exc:  # noqa: BLE001 - sd.PortAudioError and friends: try the next rate
+            refusal = exc
+    if len(rates) == 1:
+        raise AudioUnavailable(f"cannot {_VERBS[kind]} {dev.name}: {_failure(refusal, channels, rates[0])}")
+    raise AudioUnavailable(f"the {kind} device accepts none of the usual sample rates")
+
+
+def open_stream(kind: str, device: int | str | None, *, channels: int, samplerates: Sequence[int | None],
+                callback: Callable[..., None], finished_callback: Callable[[], None], latency: float | str,
+                blocksize: int = 0) -> OpenStream:
+    """Open and start a ``kind`` ("input" or "output") float32 stream on ``device`` (see
+    :func:`resolve_device`), with at most ``channels`` channels (as many as the device has) and the first of
+    ``samplerates`` it accepts. Raises :class:`AudioUnavailable` with the reason in one line."""
+    sd = sounddevice_module()
+    dev = resolve_device(device, kind)
+    most = dev.max_input_channels if kind == "input" else dev.max_output_channels
+    channels = max(1, min(channels, most))
+    rate = _pick_samplerate(sd, kind, dev, channels, samplerates)
+    factory = sd.InputStream if kind == "input" else sd.OutputStream
+    stream = None
+    try:
+        stream = factory(device=dev.index, channels=channels, samplerate=rate, dtype="float32",
+                         blocksize=blocksize, latency=latency, callback=callback,
+                         finished_callback=finished_callback)
+        stream.start()
+    except Exception as exc:  # noqa: BLE001 - sd.PortAudioError and friends
+        close_stream(stream)
+        raise AudioUnavailable(f"cannot {_VERBS[kind]} {dev.name}: {_failure(exc, channels, rate)}") from None
+    return OpenStream(stream, dev, channels, rate)
+
+
+def close_stream(stream: Any) -> None:
+    """Stop and close a stream from :func:`open_stream` (None is fine); never raises."""
+    if stream is not None:
+        with contextlib.suppress(Exception):
+            stream.abort()
+        with contextlib.suppress(Exception):
+            stream.close()

@@ -23,7 +23,12 @@ import soundfile as sf
 
 from mellow.audio import to_mono
 from mellow.errors import AudioError, one_line
-from mellow_desktop.core.audio_io.devices import AudioUnavailable, resolve_device, sounddevice_module
+from mellow_desktop.core.audio_io.devices import (
+    AudioUnavailable,
+    close_stream,
+    open_stream,
+    sounddevice_module,
+)
 
 FEED_CHUNK = 8192
 """Frames per chunk read by the file feeder."""
@@ -253,40 +258,27 @@ class Player:
         return min(int(round(max(0.0, seconds) * self.samplerate)), self._frames)
 
     def _open_stream(self) -> None:
-        sd = sounddevice_module()
-        dev = resolve_device(self.device, "output")
-        channels = max(1, min(self.channels, dev.max_output_channels))
+        self._callback_stop = sounddevice_module().CallbackStop
         self._ended.clear()
         self._delivered.clear()
-        self._callback_stop = sd.CallbackStop
         self._chunk, self._chunk_pos = _EOF, 0
         if self._data is None and self.path is not None:
             self._feed = _FileFeed(self.path, self._pos, self.samplerate)
             self._feed.start_thread()
         try:
-            self._stream = sd.OutputStream(
-                device=dev.index,
-                samplerate=self.samplerate,
-                channels=channels,
-                dtype="float32",
-                latency=self.latency,
-                callback=self._callback,
-                finished_callback=self._ended.set,
-            )
-            self._stream.start()
-        except Exception as exc:  # noqa: BLE001 - sd.PortAudioError and friends
+            opened = open_stream("output", self.device, channels=self.channels, samplerates=[self.samplerate],
+                                 callback=self._callback, finished_callback=self._ended.set,
+                                 latency=self.latency)
+        except AudioUnavailable:
             self._close_stream()
-            raise AudioUnavailable(f"cannot play on {dev.name}: {one_line(exc)}") from None
+            raise
+        self._stream = opened.stream
         self._state = "playing"
         self._error = None
 
     def _close_stream(self) -> None:
         stream, self._stream = self._stream, None
-        if stream is not None:
-            with contextlib.suppress(Exception):
-                stream.abort()
-            with contextlib.suppress(Exception):
-                stream.close()
+        close_stream(stream)
         feed, self._feed = self._feed, None
         if feed is not None:
             feed.stop()

@@ -12,7 +12,6 @@ Failures (device gone, stream error, disk full) stop the recording, keep what wa
 from __future__ import annotations
 
 import collections
-import contextlib
 import os
 import queue
 import threading
@@ -25,7 +24,12 @@ from typing import Any
 import numpy as np
 
 from mellow.errors import one_line
-from mellow_desktop.core.audio_io.devices import AudioUnavailable, resolve_device, sounddevice_module
+from mellow_desktop.core.audio_io.devices import (
+    DEVICE_DEFAULT_RATE,
+    close_stream,
+    open_stream,
+    sounddevice_module,
+)
 from mellow_desktop.core.audio_io.wav_writer import WavWriteError, WavWriter
 from mellow_desktop.core.measurements import to_dbfs
 from mellow_desktop.core.paths import recordings_dir
@@ -40,6 +44,9 @@ STALL_TIMEOUT_S = 2.0
 
 STARTUP_TIMEOUT_S = 6.0
 """The same before the first block arrives (some devices and sound servers start slowly)."""
+
+_FALLBACK_RATES = (DEVICE_DEFAULT_RATE, 48000, 44100)
+"""Rates tried, in this order, when the device refuses the requested one."""
 
 
 @dataclass(frozen=True)
@@ -133,50 +140,26 @@ class Recorder:
         """
         if self._state == "recording":
             raise RuntimeError("already recording")
-        sd = sounddevice_module()
-        self._callback_abort = sd.CallbackAbort
-        dev = resolve_device(self.device, "input")
-        channels = max(1, min(self.channels, dev.max_input_channels))
-        samplerate = self._pick_samplerate(sd, dev.index, channels, dev.default_samplerate)
-        self.path = Path(path) if path else new_recording_path(self.directory)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.samplerate, self.channels = samplerate, channels
+        self._callback_abort = sounddevice_module().CallbackAbort
         self._reset_counters()
-        self._writer = WavWriter(self.path, samplerate, channels, self.subtype)
+        rates = [self.requested_samplerate, *_FALLBACK_RATES]
+        opened = open_stream("input", self.device, channels=self.channels, samplerates=rates,
+                             callback=self._callback, finished_callback=self._stream_done.set,
+                             latency=self.latency, blocksize=self.blocksize)
+        self._stream = opened.stream  # blocks wait in the queue until the writer thread starts
+        self.samplerate, self.channels = opened.samplerate, opened.channels
         try:
-            self._stream = sd.InputStream(
-                device=dev.index,
-                channels=channels,
-                samplerate=samplerate,
-                dtype="float32",
-                blocksize=self.blocksize,
-                latency=self.latency,
-                callback=self._callback,
-                finished_callback=self._stream_done.set,
-            )
-            self._stream.start()
-        except Exception as exc:  # noqa: BLE001 - sd.PortAudioError and friends
+            self.path = Path(path) if path else new_recording_path(self.directory)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._writer = WavWriter(self.path, self.samplerate, self.channels, self.subtype)
+        except BaseException:
             self._close_stream()
-            self._writer.close()
-            with contextlib.suppress(OSError):
-                self.path.unlink()
-            raise AudioUnavailable(f"cannot record from {dev.name}: {one_line(exc)}") from None
+            raise
         self._last_block_time = time.monotonic()
         self._state = "recording"
         self._thread = threading.Thread(target=self._drain, name="mellow-recorder-writer", daemon=True)
         self._thread.start()
         return self.path
-
-    def _pick_samplerate(self, sd: Any, index: int, channels: int, default: float) -> int:
-        for rate in (self.requested_samplerate, int(default), 48000, 44100):
-            if not rate:
-                continue
-            try:
-                sd.check_input_settings(device=index, channels=channels, samplerate=rate, dtype="float32")
-                return int(rate)
-            except Exception:  # noqa: BLE001 - unsupported rate: try the next one
-                continue
-        raise AudioUnavailable("the input device accepts none of the usual sample rates")
 
     def _reset_counters(self) -> None:
         self._error = None
@@ -211,11 +194,7 @@ class Recorder:
 
     def _close_stream(self) -> None:
         stream, self._stream = self._stream, None
-        if stream is not None:
-            with contextlib.suppress(Exception):
-                stream.abort()
-            with contextlib.suppress(Exception):
-                stream.close()
+        close_stream(stream)
 
     # ------------------------------------------------------------------------------------------- audio thread
 

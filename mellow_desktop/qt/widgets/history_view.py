@@ -30,8 +30,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mellow_desktop.core.history_store import DeletedEntries, HistoryError, HistoryRecord, HistoryStore
-from mellow_desktop.core.scan_store import DeletedScans
+from mellow_desktop.core.deleted import SCAN, Deleted, counted
+from mellow_desktop.core.history_store import HistoryError, HistoryRecord, HistoryStore
 from mellow_desktop.qt.widgets.history_scans import is_scan, scan_detail, scan_item
 
 UNDO_SECONDS = 8
@@ -196,7 +196,7 @@ class HistoryView(QWidget):
             confirm
             and len(ids) > 1
             and QMessageBox.question(
-                self, "Delete history entries", f"Delete {len(ids)} entr{'y' if len(ids) == 1 else 'ies'}?"
+                self, "Delete history entries", f"Delete {counted(len(ids), ('entry', 'entries'))}?"
             )
             != QMessageBox.StandardButton.Yes
         ):
@@ -211,8 +211,7 @@ class HistoryView(QWidget):
 
     def _delete_scans(self, scan_ids: list[int], confirm: bool) -> None:
         """Delete the selected scans (confirmed first: a scan may hold hours of answers)."""
-        n = len(scan_ids)
-        if confirm and QMessageBox.question(self, "Delete scans", f"Delete {n} scan{'' if n == 1 else 's'} "
+        if confirm and QMessageBox.question(self, "Delete scans", f"Delete {counted(len(scan_ids), SCAN)} "
                                             "and all their answers?") != QMessageBox.StandardButton.Yes:
             return
         try:
@@ -229,7 +228,7 @@ class HistoryView(QWidget):
         self.undo_bar.setTextFormat(Qt.TextFormat.RichText)
         self.undo_bar.linkActivated.connect(lambda _link: self.undo_delete())
         self.undo_bar.hide()
-        self._undo: DeletedEntries | DeletedScans | None = None
+        self._undo: Deleted | None = None
         self._undo_timer = QTimer(self)
         self._undo_timer.setObjectName("historyUndoTimer")
         self._undo_timer.setSingleShot(True)
@@ -239,7 +238,7 @@ class HistoryView(QWidget):
         undo_key.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         undo_key.activated.connect(self.undo_delete)
 
-    def _offer_undo(self, deleted: DeletedEntries | DeletedScans) -> None:
+    def _offer_undo(self, deleted: Deleted) -> None:
         if not len(deleted):
             return
         self._undo = deleted
@@ -263,13 +262,12 @@ class HistoryView(QWidget):
         if deleted is None:
             return
         try:
-            restore = self.store.scans.restore if isinstance(deleted, DeletedScans) else self.store.restore
-            n = restore(deleted)
+            n = deleted.restore()
         except HistoryError as exc:
             self.message.emit(str(exc))
             return
         self.refresh()
-        self.message.emit(f"Restored {n} history entr{'y' if n == 1 else 'ies'}")
+        self.message.emit(deleted.restored_summary(n))
 
     def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 - Qt override
         self._end_undo()  # an offer to undo is only good while it can be seen
