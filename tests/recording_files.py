@@ -33,18 +33,16 @@ def info_list(entries: Mapping[str, str]) -> bytes:
 
 
 def wav_bytes(seconds: float = 0.2, rate: int = 8000, channels: int = 1, *,
-              info: Mapping[str, str] | None = None, data_bytes: int | None = None) -> bytes:
+              info: Mapping[str, str] | None = None) -> bytes:
     """A 16-bit PCM WAV (a quiet 440 Hz tone), with a ``LIST``/``INFO`` chunk before ``data`` when ``info``
-    is given.  ``data_bytes`` makes the ``data`` header claim that many bytes while only ``seconds`` of
-    samples follow (a file cut short)."""
+    is given."""
     frames = round(seconds * rate)
     tone = (0.1 * np.sin(2 * np.pi * 440 * np.arange(frames) / rate) * 32767).astype("<i2")
     samples = np.repeat(tone[:, None], channels, axis=1).tobytes()
     fmt = struct.pack("<HHIIHH", 1, channels, rate, rate * channels * 2, channels * 2, 16)
     meta = info_list(info) if info else b""
-    declared = len(samples) if data_bytes is None else data_bytes
-    body = b"WAVE" + _chunk(b"fmt ", fmt) + meta + b"data" + struct.pack("<I", declared) + samples
-    return b"RIFF" + struct.pack("<I", 4 + len(body) - 4 + (declared - len(samples))) + body
+    body = b"WAVE" + _chunk(b"fmt ", fmt) + meta + _chunk(b"data", samples)
+    return b"RIFF" + struct.pack("<I", len(body)) + body
 
 
 def write_wav(path: Path, seconds: float = 0.2, rate: int = 8000, channels: int = 1, *,
@@ -68,12 +66,16 @@ def write_guano_wav(path: Path, fields: Mapping[str, Any], seconds: float = 0.2,
     return path
 
 
-def write_sparse_wav(path: Path, data_bytes: int, rate: int = 8000, *, trailer: bytes = b"") -> Path:
-    """A WAV whose ``data`` chunk really holds ``data_bytes`` bytes (a hole on disk: reading them costs
-    nothing but time), followed by ``trailer`` (e.g. a ``guan`` chunk).  Its header is intact."""
+def write_sparse_wav(path: Path, data_bytes: int, rate: int = 8000, *, info: Mapping[str, str] | None = None,
+                     trailer: bytes = b"") -> Path:
+    """A 16-bit mono WAV whose ``data`` chunk really holds ``data_bytes`` bytes (a hole on disk: reading them
+    costs nothing but time), with a ``LIST``/``INFO`` chunk before it when ``info`` is given and ``trailer``
+    (e.g. a ``guan`` chunk) after it.  Its header is intact."""
     fmt = struct.pack("<HHIIHH", 1, 1, rate, rate * 2, 2, 16)
-    head = b"WAVE" + _chunk(b"fmt ", fmt) + b"data" + struct.pack("<I", data_bytes)
+    meta = info_list(info) if info else b""
+    head = b"WAVE" + _chunk(b"fmt ", fmt) + meta + b"data" + struct.pack("<I", data_bytes)
     total = len(head) + data_bytes + len(trailer)
+    path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as f:
         f.write(b"RIFF" + struct.pack("<I", total) + head)
         f.seek(data_bytes, 1)
