@@ -1,5 +1,6 @@
 """Which files of a folder are audio files: the containers libsndfile reads, found recursively, hidden files
-and folders (names starting with ".", such as macOS ``._`` copies) left out, sorted by path."""
+and folders (names starting with ".", such as macOS ``._`` copies) left out, sorted by path.  The one place
+for this rule: folder scans (:mod:`mellow.scan.plan`) use it too."""
 
 from __future__ import annotations
 
@@ -23,9 +24,12 @@ def audio_suffixes() -> frozenset[str]:
     return frozenset(s for fmt, suffixes in _SUFFIXES_BY_FORMAT.items() if fmt in available for s in suffixes)
 
 
-def _walk(folder: Path, problems: list[str]) -> Iterator[Path]:
+def walk_files(folder: Path, problems: list[str] | None = None) -> Iterator[Path]:
+    """Every file under ``folder`` (recursively, symbolic links to folders not followed), hidden files and
+    folders left out; a folder that cannot be read is added to ``problems`` when given, else skipped."""
     def unreadable(exc: OSError) -> None:
-        problems.append(f"folder not read: {exc.filename} ({exc.strerror or exc})")
+        if problems is not None:
+            problems.append(f"folder not read: {exc.filename} ({exc.strerror or exc})")
 
     for root, dirs, names in os.walk(folder, onerror=unreadable, followlinks=False):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
@@ -34,9 +38,14 @@ def _walk(folder: Path, problems: list[str]) -> Iterator[Path]:
                 yield Path(root) / name
 
 
-def audio_files_in(folder: Path) -> tuple[list[Path], list[str]]:
+def absolute_path(path: str | os.PathLike[str]) -> Path:
+    """``path`` made absolute, ``~`` expanded and ``..`` folded (symbolic links are kept as named)."""
+    return Path(os.path.normpath(Path(path).expanduser().absolute()))
+
+
+def audio_files_in(folder: str | os.PathLike[str]) -> tuple[list[Path], list[str]]:
     """(the audio files under ``folder``, absolute and sorted; the subfolders that could not be read)."""
     suffixes = audio_suffixes()
     problems: list[str] = []
-    files = sorted(p for p in _walk(folder.absolute(), problems) if p.suffix.lower() in suffixes)
+    files = sorted(p for p in walk_files(absolute_path(folder), problems) if p.suffix.lower() in suffixes)
     return files, problems
