@@ -32,8 +32,9 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser("recordings", help="list a folder of field recordings: start times, gaps, recorders",
                        description="List every audio file under FOLDER with its start time and where that "
                                    "time came from (override, GUANO, AudioMoth comment, file name), by "
-                                   "recorder, with gaps and overlaps flagged.  Reads headers only.")
-    p.add_argument("folder", help="the folder (searched recursively)")
+                                   "recorder, with gaps and overlaps flagged.  Reads headers and metadata, "
+                                   "never samples.")
+    p.add_argument("folder", metavar="FOLDER", help="the folder (searched recursively)")
     p.add_argument("--timezone", default="UTC", metavar="ZONE",
                    help="zone of times that carry none (IANA name such as Europe/Berlin, or +05:30); "
                         "default UTC, AudioMoth's default")
@@ -58,7 +59,7 @@ def _zone(text: str) -> tzinfo:
 
 
 def _overrides(specs: list[str], folder: Path, zone: tzinfo) -> dict[Path, datetime]:
-    """``--start FILE=TIME`` -> {absolute path: start}; FILE is relative to the current folder or FOLDER."""
+    """``--start FILE=TIME`` -> {path: start}; FILE is relative to the current folder or to FOLDER."""
     overrides: dict[Path, datetime] = {}
     for spec in specs:
         name, sep, when = spec.rpartition("=")
@@ -70,7 +71,7 @@ def _overrides(specs: list[str], folder: Path, zone: tzinfo) -> dict[Path, datet
         if not path.is_file():
             raise common.UsageError(f"--start: no such file: {name}")
         try:
-            overrides[path.absolute()] = parse_iso_time(when, zone)
+            overrides[path] = parse_iso_time(when, zone)
         except RecordingsError as exc:
             raise common.UsageError(f"--start {name}: {exc}") from None
     return overrides

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 
-from mellow.recordings.folder import audio_files_in, audio_suffixes
+from mellow.recordings.folder import absolute_path, audio_files_in, audio_suffixes
 from mellow.recordings.reading import read_recording
 from mellow.recordings.records import Recording, RecordingsError
 from mellow.recordings.zones import DEFAULT_ZONE
@@ -181,7 +181,7 @@ def _normalized_overrides(overrides: Overrides | None, files: Sequence[Path]) ->
     if not overrides:
         return {}
     listed = set(files)
-    normalized = {Path(key).expanduser().absolute(): start for key, start in overrides.items()}
+    normalized = {absolute_path(key): start for key, start in overrides.items()}
     strays = [str(p) for p in normalized if p not in listed]
     if strays:
         raise RecordingsError(f"start override for a file that is not in the listing: {strays[0]}")
@@ -193,7 +193,7 @@ def read_recordings(root: Path, files: Sequence[Path], *, zone: tzinfo = DEFAULT
                     guess_from_mtime: bool = False) -> Iterator[Recording]:
     """One :class:`Recording` per file, in the order given (a generator: stop whenever you like)."""
     starts = _normalized_overrides(overrides, files)
-    root = root.absolute()
+    root = absolute_path(root)
     for path in files:
         yield read_recording(path, zone=zone, root=root, override=starts.get(path),
                              guess_from_mtime=guess_from_mtime)
@@ -201,7 +201,7 @@ def read_recordings(root: Path, files: Sequence[Path], *, zone: tzinfo = DEFAULT
 
 def check_folder(folder: str | os.PathLike[str]) -> Path:
     """``folder`` as an absolute path; RecordingsError when it is missing or not a folder."""
-    path = Path(folder).expanduser().absolute()
+    path = absolute_path(folder)
     if not path.exists():
         raise RecordingsError(f"folder not found: {path}")
     if not path.is_dir():

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -101,9 +101,9 @@ def test_rows_show_both_times_when_metadata_and_name_disagree(tmp_path: Path) ->
 def test_overrides_are_data_and_a_stray_one_is_an_error(tmp_path: Path) -> None:
     path = write_wav(tmp_path / "dawn chorus.wav", 0.5)
     zone = parse_zone("+10:00")
-    from datetime import datetime
 
-    dep = list_deployment(tmp_path, zone=zone, overrides={str(path): datetime(2026, 5, 1, 5, 0)})
+    key = tmp_path / "elsewhere" / ".." / path.name  # the same file, named another way
+    dep = list_deployment(tmp_path, zone=zone, overrides={str(key): datetime(2026, 5, 1, 5, 0)})
     rec = dep.recordings[0]
     assert (rec.time_source, iso(rec.start)) == ("override", "2026-05-01T05:00:00+10:00")
     with pytest.raises(RecordingsError, match="not in the listing: .*elsewhere.wav"):
@@ -173,7 +173,7 @@ def test_cli_table_csv_and_jsonl(card: Path, tmp_path: Path, capsys: pytest.Capt
 
     out_file = tmp_path / "card.jsonl"
     status, out, err = run_cli(capsys, str(card), "--out", str(out_file), "--start",
-                               f"{card}/notes/dawn chorus.wav=2026-05-01T04:00:00-03:00")
+                               "notes/dawn chorus.wav=2026-05-01T04:00:00-03:00")  # relative to the folder
     records = [json.loads(line) for line in out_file.read_text().splitlines()]
     assert status == 0 and "8 files" in out and len(records) == 8
     dawn = next(r for r in records if r["file"] == "notes/dawn chorus.wav")
@@ -202,8 +202,6 @@ def test_cli_user_errors_are_one_line_and_exit_2(tmp_path: Path, capsys: pytest.
 
 
 def test_guano_files_in_the_listing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from datetime import datetime, timezone
-
     moment = datetime(2026, 5, 1, 21, 0, tzinfo=timezone(timedelta(hours=-7)))
     for i in range(2):
         write_guano_wav(tmp_path / f"bat{i}.wav", {"Timestamp": moment + timedelta(seconds=10 * i),
