@@ -14,13 +14,14 @@ in the file).  A file that cannot be used becomes a :class:`~mellow.scan.types.F
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mellow.audio import audio_info, clip_content_hash, resampled_length
 from mellow.errors import MellowError, one_line
 from mellow.model.config import AudioConfig
+from mellow.recordings.folder import audio_suffixes, walk_files
 from mellow.scan.types import FileProblem, Window
 from mellow.timefmt import format_seconds
 
@@ -28,14 +29,6 @@ from mellow.timefmt import format_seconds
 MIN_HOP_S = 1.0
 #: ``--to`` may pass the file's end by this much (seconds) and still count as the end.
 END_TOLERANCE_S = 0.001
-
-# Suffixes of the containers libsndfile reads, by its format name; a folder scan takes the files with these.
-_SUFFIXES_BY_FORMAT = {
-    "WAV": (".wav", ".wave"), "WAVEX": (".wav",), "RF64": (".rf64",), "W64": (".w64",), "FLAC": (".flac",),
-    "OGG": (".ogg", ".oga", ".opus"), "MP3": (".mp3",), "AIFF": (".aif", ".aiff", ".aifc"),
-    "AU": (".au", ".snd"), "CAF": (".caf",),
-}
-
 
 #: How the engine names a scan's settings in its messages.  A caller rewords them in its own terms with
 #: :meth:`ScanSetupError.in_terms` (``mellow scan`` names its flags: ``{"hop": "--hop", ...}``).
@@ -75,14 +68,6 @@ class ScanSetupError(MellowError):
         return text
 
 
-def audio_suffixes() -> frozenset[str]:
-    """Lower-case suffixes (with the dot) of the audio files a folder scan picks up."""
-    import soundfile as sf
-
-    available = sf.available_formats()
-    return frozenset(s for fmt, suffixes in _SUFFIXES_BY_FORMAT.items() if fmt in available for s in suffixes)
-
-
 def find_audio_files(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[FileProblem]]:
     """Expand files and folders into absolute file paths, in input order; folders recursively, sorted by path.
 
@@ -96,7 +81,7 @@ def find_audio_files(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], li
     for raw in paths:
         path = Path(raw).expanduser().absolute()
         if path.is_dir():
-            found = sorted(p for p in _walk(path) if p.suffix.lower() in suffixes)
+            found = sorted(p for p in walk_files(path) if p.suffix.lower() in suffixes)
             if not found:
                 problems.append(FileProblem(path, "the folder holds no audio files"))
         elif path.exists() or path.is_symlink():
@@ -109,14 +94,6 @@ def find_audio_files(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], li
                 seen.add(p)
                 files.append(p)
     return files, problems
-
-
-def _walk(folder: Path) -> Iterator[Path]:
-    for root, dirs, names in os.walk(folder, followlinks=False):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        for name in names:
-            if not name.startswith("."):
-                yield Path(root) / name
 
 
 @dataclass(frozen=True)
