@@ -40,6 +40,10 @@ ACTIONS: dict[str, ActionSpec] = {
     ),
     "open_a": ActionSpec("Open into Clip &A…", "Open an audio file as Clip A"),
     "open_b": ActionSpec("Open into Clip &B…", "Open an audio file as Clip B"),
+    "open_folder": ActionSpec(
+        "Open &folder of recordings…", "List a folder of recordings (an SD card, a deployment) with their "
+        "clock times, recorders and gaps", ("Ctrl+Shift+O",), help="open a folder of recordings",
+    ),
     "open_samples": ActionSpec(
         "Open &sample clips", "Load the two synthesized sample clips (bird-like chirps and a hum)"
     ),
@@ -102,8 +106,8 @@ ACTIONS: dict[str, ActionSpec] = {
 #: Menu titles and the actions in them (None: a separator; "view:*" are built from the view's choices,
 #: "model:known" lists ``mellow.model_files.KNOWN_MODELS``).
 MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
-    ("&File", ("open_focused", "open_a", "open_b", "open_samples", None, "export_window", "export_md",
-               "export_json", None, "quit")),
+    ("&File", ("open_focused", "open_a", "open_b", "open_folder", "open_samples", None, "export_window",
+               "export_md", "export_json", None, "quit")),
     ("&Clips", ("record", "play", "stop_audio", None, "swap", "clear_a", "clear_b", None, "window_next",
                 "window_prev", None, "scan", "cancel_scan")),
     ("&View", ("view:spectrogram", "view:colormap", "fit")),

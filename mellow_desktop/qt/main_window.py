@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QEvent, QSettings, QTimer, QUrl, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
@@ -34,6 +34,7 @@ from mellow_desktop.qt import window_state
 from mellow_desktop.qt.actions import build_menus, find_action, show_about, show_shortcuts, tip
 from mellow_desktop.qt.asking import AskingFlow
 from mellow_desktop.qt.clip_pair import ClipPair
+from mellow_desktop.qt.deployment_flow import DeploymentFlow
 from mellow_desktop.qt.dialogs.settings_dialog import SettingsDialog, load_settings, save_settings
 from mellow_desktop.qt.engine_host import EngineHost
 from mellow_desktop.qt.export_window import export_window_dialog
@@ -113,6 +114,8 @@ class MainWindow(QMainWindow):
         self.scans = ScanFlow(self, self.host, self.model, self.clips, self.store, self.history.refresh,
                               self.notify)
         self.scans.prompt_text = self.prompt.text
+        self.deployments = DeploymentFlow(self, self.clips, self.settings, self.notify)
+        self.setAcceptDrops(True)  # a folder dropped anywhere opens as a deployment
         self.model_label = QLabel(self.model.description, self)
         self.model_label.setToolTip("The model's state and the device it runs on")
         self.statusBar().addPermanentWidget(self.model_label)
@@ -123,6 +126,7 @@ class MainWindow(QMainWindow):
             "open_focused": lambda: self.focused_panel().choose_file(),
             "open_a": lambda: self.panel_a.choose_file(), "open_b": lambda: self.panel_b.choose_file(),
             "open_samples": lambda: self.clips.open_files(sorted(samples_dir().glob("*.flac"))),
+            "open_folder": self.deployments.choose_folder,
             "export_md": lambda: self.history.export_dialog("md"),
             "export_json": lambda: self.history.export_dialog("json"),
             "quit": self.close,
@@ -144,6 +148,7 @@ class MainWindow(QMainWindow):
             for signal in (p.clip_changed, p.facts_changed, p.window_changed):
                 signal.connect(self._on_clips_changed)
             p.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+            p.folder_dropped.connect(self.deployments.open_folder)
         self.prompt.send_requested.connect(self.ask)
         self.prompt.stop_requested.connect(self.stop_generation)
         self.prompt.scan_requested.connect(lambda: find_action(self, "scan").trigger())
@@ -268,6 +273,17 @@ class MainWindow(QMainWindow):
         save_settings(self.settings, self.app_settings)
         self.settings.sync()
 
+    def dragEnterEvent(self, ev: QDragEnterEvent) -> None:  # noqa: N802 (Qt override)
+        if any(u.isLocalFile() and Path(u.toLocalFile()).is_dir() for u in ev.mimeData().urls()):
+            ev.acceptProposedAction()
+
+    def dropEvent(self, ev: QDropEvent) -> None:  # noqa: N802 (Qt override)
+        folders = [u.toLocalFile() for u in ev.mimeData().urls() if u.isLocalFile()]
+        folders = [f for f in folders if Path(f).is_dir()]
+        if folders:
+            ev.acceptProposedAction()
+            self.deployments.open_folder(folders[0])
+
     def closeEvent(self, ev: QCloseEvent) -> None:  # noqa: N802 (Qt override)
         if self._closed:
             ev.accept()
@@ -275,6 +291,7 @@ class MainWindow(QMainWindow):
         self._closed = True
         self.save_state()
         self.host.cancel()
+        self.deployments.stop()
         self.clips.shutdown()
         self.model.shutdown()
         self.host.shutdown()

@@ -46,6 +46,7 @@ class ClipPanel(QFrame):
     window_changed = Signal(str)  # slot name; the analysis window moved
     facts_changed = Signal(str)  # slot name; measurements arrived
     message = Signal(str)  # status-bar text
+    folder_dropped = Signal(str)  # a folder was dropped here: the window opens it as a deployment
 
     def __init__(self, slot: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -259,7 +260,10 @@ class ClipPanel(QFrame):
         files = [u.toLocalFile() for u in ev.mimeData().urls() if u.isLocalFile()]
         if files:
             ev.acceptProposedAction()
-            self.open_file(files[0])
+            if Path(files[0]).is_dir():
+                self.folder_dropped.emit(files[0])
+            else:
+                self.open_file(files[0])
 
     # ------------------------------------------------------------------------------------------- audio
     input_device = _transport_setting("input_device", "The recording device (None: the system default).")

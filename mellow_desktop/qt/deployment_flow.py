@@ -1,0 +1,147 @@
+"""A folder of recordings in the window: *File ▸ Open folder…* (or a folder dropped on the window) lists it as
+a deployment in the background (headers and metadata only, :mod:`mellow.recordings`) and shows it in the
+deployment pane (a dock under the window); a row opens its file in Clip A.
+
+Listing is a background job that reports every few files and stops when asked (another folder, Stop, or the
+window closing); the GUI thread only receives the finished :class:`~mellow.recordings.Deployment`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QSettings, Qt, Signal
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow
+
+from mellow.errors import MellowError, user_message
+from mellow.recordings import Deployment, audio_files_in, build_deployment, check_folder, parse_zone
+from mellow.recordings import read_recordings as read_all
+from mellow.recordings.zones import zone_name
+from mellow_desktop.qt.clip_pair import ClipPair
+from mellow_desktop.qt.jobs import Job, JobRunner
+from mellow_desktop.qt.widgets.deployment_panel import DeploymentPanel
+
+Notify = Callable[[str], None]
+#: How often the listing job reports its progress (seconds).
+PROGRESS_EVERY_S = 0.1
+
+
+class Listing:
+    """One folder being listed: ``cancel`` stops it between two files."""
+
+    def __init__(self, folder: Path, zone_text: str) -> None:
+        self.folder, self.zone_text = folder, zone_text
+        self.cancel = threading.Event()
+        self.job: Job | None = None
+
+
+class DeploymentFlow(QObject):
+    """The deployment pane and the listing jobs behind it (see the module docstring)."""
+
+    listed = Signal(object)  # Deployment, once shown
+
+    def __init__(self, window: QMainWindow, clips: ClipPair, settings: QSettings, notify: Notify) -> None:
+        super().__init__(window)
+        self.window, self.clips, self.settings, self.notify = window, clips, settings, notify
+        self.jobs = JobRunner(self)
+        self.pane = DeploymentPanel(window)
+        self.pane.zone.setText(str(settings.value("deployment/zone", "UTC")))
+        self.dock = QDockWidget("Deployment", window)
+        self.dock.setObjectName("deploymentDock")
+        self.dock.setWidget(self.pane)
+        window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock)
+        self.dock.hide()
+        self.listing: Listing | None = None
+        self.deployment: Deployment | None = None
+        self.last_folder = str(settings.value("deployment/folder", ""))
+        self.pane.open_requested.connect(self.open_recording)
+        self.pane.zone_changed.connect(self._zone_changed)
+        self.pane.cancel_requested.connect(self.stop)
+
+    def choose_folder(self) -> None:
+        """File ▸ Open folder…: ask for a folder of recordings, then list it."""
+        chosen = QFileDialog.getExistingDirectory(self.window, "Open a folder of recordings",
+                                                  self.last_folder)
+        if chosen:
+            self.open_folder(chosen)
+
+    def open_folder(self, folder: str | Path) -> bool:
+        """List ``folder`` in the background (in the zone of *Times in*); False after a message."""
+        try:
+            root = check_folder(folder)
+            parse_zone(self.pane.zone.text())
+        except MellowError as exc:
+            self.notify(user_message(exc, "opening the folder"))
+            return False
+        self.stop()
+        self.last_folder = str(root)
+        self.settings.setValue("deployment/folder", self.last_folder)
+        listing = self.listing = Listing(root, self.pane.zone.text().strip() or "UTC")
+        self.dock.show()
+        self.dock.raise_()
+        self.pane.show_listing(root, 0, 0)
+        progress = self.jobs.relay(lambda done, total: self._progress(listing, done, total))
+        listing.job = self.jobs.submit(lambda: _list(listing, progress), lambda d: self._listed(listing, d),
+                                       lambda text: self._failed(listing, text), "listing the folder",
+                                       long=True)
+        return True
+
+    def stop(self) -> None:
+        """Stop the listing in progress (what was shown before stays)."""
+        if self.listing is not None:
+            self.listing.cancel.set()
+            if self.deployment is None:
+                self.pane.show_problem("Listing stopped.")
+            self.listing = None
+
+    def _progress(self, listing: Listing, done: int, total: int) -> None:
+        if listing is self.listing:
+            self.pane.show_listing(listing.folder, done, total)
+
+    def _listed(self, listing: Listing, deployment: Deployment | None) -> None:
+        if listing is not self.listing or deployment is None:
+            return
+        self.listing, self.deployment = None, deployment
+        self.pane.show_deployment(deployment)
+        self.listed.emit(deployment)
+
+    def _failed(self, listing: Listing, text: str) -> None:
+        if listing is self.listing:
+            self.listing = None
+            self.pane.show_problem(text)
+            self.notify(text)
+
+    def _zone_changed(self, text: str) -> None:
+        try:
+            zone = parse_zone(text or "UTC")
+        except MellowError as exc:
+            self.notify(user_message(exc, "reading the zone"))
+            return
+        self.settings.setValue("deployment/zone", zone_name(zone))
+        if self.deployment is not None and zone_name(self.deployment.zone) != zone_name(zone):
+            self.open_folder(self.deployment.root)
+
+    def open_recording(self, path: Path) -> None:
+        """Open a recording of the deployment in Clip A."""
+        self.clips.focus("A")
+        self.clips.panel("A").open_file(path)
+
+
+def _list(listing: Listing, progress: Callable[[int, int], None]) -> Deployment | None:
+    """On a pool thread: every recording of the folder (None when cancelled)."""
+    zone = parse_zone(listing.zone_text)
+    files, problems = audio_files_in(listing.folder)
+    if not files:
+        raise MellowError(f"no audio files in {listing.folder}")
+    recordings, last = [], 0.0
+    for rec in read_all(listing.folder, files, zone=zone):
+        if listing.cancel.is_set():
+            return None
+        recordings.append(rec)
+        if time.monotonic() - last > PROGRESS_EVERY_S:
+            last = time.monotonic()
+            progress(len(recordings), len(files))
+    return build_deployment(listing.folder, recordings, zone=zone, problems=problems)

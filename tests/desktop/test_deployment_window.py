@@ -1,0 +1,99 @@
+"""A folder of recordings in the window: File ▸ Open folder… (and a folder dropped on a clip panel) lists it
+in the background as a deployment (recordings table in clock order, effort lanes, summary), a row opens its
+file in Clip A, a new zone lists it again, and a broken file is listed with its reason."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
+
+from tests.desktop.helpers import wait_loaded
+from tests.recording_files import audiomoth_comment, write_wav
+
+
+def _folder(root: Path) -> Path:
+    for day in (1, 2, 3):
+        for hh in (5, 6):
+            write_wav(root / "AM01" / f"202605{day:02d}_{hh:02d}0000.WAV", seconds=2.0,
+                      comment=audiomoth_comment(f"{hh:02d}:00:00 {day:02d}/05/2026", "(UTC)"))
+    write_wav(root / "SM" / "NORTH_20260502_053000.wav", seconds=1.0)
+    (root / "SM" / "cut.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
+    return root
+
+
+def _listed(qtbot: Any, window: Any) -> Any:
+    qtbot.waitUntil(lambda: window.deployments.deployment is not None and window.deployments.listing is None,
+                    timeout=20000)
+    return window.deployments.pane
+
+
+def test_a_folder_is_listed_in_clock_order_and_a_row_opens_in_clip_a(qtbot: Any, window: Any,
+                                                                      tmp_path: Path) -> None:
+    root = _folder(tmp_path / "SD card")
+    window.deployments.pane.zone.setText("UTC")
+    assert window.deployments.open_folder(root)
+    pane = _listed(qtbot, window)
+    assert window.deployments.dock.isVisible()
+    assert pane.summary.text().startswith("8 files · 3 recorders")
+    starts = [pane.model.data(pane.model.index(r, 1)) for r in range(pane.model.rowCount())]
+    assert starts[:4] == ["2026-05-01 05:00:00", "2026-05-01 06:00:00", "2026-05-02 05:00:00",
+                          "2026-05-02 05:30:00"] and starts[-1] == ""  # clock order; no time last
+    broken = next(r for r in pane.model.rows if r.path.name == "cut.wav")
+    assert broken.cells[5] and pane.scan_button.isEnabled()
+    assert [lane.files for lane in pane.timeline.lanes] == [6, 1, 1]
+    pane.table.setFocus()
+    pane.table.selectRow(1)
+    qtbot.keyClick(pane.table, Qt.Key.Key_Return)
+    wait_loaded(qtbot, window.panel_a, root / "AM01" / "20260501_060000.WAV", facts=False)
+
+    pane.zone.setText("Europe/Berlin")  # the Song Meter name has no zone: read in Berlin now
+    pane.zone.editingFinished.emit()
+    qtbot.waitUntil(lambda: getattr(window.deployments.deployment.zone, "key", "") == "Europe/Berlin",
+                    timeout=20000)
+    pane = _listed(qtbot, window)
+    sm = next(r for r in pane.model.rows if r.path.name.startswith("NORTH"))
+    assert sm.cells[1] == "2026-05-02 05:30:00" and sm.recording.start.utcoffset().total_seconds() == 7200
+    assert window.settings.value("deployment/zone") == "Europe/Berlin"
+
+
+def test_a_folder_dropped_on_a_clip_panel_opens_as_a_deployment(qtbot: Any, window: Any,
+                                                                 tmp_path: Path) -> None:
+    root = _folder(tmp_path / "card")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(root))])
+    pos = QPointF(window.panel_b.width() / 2, window.panel_b.height() / 2)
+    with warnings.catch_warnings():  # PySide6 marks the QPoint constructor deprecated; it is the only one
+        warnings.simplefilter("ignore", DeprecationWarning)
+        enter = QDragEnterEvent(pos.toPoint(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                                Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window.panel_b, enter)
+    drop = QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window.panel_b, drop)
+    assert drop.isAccepted()
+    pane = _listed(qtbot, window)
+    assert pane.folder.text() == str(root) and window.panel_b.state() is None  # not opened as a clip
+
+
+def test_a_missing_folder_or_bad_zone_is_one_line_and_keeps_what_is_shown(qtbot: Any, window: Any,
+                                                                          tmp_path: Path) -> None:
+    root = _folder(tmp_path / "card")
+    assert window.deployments.open_folder(root)
+    pane = _listed(qtbot, window)
+    shown = pane.summary.text()
+    assert not window.deployments.open_folder(tmp_path / "nowhere")
+    assert "folder not found" in window.chat.notices()[-1] and pane.summary.text() == shown
+    pane.zone.setText("Mars/Olympus")
+    pane.zone.editingFinished.emit()
+    assert "unknown time zone" in window.chat.notices()[-1] and pane.summary.text() == shown
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    pane.zone.setText("UTC")
+    assert window.deployments.open_folder(empty)
+    qtbot.waitUntil(lambda: "no audio files" in pane.summary.text(), timeout=20000)
+    assert window.deployments.deployment.root == root  # the deployment shown before stays
