@@ -1,8 +1,9 @@
 """The history database's tables, their upgrade from schema 1, and its search index (stdlib ``sqlite3``).
 
 Only :mod:`.history_store` (and :mod:`.scan_store`) use this module; the functions run inside its
-connection (autocommit mode). Schema 3 adds the scan tables (:mod:`.scan_schema`); the search functions serve
-both kinds of entry, ``table`` "history" (questions) or "scan" (whole-recording scans).
+connection (autocommit mode). Schema 3 adds the scan tables, schema 4 their files and questions
+(:mod:`.scan_schema`); the search functions serve both kinds of entry, ``table`` "history" (questions) or
+"scan" (whole-recording scans).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Iterator
 from mellow_desktop.core.history_record import clip_names
 from mellow_desktop.core.scan_schema import prepare_scan_tables, rebuild_scan_text, scan_text_in_step
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 COLUMNS = (
     "created",

@@ -1,8 +1,11 @@
-"""A whole-recording scan as plain data (no Qt, no SQLite): what was asked, of which file, with which model,
-and how it went.  The one record of a scan: the Scan dialog fills in the parameters, :class:`.ScanSession`
-plans and stores it (filling in the file's facts and the model), the history lists and re-opens it.
+"""A scan as plain data (no Qt, no SQLite): what was asked, of which recording or folder of recordings, with
+which model, and how it went.  The one record of a scan: the Scan dialog fills in the parameters,
+:class:`.ScanSession` plans and stores it (filling in the files' facts and the model), the history lists and
+re-opens it.
 
-Its windows are :class:`~mellow.scan.types.WindowResult` rows (the engine's own type), in plan order.
+Its windows are :class:`~mellow.scan.types.WindowResult` rows (the engine's own type), in plan order: the
+files in order, each file's windows in order (a window's *plan index* is its file's first index plus its
+place in the file).
 """
 
 from __future__ import annotations
@@ -18,16 +21,40 @@ from mellow_desktop.core.history_record import StoredEntry
 
 
 @dataclass
+class ScannedFile:
+    """One file of a scan: absolute ``path``, content hash, length on the engine's grid, its clock start
+    (``recording_start``, ISO 8601 with offset, and ``time_source``; None when unknown, see
+    :mod:`mellow.recordings`), ``n_windows`` planned, or the ``problem`` that kept it out of the plan."""
+
+    path: str
+    file_hash: str = ""
+    duration_s: float | None = None
+    recording_start: str | None = None
+    time_source: str | None = None
+    n_windows: int = 0
+    problem: str | None = None
+
+    @property
+    def name(self) -> str:
+        return Path(self.path).name
+
+
+@dataclass
 class ScanRecord(StoredEntry):
-    """One scan of one file.
+    """One scan of one file, or of every recording of a folder (``file`` is then the folder).
 
     What was asked (the Scan dialog's fields): ``prompt``; ``hop_s``, ``from_s``/``to_s`` (None: to the file's
     end); ``threshold`` on P(yes); slot 2: ``slot2_mode`` "same" (the window again), "against"
     (``slot2_file`` at ``slot2_start_s``) or "pair" (``slot2_file`` at the same time plus ``slot2_start_s``,
     the offset); ``max_len`` tokens per answer; ``score`` "auto" (from the prompt), "yes-no", "choices" or
     None; ``dtype`` the decoder's precision ("float32", as published; "bfloat16", "float16").
-    Filled in when the scan is stored: the file (absolute ``file``, its content hash ``file_hash``,
-    ``duration_s`` on the engine's grid, ``slot2_hash``), ``n_windows`` planned, the resolved ``scoring``
+    ``zone``: the zone naive recording times are read in (None: UTC, AudioMoth's default); a folder scan
+    takes only the recordings that start from ``date_from`` to ``date_to`` (ISO dates, inclusive; None: no
+    bound).
+    Filled in when the scan is stored: ``files`` (:class:`ScannedFile`, one per file, planned or not), the
+    absolute ``file`` (for one file also its content hash ``file_hash``), ``duration_s`` (the file's length,
+    or the seconds of recording a folder scan covers), ``slot2_hash``, ``n_windows`` planned, the resolved
+    ``scoring``
     ("yes-no", "choices" or None), the model (``model_id`` "v0 sha256:1a2b3c4d5e6f", ``model_checksum``).
     How it went: ``status`` "running" until it ends ("finished", "cancelled", "failed"), ``message`` (why
     it failed, or which windows could not be read), ``created``/``finished`` Unix times.
@@ -45,6 +72,10 @@ class ScanRecord(StoredEntry):
     max_len: int = 300
     score: str | None = "auto"
     dtype: str = "float32"
+    zone: str | None = None
+    date_from: str | None = None
+    date_to: str | None = None
+    files: list[ScannedFile] = field(default_factory=list)
     file_hash: str = ""
     n_windows: int = 0
     duration_s: float | None = None
@@ -65,6 +96,29 @@ class ScanRecord(StoredEntry):
     def file_name(self) -> str:
         return Path(self.file).name
 
+    @property
+    def is_folder(self) -> bool:
+        """A scan of a folder of recordings (rather than of one file)."""
+        return any(f.path != self.file for f in self.files)
+
+    def first_windows(self) -> list[int]:
+        """The plan index of each file's first window (files in order)."""
+        starts, n = [], 0
+        for f in self.files:
+            starts.append(n)
+            n += f.n_windows
+        return starts
+
+    def locate(self, plan_index: int) -> tuple[int, int]:
+        """(file index, window index in that file) of a window's plan index."""
+        n = plan_index
+        for i, f in enumerate(self.files):
+            if n < f.n_windows:
+                return i, n
+            n -= f.n_windows
+        raise IndexError(f"window {plan_index} is not in the plan of scan {self.id} "
+                         f"({self.n_windows} windows)")
+
     def generation_options(self) -> GenerationOptions:
         """The decoding options the scan answers with (greedy, as published, ``max_len`` tokens)."""
         return GenerationOptions(max_len=int(self.max_len))
@@ -75,10 +129,11 @@ class ScanRecord(StoredEntry):
         text = options_text(self.generation_options(), self.scoring, self.dtype)
         return row_key(window, self.prompt, text, self.model_id)
 
-    def window_of(self, start_s: float, end_s: float, slot2_start_s: float | None) -> Window:
-        """The engine's :class:`Window` of this scan at ``start_s`` (slot 2 as the scan set it)."""
+    def window_of(self, file_idx: int, start_s: float, end_s: float, slot2_start_s: float | None) -> Window:
+        """The engine's :class:`Window` of file ``file_idx`` at ``start_s`` (slot 2 as the scan set it)."""
+        scanned = self.files[file_idx]
         s2 = Path(self.slot2_file) if self.slot2_file and self.slot2_mode != "same" else None
-        return Window(Path(self.file), start_s, end_s, self.file_hash, s2,
+        return Window(Path(scanned.path), start_s, end_s, scanned.file_hash, s2,
                       float(slot2_start_s or 0.0) if s2 is not None else 0.0, self.slot2_hash or "")
 
 

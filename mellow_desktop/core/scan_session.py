@@ -18,44 +18,18 @@ from pathlib import Path
 
 from mellow.errors import one_line
 from mellow.model.config import AudioConfig
-from mellow.scan.plan import ScanPlan, ScanRange, ScanSetupError, plan_scan, slot_two
+from mellow.recordings import Recording
+from mellow.scan.plan import ScanPlan
 from mellow.scan.types import Window, WindowResult
 from mellow.scan.writers.records import ScanRow
 from mellow_desktop.core.history_record import HistoryError
 from mellow_desktop.core.history_schema import fts5_trigram_available, prepare_schema
 from mellow_desktop.core.history_store import HistoryStore
+from mellow_desktop.core.scan_planning import check_request, plan_for, take_facts, windows_in_order
 from mellow_desktop.core.scan_record import ScanRecord
 from mellow_desktop.core.scan_store import ScanStore
 
 Database = str | os.PathLike[str] | HistoryStore
-
-
-def check_request(record: ScanRecord) -> None:
-    """Raise ScanSetupError (one line) for a prompt or threshold the scan cannot use."""
-    if not record.prompt.strip():
-        raise ScanSetupError("type a prompt to ask of every window")
-    if not 0.0 <= float(record.threshold) <= 1.0:
-        raise ScanSetupError(f"the threshold must be between 0 and 1, got {record.threshold:g}")
-
-
-def plan_for(record: ScanRecord, audio: AudioConfig | None = None) -> ScanPlan:
-    """The engine's plan of one scan (one file); raises ScanSetupError with the reason when it has none."""
-    audio = audio or AudioConfig()
-    rng = ScanRange(from_s=record.from_s, to_s=record.to_s, hop_s=record.hop_s)
-    if record.slot2_mode not in ("same", "against", "pair"):
-        raise ScanSetupError(f"unknown slot-2 mode {record.slot2_mode!r} (use same, against or pair)")
-    other = record.slot2_file if record.slot2_mode != "same" else None
-    if record.slot2_mode != "same" and not other:
-        raise ScanSetupError(f"slot 2 mode {record.slot2_mode!r} needs a second file")
-    against = other if record.slot2_mode == "against" else None
-    pair = other if record.slot2_mode == "pair" else None
-    slot2 = slot_two(against, record.slot2_start_s, pair, record.slot2_start_s, audio)
-    plan = plan_scan([record.file], rng, slot2, audio)
-    if plan.problems:
-        raise ScanSetupError(plan.problems[0].reason)
-    if not plan.n_windows:
-        raise ScanSetupError(f"nothing to scan in {record.file}")
-    return plan
 
 
 def connect(db_path: Database) -> tuple[sqlite3.Connection, bool]:
@@ -86,15 +60,16 @@ class ScanSession:
     def __init__(self, conn: sqlite3.Connection, store: ScanStore, record: ScanRecord,
                  plan: ScanPlan) -> None:
         self._conn, self.store, self.record, self.plan = conn, store, record, plan
-        self.notice: str | None = None  # what the user should know before it runs (a changed file)
+        self.notice: str | None = None  # what the user should know before it runs (changed files)
 
     @classmethod
     def create(cls, db: Database, record: ScanRecord, audio: AudioConfig | None = None) -> ScanSession:
-        """Plan ``record`` and store it as a new "running" scan (its file facts and ``n_windows`` set from
-        the plan; ``scoring`` and the model as the caller set them)."""
+        """Plan ``record`` (a file, or a folder's recordings) and store it as a new "running" scan (its files
+        and ``n_windows`` set from the plan; ``scoring`` and the model as the caller set them)."""
         check_request(record)
-        plan = plan_for(record, audio)
-        _take_facts(record, plan)
+        record.file = str(Path(record.file).expanduser().absolute())
+        plan, recordings = plan_for(record, audio)
+        take_facts(record, plan, recordings)
         if record.slot2_file:
             record.slot2_file = str(Path(record.slot2_file).expanduser().absolute())
         conn, fts = connect(db)
@@ -108,35 +83,41 @@ class ScanSession:
 
     @classmethod
     def open(cls, db: Database, scan_id: int, audio: AudioConfig | None = None) -> ScanSession:
-        """The stored scan ``scan_id``, planned again; when its file changed, its windows are forgotten and
-        the scan starts over (:attr:`notice` says so)."""
+        """The stored scan ``scan_id``, planned again; the windows of a file that changed are forgotten and
+        asked again (:attr:`notice` says so)."""
         conn, fts = connect(db)
         try:
             store = ScanStore(conn, fts)
             record = store.get(scan_id)
             if record is None:
                 raise HistoryError(f"there is no scan {scan_id} in the history database {_path_of(db)}")
-            session = cls(conn, store, record, plan_for(record, audio))
-            session._restart_if_changed()
+            plan, recordings = plan_for(record, audio)
+            session = cls(conn, store, record, plan)
+            session._restart_changed(recordings)
         except BaseException:
             conn.close()
             raise
         return session
 
-    def _restart_if_changed(self) -> None:
-        scanned = self.plan.files[0]
-        if scanned.file_hash == self.record.file_hash and len(scanned.windows) == self.record.n_windows:
-            return
-        stored = len(self.store.done_indices(int(self.record.id or 0)))
-        _take_facts(self.record, self.plan)
-        self.store.restart(self.record)
-        self.notice = (f"{scanned.path.name} has changed since this scan began: its {stored} answers were "
-                       "about the earlier audio, so every window is asked again")
+    def _restart_changed(self, recordings: dict[Path, Recording]) -> None:
+        before = self.store.done_indices(self.record)
+        firsts = self.record.first_windows()
+        counts = [sum(1 for i in before if a <= i < a + f.n_windows)
+                  for a, f in zip(firsts, self.record.files, strict=True)]
+        changed = take_facts(self.record, self.plan, recordings)
+        if changed:
+            self.store.restart(self.record, changed)
+            names = ", ".join(self.record.files[i].name for i in changed[:3])
+            names += ", …" if len(changed) > 3 else ""
+            stored = sum(counts[i] for i in changed)
+            what = "has" if len(changed) == 1 else "have"
+            self.notice = (f"{names} {what} changed since this scan began: {stored} answers were about the "
+                           "earlier audio, so their windows are asked again")
 
     @property
-    def windows(self) -> tuple[Window, ...]:
-        """Every planned window, in plan order (index = place in the plan)."""
-        return self.plan.files[0].windows
+    def windows(self) -> list[tuple[int, Window]]:
+        """(plan index, window) of every window planned now, in plan order."""
+        return windows_in_order(self.record, self.plan)
 
     @property
     def audio_per_window_s(self) -> float:
@@ -145,8 +126,8 @@ class ScanSession:
 
     def missing(self) -> list[tuple[int, Window]]:
         """(plan index, window) of every planned window not yet answered, in plan order."""
-        done = self.store.done_indices(int(self.record.id or 0))
-        return [(i, w) for i, w in enumerate(self.windows) if i not in done]
+        done = self.store.done_indices(self.record)
+        return [(i, w) for i, w in self.windows if i not in done]
 
     def append(self, batch: Sequence[tuple[int, WindowResult]]) -> None:
         """Store one batch of results in one transaction (durable when this returns)."""
@@ -178,14 +159,6 @@ class ScanSession:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _take_facts(record: ScanRecord, plan: ScanPlan) -> None:
-    """Set the record's file facts and plan size from ``plan``."""
-    scanned = plan.files[0]
-    record.file, record.file_hash = str(scanned.path), scanned.file_hash
-    record.duration_s, record.n_windows = scanned.duration_s, len(scanned.windows)
-    record.slot2_hash = scanned.windows[0].slot2_hash or None
 
 
 def _path_of(db: Database) -> str:

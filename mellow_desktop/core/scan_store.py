@@ -6,7 +6,9 @@ A :class:`ScanStore` works on any connection to the database: :attr:`HistoryStor
 :class:`~mellow_desktop.core.scan_session.ScanSession` opens its own on the worker thread (SQLite's WAL lets
 one connection write while others read).  Writes are ``BEGIN IMMEDIATE`` transactions with
 ``synchronous=FULL``: a batch is on disk when :meth:`append_results` returns, and a crash loses at most the
-batch being written, never a window twice (``(scan_id, idx)`` is the primary key).
+batch being written, never a window twice (``(scan_id, file_idx, idx, q)`` is the primary key).  Callers
+name windows by their plan index (:meth:`ScanRecord.locate <.scan_record.ScanRecord.locate>` maps it to the
+stored file and window index).
 """
 
 from __future__ import annotations
@@ -24,13 +26,27 @@ from mellow.scan.types import WindowResult
 from mellow_desktop.core.deleted import SCAN, Deleted
 from mellow_desktop.core.history_record import HistoryError
 from mellow_desktop.core.history_schema import index_record, matching_ids, transaction, unindex_record
-from mellow_desktop.core.scan_record import LoadedScan, ScanRecord
-from mellow_desktop.core.scan_schema import SCAN_COLUMNS, SCAN_STATUSES, WINDOW_COLUMNS, scan_search_row
+from mellow_desktop.core.scan_record import LoadedScan, ScannedFile, ScanRecord
+from mellow_desktop.core.scan_schema import (
+    FILE_COLUMNS,
+    QUESTION_COLUMNS,
+    SCAN_COLUMNS,
+    SCAN_STATUSES,
+    WINDOW_COLUMNS,
+    scan_search_row,
+)
 
-_WINDOW_INSERT = (f"INSERT INTO scan_window ({', '.join(WINDOW_COLUMNS)}) "
-                  f"VALUES ({', '.join('?' * len(WINDOW_COLUMNS))})")
+
+def _insert_sql(table: str, columns: Sequence[str]) -> str:
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+
+
+_WINDOW_INSERT = _insert_sql("scan_window", WINDOW_COLUMNS)
+_FILE_INSERT = _insert_sql("scan_file", FILE_COLUMNS)
+_QUESTION_INSERT = _insert_sql("scan_question", QUESTION_COLUMNS)
 _ANSWERED = "error IS NULL"  # earlier versions stored unreadable windows; they count as missing
-_FORGET_UNREADABLE = "DELETE FROM scan_window WHERE scan_id = ? AND idx = ? AND error IS NOT NULL"
+_FORGET_UNREADABLE = ("DELETE FROM scan_window WHERE scan_id = ? AND file_idx = ? AND idx = ? AND q = ? "
+                      "AND error IS NOT NULL")
 
 
 def _record(row: sqlite3.Row) -> ScanRecord:
@@ -48,18 +64,25 @@ def _record(row: sqlite3.Row) -> ScanRecord:
     except MellowError:
         dtype = str(options.get("dtype"))
     return ScanRecord(id=int(row["id"]), max_len=int(generation.get("max_len", 300)), dtype=dtype,
-                      score=options.get("score", row["scoring"]), **values)
+                      score=options.get("score", row["scoring"]), zone=options.get("zone"),
+                      date_from=options.get("date_from"), date_to=options.get("date_to"), **values)
 
 
 def _options_json(scan: ScanRecord) -> str:
     options = {"generation": dataclasses.asdict(scan.generation_options()), "dtype": scan.dtype,
-               "score": scan.score}
+               "score": scan.score, "zone": scan.zone, "date_from": scan.date_from, "date_to": scan.date_to}
     return json.dumps(options, ensure_ascii=False, default=str)
 
 
-def _window_values(scan: ScanRecord, idx: int, r: WindowResult) -> tuple[object, ...]:
+def _file_values(scan: ScanRecord) -> list[tuple[object, ...]]:
+    return [(scan.id, i, f.path, f.file_hash, f.duration_s, f.recording_start, f.time_source, f.n_windows,
+             f.problem) for i, f in enumerate(scan.files)]
+
+
+def _window_values(scan: ScanRecord, plan_index: int, r: WindowResult) -> tuple[object, ...]:
     w = r.window
-    return (scan.id, int(idx), float(w.start_s), float(w.end_s),
+    file_idx, idx = scan.locate(int(plan_index))
+    return (scan.id, file_idx, idx, 0, float(w.start_s), float(w.end_s),
             float(w.slot2_start_s) if w.slot2_file is not None else None, r.text, json.dumps(list(r.tokens)),
             r.score, None if r.choices is None else json.dumps(r.choices), r.error)
 
@@ -67,7 +90,8 @@ def _window_values(scan: ScanRecord, idx: int, r: WindowResult) -> tuple[object,
 def _result(scan: ScanRecord, row: sqlite3.Row) -> WindowResult:
     raw = None if row["choices"] is None else json.loads(row["choices"])
     choices = None if raw is None else {str(k): float(v) for k, v in raw.items()}
-    window = scan.window_of(float(row["start_s"]), float(row["end_s"]), row["slot2_start_s"])
+    window = scan.window_of(int(row["file_idx"]), float(row["start_s"]), float(row["end_s"]),
+                            row["slot2_start_s"])
     return WindowResult(window, text=row["text"], tokens=[int(t) for t in json.loads(row["tokens"])],
                         score=row["score"], choices=choices, error=row["error"])
 
@@ -98,10 +122,14 @@ class ScanStore:
         return scan.id
 
     def _insert(self, scan: ScanRecord, keep_id: bool = False) -> int:
+        if not scan.files:  # a record made by hand: its one file
+            scan.files = [ScannedFile(scan.file, scan.file_hash, scan.duration_s, n_windows=scan.n_windows)]
         columns = ("id", *SCAN_COLUMNS) if keep_id else SCAN_COLUMNS
         values = [_options_json(scan) if c == "options" else getattr(scan, c) for c in columns]
-        sql = f"INSERT INTO scan ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-        sid = int(self._conn.execute(sql, values).lastrowid)
+        sid = int(self._conn.execute(_insert_sql("scan", columns), values).lastrowid)
+        scan.id = sid
+        self._conn.executemany(_FILE_INSERT, _file_values(scan))
+        self._conn.execute(_QUESTION_INSERT, (sid, 0, scan.prompt, scan.prompt, scan.threshold, scan.scoring))
         self._reindex(sid, fresh=True)
         return sid
 
@@ -115,7 +143,12 @@ class ScanStore:
 
     def get(self, scan_id: int) -> ScanRecord | None:
         row = self._conn.execute("SELECT * FROM scan WHERE id = ?", (int(scan_id),)).fetchone()
-        return _record(row) if row else None
+        return None if row is None else self._with_files(_record(row))
+
+    def _with_files(self, scan: ScanRecord) -> ScanRecord:
+        files = self._conn.execute("SELECT * FROM scan_file WHERE scan_id = ? ORDER BY idx", (scan.id,))
+        scan.files = [ScannedFile(**{c: r[c] for c in FILE_COLUMNS[2:]}) for r in files]
+        return scan
 
     def set_status(self, scan_id: int, status: str, message: str | None = None) -> None:
         """Mark the scan "finished", "cancelled", "failed" (with ``message``) or "running" again (resumed)."""
@@ -131,26 +164,33 @@ class ScanStore:
         needle = text.strip().casefold()
         if not needle:
             rows = self._conn.execute("SELECT * FROM scan ORDER BY created DESC, id DESC LIMIT ?", (limit,))
-            return [_record(r) for r in rows.fetchall()]
+            return [self._with_files(_record(r)) for r in rows.fetchall()]
         ids = matching_ids(self._conn, self.fts, needle, limit, table="scan")
         return [r for r in (self.get(i) for i in ids) if r is not None]
 
     # ------------------------------------------------------------------------------------------- windows
-    def done_indices(self, scan_id: int) -> set[int]:
-        """Plan indices of the windows already answered."""
-        rows = self._conn.execute(f"SELECT idx FROM scan_window WHERE scan_id = ? AND {_ANSWERED}",
-                                  (int(scan_id),))
-        return {int(r[0]) for r in rows}
+    def done_indices(self, scan: ScanRecord | int) -> set[int]:
+        """Plan indices of the windows of ``scan`` (a record, or a stored scan's id) already answered."""
+        scan = scan if isinstance(scan, ScanRecord) else self.get(scan) or ScanRecord(prompt="", file="")
+        rows = self._conn.execute(f"SELECT file_idx, idx FROM scan_window WHERE scan_id = ? AND {_ANSWERED}",
+                                  (int(scan.id or 0),))
+        firsts = scan.first_windows()
+        return {firsts[int(f)] + int(i) for f, i in rows if int(f) < len(firsts)}
 
-    def restart(self, scan: ScanRecord) -> None:
-        """Forget every stored window of ``scan`` and store its file facts and plan size anew (its file
-        changed: the answers were about other audio), in one transaction."""
+    def restart(self, scan: ScanRecord, changed: Iterable[int]) -> None:
+        """Forget the stored windows of the files ``changed`` (file indices: their content changed, so the
+        answers were about other audio) and store the scan's file facts and plan size anew, in one
+        transaction."""
+        sid = int(scan.id or 0)
         with self._write("update the scan in"):
-            self._conn.execute("DELETE FROM scan_window WHERE scan_id = ?", (int(scan.id or 0),))
+            self._conn.executemany("DELETE FROM scan_window WHERE scan_id = ? AND file_idx = ?",
+                                   [(sid, int(i)) for i in changed])
+            self._conn.execute("DELETE FROM scan_file WHERE scan_id = ?", (sid,))
+            self._conn.executemany(_FILE_INSERT, _file_values(scan))
             self._conn.execute("UPDATE scan SET file_hash = ?, duration_s = ?, n_windows = ?, slot2_hash = ? "
                                "WHERE id = ?", (scan.file_hash, scan.duration_s, scan.n_windows,
-                                                scan.slot2_hash, int(scan.id or 0)))
-            self._reindex(int(scan.id or 0))
+                                                scan.slot2_hash, sid))
+            self._reindex(sid)
 
     def done_counts(self, ids: Iterable[int]) -> dict[int, int]:
         """Windows stored per scan (for "34 of 720 windows" in the history list; 0 when none)."""
@@ -167,9 +207,10 @@ class ScanStore:
         """Store one batch of (plan index, result) in one transaction (and refresh the search text)."""
         if not results:
             return
+        values = [_window_values(scan, i, r) for i, r in results]
         with self._write("save the scan's results to"):
-            self._conn.executemany(_FORGET_UNREADABLE, [(scan.id, int(i)) for i, _ in results])
-            self._conn.executemany(_WINDOW_INSERT, [_window_values(scan, i, r) for i, r in results])
+            self._conn.executemany(_FORGET_UNREADABLE, [v[:4] for v in values])
+            self._conn.executemany(_WINDOW_INSERT, values)
             self._reindex(int(scan.id or 0))
 
     def load(self, scan_id: int) -> LoadedScan | None:
@@ -177,10 +218,12 @@ class ScanStore:
         scan = self.get(scan_id)
         if scan is None:
             return None
-        rows = self._conn.execute(f"SELECT * FROM scan_window WHERE scan_id = ? AND {_ANSWERED} ORDER BY idx",
-                                  (int(scan_id),))
-        rows = rows.fetchall()
-        return LoadedScan(scan, tuple(_result(scan, r) for r in rows), tuple(int(r["idx"]) for r in rows))
+        rows = self._conn.execute(f"SELECT * FROM scan_window WHERE scan_id = ? AND {_ANSWERED} "
+                                  "ORDER BY file_idx, idx, q", (int(scan_id),)).fetchall()
+        firsts = scan.first_windows()
+        rows = [r for r in rows if int(r["file_idx"]) < len(firsts)]
+        return LoadedScan(scan, tuple(_result(scan, r) for r in rows),
+                          tuple(firsts[int(r["file_idx"])] + int(r["idx"]) for r in rows))
 
     # ------------------------------------------------------------------------------------------- delete
     def delete_scans(self, ids: Iterable[int]) -> Deleted[LoadedScan]:
@@ -191,7 +234,8 @@ class ScanStore:
             for s in loaded:
                 sid = int(s.record.id or 0)
                 unindex_record(self._conn, self.fts, sid, table="scan")
-                self._conn.execute("DELETE FROM scan_window WHERE scan_id = ?", (sid,))
+                for table in ("scan_window", "scan_file", "scan_question"):
+                    self._conn.execute(f"DELETE FROM {table} WHERE scan_id = ?", (sid,))
                 self._conn.execute("DELETE FROM scan WHERE id = ?", (sid,))
         return Deleted(tuple(loaded), SCAN, self.restore)
 

@@ -51,7 +51,7 @@ def test_a_schema_1_database_is_upgraded_in_place_and_keeps_every_record(v1_db: 
         assert new_id == 4
     con = sqlite3.connect(v1_db)
     try:
-        assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
         assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert {"duration_a", "duration_b"} <= {r[1] for r in con.execute("PRAGMA table_info(history)")}
         fts_columns = [r[1] for r in con.execute("PRAGMA table_info(history_fts)")]

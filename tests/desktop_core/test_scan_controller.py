@@ -124,8 +124,8 @@ def test_a_changed_file_is_scanned_again_from_the_start_and_the_user_is_told(eng
     assert first.notice is None and first.record.n_windows == 3
     recording(audio, 45.0, seed=7)  # the same name, other content and length
     again = ScanController.resume(engine, db, first.scan_id)
-    assert again.notice == ("a.wav has changed since this scan began: its 3 answers were about the earlier "
-                            "audio, so every window is asked again")
+    assert again.notice == ("a.wav has changed since this scan began: 3 answers were about the earlier "
+                            "audio, so their windows are asked again")
     assert [len(b.answered) for b in again.run()] == [5]
     again.close()
     with HistoryStore.open(db) as store:

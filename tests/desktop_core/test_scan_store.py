@@ -55,9 +55,9 @@ def test_a_schema_2_database_gets_the_scan_tables_and_keeps_its_questions(v2_db:
         assert kinds == [("question", 2), ("scan", sid), ("question", 1)], "newest first, both kinds"
     con = sqlite3.connect(v2_db)
     try:
-        assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
         names = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
-        assert {"scan", "scan_window", "scan_text"} <= names
+        assert {"scan", "scan_window", "scan_text", "scan_file", "scan_question"} <= names
         assert con.execute("SELECT count(*) FROM scan_window").fetchone()[0] == 2
     finally:
         con.close()
@@ -170,3 +170,26 @@ def test_a_scan_added_without_fts5_is_found_once_fts5_is_back(tmp_path: Path,
         assert [e.id for e in store.entries("bittern")] == [record.id]
         assert [e.id for e in store.entries("heronry")] == [record.id]
         assert store.scans.done_counts([record.id, 77]) == {record.id: 1, 77: 0}
+
+
+def test_a_schema_3_database_is_upgraded_with_its_scans_files_questions_and_windows(tmp_path: Path) -> None:
+    """A history written by the last schema-3 version (tests/fixtures/history_v3.sqlite3: a question, and a
+    cancelled scan with two answered windows and one stored as unreadable, precision "torch.float32")."""
+    db, DAWN = tmp_path / "history.sqlite3", "/field/dawn chorus.wav"  # noqa: N806
+    shutil.copyfile(Path(__file__).parents[1] / "fixtures" / "history_v3.sqlite3", db)
+    with HistoryStore.open(db) as store:
+        assert store.integrity_check() == "ok" and [r.prompt for r in store.all()] == ["caption the audio."]
+        [scan] = store.scans.search("")
+        assert (scan.file, scan.n_windows, scan.dtype, scan.max_len) == (DAWN, 4, "float32", 2)
+        assert [(f.path, f.file_hash, f.n_windows) for f in scan.files] == [(DAWN, "ab" * 20, 4)]
+        loaded = store.scans.load(scan.id)
+        assert loaded.indices == (0, 1) and [r.text for r in loaded.results] == ["yes", "no"]
+        assert store.scans.done_indices(scan.id) == {0, 1}  # the unreadable window is asked again on Resume
+        assert [e.id for e in store.scans.search("dawn chorus")] == [scan.id]
+    con = sqlite3.connect(db)
+    try:
+        assert con.execute("PRAGMA user_version").fetchone()[0] == 4
+        assert con.execute("SELECT q, prompt, scoring FROM scan_question").fetchall() == [
+            (0, "is there a bird singing? answer yes or no", "yes-no")]
+    finally:
+        con.close()
