@@ -5,7 +5,6 @@ and resumed (every planned window exactly once)."""
 from __future__ import annotations
 
 import math
-import os
 import signal
 import sqlite3
 import subprocess
@@ -24,9 +23,10 @@ from mellow_desktop.core.history_store import HistoryStore
 from mellow_desktop.core.scan_controller import ScanController
 from mellow_desktop.core.scan_session import ScanRequest, ScanSession
 from mellow_desktop.core.scan_view import ScanView
-from tests.desktop_core.scan_helpers import YES_NO, recording
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers.audio_files import write_recording as recording
+from tests.helpers.paths import ROOT
+from tests.helpers.processes import child_env
+from tests.helpers.scans import YES_NO
 
 
 @pytest.fixture(scope="module")
@@ -119,10 +119,8 @@ def test_a_changed_file_or_another_model_is_refused_with_one_line(engine: Engine
 
 
 def _child(db: Path, ckpt: Path, gguf: Path, *args: str) -> subprocess.Popen[str]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-               OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1", HF_HUB_OFFLINE="1")
-    return subprocess.Popen([sys.executable, "-m", "tests.desktop_core.scan_child", str(db), str(ckpt),
-                             str(gguf), *args], env=env, cwd=ROOT, stdout=subprocess.PIPE,
+    return subprocess.Popen([sys.executable, "-m", "tests.helpers.scan_child", str(db), str(ckpt),
+                             str(gguf), *args], env=child_env(), cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 
 
@@ -134,6 +132,7 @@ def _stored(db: Path) -> list[tuple[int, str, float | None]]:
         con.close()
 
 
+@pytest.mark.subprocess
 def test_a_scan_killed_by_sigkill_resumes_with_every_window_exactly_once(tiny_ckpt: Path, gguf: Path,
                                                                          tmp_path: Path) -> None:
     audio = recording(tmp_path / "site 'B' night.wav", 130.0)
