@@ -33,6 +33,8 @@ test-fast: lint
 	$(PY) -m pytest -m "not slow and not subprocess"
 
 bench: $(VENV)/.installed-test
+	# A PulseAudio null sink for gui_long.py's playback figures (skipped, and said so, without one).
+	-bash tests/start_audio_stack.sh
 	$(PY) benchmarks/generation.py
 	OMP_WAIT_POLICY=PASSIVE $(PY) benchmarks/scan.py
 	$(PY) benchmarks/scan_ray.py
