@@ -1,10 +1,11 @@
-# The README's two commands: `make run` starts the app, `make test` runs every check.
-# Both create .venv when it is missing and (re)install when pyproject.toml changed.
+# The README's commands: `make run` starts the app, `make test` runs every check, `make test-fast` the quick
+# lane for day-to-day work (lint and the tests marked neither slow nor subprocess; see pyproject.toml).
+# Each creates .venv when it is missing and (re)installs when pyproject.toml changed.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint bench clean
+.PHONY: run test test-fast lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,7 +29,12 @@ lint: $(VENV)/.installed-test
 test: lint
 	$(PY) -m pytest
 
+test-fast: lint
+	$(PY) -m pytest -m "not slow and not subprocess"
+
 bench: $(VENV)/.installed-test
+	# A PulseAudio null sink for gui_long.py's playback figures (skipped, and said so, without one).
+	-bash tests/start_audio_stack.sh
 	$(PY) benchmarks/generation.py
 	OMP_WAIT_POLICY=PASSIVE $(PY) benchmarks/scan.py
 	$(PY) benchmarks/scan_ray.py

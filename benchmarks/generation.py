@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import resource
 import statistics
 import sys
 import tempfile
@@ -26,9 +25,15 @@ from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.harness import (  # noqa: E402
+    DETAIL_PROMPT,
+    REFERENCE_CLIPS,
+    decoder_prefix,
+    naive_ms_per_token,
+    peak_rss_mib,
+)
 from mellow.audio import load_window  # noqa: E402
 from mellow.generation import Engine, GenerationOptions  # noqa: E402
 from mellow.model.config import load_config  # noqa: E402
@@ -36,57 +41,13 @@ from mellow.model.model import MellowModel  # noqa: E402
 from mellow.model.tokenizer import PromptTokenizer, find_offline_gguf  # noqa: E402
 from mellow.recipe import apply_recipe  # noqa: E402
 
-CLIPS = ROOT / "tests" / "fixtures" / "reference"
-PROMPT = "explain the difference between the two audios in detail."
 FOLLOW_UP = "is there a cat in the audio? answer yes or no"
-
-
-def peak_rss_mib() -> float:
-    """Peak resident set size of this process so far (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def timed(fn, *args, **kwargs):
     t = time.perf_counter()
     out = fn(*args, **kwargs)
     return out, time.perf_counter() - t
-
-
-def decoder_prefix(engine: Engine, ta: torch.Tensor, tb: torch.Tensor, prompt: str) -> torch.Tensor:
-    """The decoder input [a, SEP, b, SEP, prompt] (1, prefix_len, hidden) in the decoder's dtype."""
-    lm = engine.lm
-    ids = torch.tensor([engine.tokenizer.encode_prompt(prompt).ids])
-    audio = engine.model.audio_part(ta, tb, lm.model.embed_tokens.weight.dtype)
-    return torch.cat([audio, lm.embed(ids)], dim=1)
-
-
-def naive_ms_per_token(engine: Engine, a, b, n_tokens: int,
-                       n_steps: int) -> tuple[float, float, list[tuple[int, float]]]:
-    """Published loop cost: for a sample of sequence lengths in [389, 389 + n_tokens), run the whole sequence
-    (fresh cache, nothing reused) and take the last position's logits; average over the sampled lengths."""
-    lm = engine.lm
-    _, ta, _ = engine.encode_clip(a)
-    _, tb, _ = engine.encode_clip(b)
-    with torch.inference_mode():
-        prefix = decoder_prefix(engine, ta, tb, PROMPT)
-        extra = lm.embed(torch.randint(0, lm.config.vocab_size, (1, n_tokens)))
-        seq = torch.cat([prefix, extra], dim=1)
-        n0 = prefix.shape[1]
-        lengths = [n0 + round(i * (n_tokens - 1) / max(1, n_steps - 1)) for i in range(n_steps)]
-        samples = []
-        lm(seq[:, :n0], lm.new_cache(1, n0), 0)  # warm-up
-        for n in lengths:
-            best = float("inf")
-            for _ in range(2):  # the less disturbed of two runs
-                t = time.perf_counter()
-                lm(seq[:, :n], lm.new_cache(1, n), 0)
-                best = min(best, time.perf_counter() - t)
-            samples.append((n, best))
-    # Step cost grows about linearly with the length, so the mean over evenly spaced lengths is the mean per
-    # token.  A disturbed sample (shared cores) inflates it; the median cost per position, times the mean
-    # length, is the robust version of the same estimate.
-    robust = statistics.median(s / n for n, s in samples) * statistics.fmean(n for n, _ in samples)
-    return 1e3 * statistics.fmean(s for _, s in samples), 1e3 * robust, samples
 
 
 def step_times_ms(engine: Engine, a, b, n_tokens: int) -> list[float]:
@@ -96,7 +57,7 @@ def step_times_ms(engine: Engine, a, b, n_tokens: int) -> list[float]:
     _, tb, _ = engine.encode_clip(b)
     out = []
     with torch.inference_mode():
-        prefix = decoder_prefix(engine, ta, tb, PROMPT)
+        prefix = decoder_prefix(engine, ta, tb, DETAIL_PROMPT)
         for _ in range(2):
             cache = lm.new_cache(1, prefix.shape[1] + n_tokens)
             tok = lm(prefix, cache, 0).argmax(-1)
@@ -127,7 +88,7 @@ def main() -> None:
     print(f"model build {t_build:.2f} s, recipe weights {t_recipe:.2f} s, tokenizer (GGUF) {t_tok:.2f} s, "
           f"engine setup {t_engine:.2f} s")
 
-    a, b = CLIPS / "a.wav", CLIPS / "b.wav"
+    a, b = REFERENCE_CLIPS / "a.wav", REFERENCE_CLIPS / "b.wav"
     # ---- audio front end and encoder, measured separately (cold = first call in the process)
     for label in ("cold", "warm"):
         (wa, ta), (wb, tb) = timed(load_window, a), timed(load_window, b)
@@ -140,7 +101,7 @@ def main() -> None:
     # ---- cached generation: first question (cold caches), then follow-ups on the same clips
     opts = GenerationOptions(max_len=args.tokens, stop_token=None)
     engine.clear_caches()
-    first_run = engine.stream(a, b, PROMPT, opts)
+    first_run = engine.stream(a, b, DETAIL_PROMPT, opts)
     first = "".join(first_run)
     s1 = first_run.result.stats
     assert s1.n_tokens == args.tokens and not s1.audio_cache_hit
@@ -155,7 +116,7 @@ def main() -> None:
         assert s.audio_cache_hit and s.encoder_cache_hit
         follow.append(s.first_token_s)
         rates.append(s.decode_tokens_per_s)
-    again = engine.stream(a, b, PROMPT, opts)
+    again = engine.stream(a, b, DETAIL_PROMPT, opts)
     assert "".join(again) == first, "a follow-up must not change the answer"
     rates.append(again.result.stats.decode_tokens_per_s)
     med = statistics.median(rates)

@@ -3,7 +3,8 @@
 engine's runner alone in-process (what ``mellow scan`` runs), same engine, prompt, hop and batch size; and, in
 a second window scan, the largest event-loop stall while it runs (a 5 ms heartbeat; target <= 50 ms).
 
-Run alone: ``python benchmarks/gui_scan.py [--model tiny|v0] [--minutes 10]``.
+Run: ``python benchmarks/gui_scan.py [--model tiny|v0] [--minutes 10] [--wav PATH]`` (``benchmarks/gui.py
+--scan`` runs it with its ``--model``, v0 by default).
 """
 
 from __future__ import annotations
@@ -11,15 +12,21 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-if not os.environ.get("DISPLAY"):
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.harness import (  # noqa: E402
+    BENCH_OUT,
+    Heartbeat,
+    bench_window,
+    installed_or_recipe_engine,
+    long_wav,
+    offscreen_unless_display,
+    wait,
+)
 
 PROMPT = "is there a tone in the audio? answer yes or no"
 
@@ -50,7 +57,7 @@ class _NoBeat:
         return float("nan")
 
 
-def window_scan(app: Any, window: Any, wav: Path, batch_size: int | None, beat: Any, wait: Any
+def window_scan(app: Any, window: Any, wav: Path, batch_size: int | None, beat: Heartbeat | _NoBeat
                 ) -> tuple[float, float, float, int]:
     """Windows/s of a scan started from the window (planning included), the largest stall (ms) while it
     starts (the plan, the scan pane's first layout) and while it runs, and its windows."""
@@ -77,17 +84,17 @@ def window_scan(app: Any, window: Any, wav: Path, batch_size: int | None, beat: 
     return len(window.scans.view or ()) / elapsed, start_stall, stall, len(window.scans.view or ())
 
 
-def report(app: Any, window: Any, engine: Any, wav: Path, beat: Any, wait: Any,
-           batch_size: int | None = None) -> None:
+def report(app: Any, window: Any, engine: Any, wav: Path, beat: Heartbeat, batch_size: int | None = None
+           ) -> None:
     """Print the scan figures: the window's rate (no heartbeat), the runner alone, then the window's stalls
     (a second window scan, with the heartbeat)."""
     cli_windows_per_s(engine, wav, batch_size, limit=10)  # warm-up: the first windows ever run are slower
-    rate_w, _, _, n_w = window_scan(app, window, wav, batch_size, _NoBeat(), wait)
+    rate_w, _, _, n_w = window_scan(app, window, wav, batch_size, _NoBeat())
     rate_c, n_c = cli_windows_per_s(engine, wav, batch_size)
     print(f"10-minute scan from the window: {n_w} windows at {rate_w:.2f} windows/s; the engine's runner "
           f"alone: {n_c} windows at {rate_c:.2f} windows/s -> {100 * rate_w / rate_c:.0f} % "
           "(target >= 90 %)")
-    rate_b, start_stall, stall, _ = window_scan(app, window, wav, batch_size, beat, wait)
+    rate_b, start_stall, stall, _ = window_scan(app, window, wav, batch_size, beat)
     print(f"again with a 5 ms heartbeat: largest event-loop stall while starting (the plan, the scan pane's "
           f"first layout) {start_stall:.0f} ms, while scanning {stall:.0f} ms (target <= 50 ms); "
           f"{rate_b:.2f} windows/s with the heartbeat taking the GIL")
@@ -98,34 +105,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", choices=("v0", "tiny"), default="tiny")
     parser.add_argument("--minutes", type=int, default=10)
+    parser.add_argument("--wav", type=Path, default=None, help="the recording (written when missing)")
     args = parser.parse_args()
-    from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
-
-    from benchmarks.gui import Heartbeat, build_engine, make_hour_wav, wait
-
-    name = f"scan-{args.minutes}min-48k-stereo.wav"
-    wav = make_hour_wav(ROOT / "bench_out" / name, seconds=60 * args.minutes)
-    tmp = Path(tempfile.mkdtemp(prefix="mellow-bench-scan-"))
-    os.environ["MELLOW_DATA_DIR"] = str(tmp / "data")
-    app = QApplication.instance() or QApplication([])
-    from mellow_desktop.core.history_store import HistoryStore
-    from mellow_desktop.qt.main_window import MainWindow
-
-    store = HistoryStore.open(tmp / "history.sqlite3")
-    window = MainWindow(QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat), store)
-    window.resize(1600, 1000)
-    window.show()
-    engine, label = build_engine(args.model)
+    offscreen_unless_display()
+    wav = long_wav(args.wav or BENCH_OUT / f"scan-{args.minutes}min-48k-stereo.wav", 60 * args.minutes)
+    app, window, _ = bench_window("mellow-bench-scan-")  # its history database in the temporary data folder
+    engine, label = installed_or_recipe_engine(args.model)
     print(f"model: {label}")
     window.model.load_custom(lambda _progress: engine, model_id=label)
     wait(app, window.model.is_ready, 120)
     from mellow_desktop.qt.heap import freeze_long_lived
 
     freeze_long_lived()  # as the app does once its window is built and its model loaded
-    report(app, window, engine, wav, Heartbeat(), wait)
+    report(app, window, engine, wav, Heartbeat())
     window.close()
-    store.close()
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from mellow.recordings import list_deployment  # noqa: E402
-from tests.recording_files import audiomoth_comment, guano_chunk, write_sparse_wav  # noqa: E402
+from tests.helpers.recording_files import audiomoth_comment, guano_chunk, write_sparse_wav  # noqa: E402
 
 RATE = 48000
 FILE_SECONDS = 60

@@ -31,48 +31,28 @@ import time
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.generation import naive_ms_per_token, peak_rss_mib  # noqa: E402
+from benchmarks.harness import (  # noqa: E402
+    YES_NO_PROMPT,
+    long_wav,
+    naive_ms_per_token,
+    offline_tokenizer,
+    peak_rss_mib,
+    recipe_model,
+    yes_no_options,
+)
 from mellow.audio import Clip, load_window  # noqa: E402
 from mellow.generation import Engine, GenerationOptions  # noqa: E402
-from mellow.model.config import load_config  # noqa: E402
-from mellow.model.model import MellowModel  # noqa: E402
-from mellow.model.tokenizer import PromptTokenizer, find_offline_gguf  # noqa: E402
-from mellow.recipe import apply_recipe  # noqa: E402
 from mellow.scan.runner import ScanRunner  # noqa: E402
 from mellow.scan.types import Window, WindowResult  # noqa: E402
 
-YES_NO = "is there a dog barking in the audio? answer yes or no"
 CAPTION = "caption the audio."
-YES_NO_OPTS = GenerationOptions(max_len=2, stop_token=None)
+YES_NO_OPTS = yes_no_options()
 CAPTION_OPTS = GenerationOptions(max_len=24, stop_token=None)
 HOP = 10.0
-RATE = 48000
-
-
-def write_recording(path: Path, seconds: float, seed: int = 0) -> None:
-    """A 48 kHz stereo 16-bit WAV whose content changes every 3 s (tones, noise, clicks, silence), written in
-    chunks so that the benchmark itself never holds the whole file."""
-    rng = np.random.default_rng(seed)
-    with sf.SoundFile(path, "w", RATE, 2, subtype="PCM_16") as f:
-        for start in np.arange(0.0, seconds, 3.0):
-            n = int(min(3.0, seconds - start) * RATE)
-            t = np.arange(n) / RATE
-            kind = rng.integers(0, 4)
-            if kind == 0:
-                sig = 0.4 * np.sin(2 * np.pi * rng.uniform(100, 4000) * t)
-            elif kind == 1:
-                sig = rng.uniform(0.05, 0.5) * rng.standard_normal(n)
-            elif kind == 2:
-                sig = (rng.random(n) < 0.002).astype(float)
-            else:
-                sig = np.zeros(n)
-            f.write(np.stack([sig, 0.6 * sig], axis=1).astype(np.float32))
 
 
 def plan(path: Path, seconds: float) -> list[Window]:
@@ -102,7 +82,7 @@ def report(label: str, windows: list[Window], wall: float, runner: ScanRunner) -
 
 def published_per_window(engine: Engine, window: Window, n_tokens: int, n_steps: int) -> dict[str, float]:
     """Seconds per window of the published algorithm: read, the encoder for each of the two slots, and
-    ``n_tokens`` steps of the full-recompute loop (benchmarks/generation.py's naive loop)."""
+    ``n_tokens`` steps of the full-recompute loop (the naive loop of benchmarks/generation.py)."""
     clip = Clip(window.file, window.start_s)
     t0 = time.perf_counter()
     load_window(clip, engine.config.audio)
@@ -165,21 +145,21 @@ def main() -> None:
     print(f"torch {torch.__version__}, {args.threads} threads, CPU; v0 architecture, recipe weights; "
           f"load average {os.getloadavg()[0]:.1f} (other processes on these cores distort every figure)")
 
-    tok = PromptTokenizer.load(find_offline_gguf())
-    model = apply_recipe(MellowModel(load_config("v0"))).eval()
+    tok = offline_tokenizer()
+    model = recipe_model("v0")
     engine = Engine(model, tok, device="cpu")
     gc.collect()
     rss_loaded = peak_rss_mib()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "recording.wav"
-        write_recording(path, 60 * minutes)
+        long_wav(path, 60 * minutes)
         windows = plan(path, 60 * minutes)
         size = path.stat().st_size / 2**20
         print(f"recording: {minutes:g} min, 48 kHz stereo 16-bit WAV ({size:.0f} MiB); "
               f"hop {HOP:g} s -> {len(windows)} windows; peak RSS with the model loaded {rss_loaded:.0f} MiB")
         scan(engine, CAPTION, CAPTION_OPTS, windows[:2], batch=2)  # warm-up (allocator, kernels, caches)
 
-        yes32, wall, runner = scan(engine, YES_NO, YES_NO_OPTS, windows)
+        yes32, wall, runner = scan(engine, YES_NO_PROMPT, YES_NO_OPTS, windows)
         rtf_yes = report("float32 yes/no scan (2 tokens)", windows, wall, runner)
         cap32, wall, runner = scan(engine, CAPTION, CAPTION_OPTS, windows)
         rtf_cap = report("float32 caption scan (24 tokens)", windows, wall, runner)
@@ -210,7 +190,7 @@ def main() -> None:
             gc.collect()
             engine16 = Engine(model, tok, device="cpu", dtype="bfloat16")
             scan(engine16, CAPTION, CAPTION_OPTS, windows[:2], batch=2)
-            yes16, wall, runner = scan(engine16, YES_NO, YES_NO_OPTS, windows)
+            yes16, wall, runner = scan(engine16, YES_NO_PROMPT, YES_NO_OPTS, windows)
             report("bfloat16 yes/no scan (2 tokens)", windows, wall, runner)
             cap16, wall, runner = scan(engine16, CAPTION, CAPTION_OPTS, windows)
             report("bfloat16 caption scan (24 tokens)", windows, wall, runner)

@@ -27,26 +27,19 @@ from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.scan import YES_NO, YES_NO_OPTS, write_recording  # noqa: E402
+from benchmarks.harness import YES_NO_PROMPT, long_wav, save_recipe_checkpoint, yes_no_options  # noqa: E402
 from mellow.audio import Clip, load_window  # noqa: E402
 from mellow.generation import Engine  # noqa: E402
-from mellow.model.config import load_config  # noqa: E402
-from mellow.model.model import MellowModel  # noqa: E402
 from mellow.model.tokenizer import find_offline_gguf  # noqa: E402
-from mellow.recipe import apply_recipe  # noqa: E402
 from mellow.scan.plan import plan_scan  # noqa: E402
 from mellow.scan.resume import ResultLog  # noqa: E402
 from mellow.scan.runner import ScanRunner  # noqa: E402
 from mellow.scan.types import Window, WindowResult  # noqa: E402
 from mellow.scan.writers.records import ScanRow  # noqa: E402
 
-
-def save_recipe_checkpoint(config: str, path: Path) -> None:
-    model = apply_recipe(MellowModel(load_config(config)))
-    torch.save({"module." + k: v for k, v in model.state_dict().items()}, path)
+YES_NO_OPTS = yes_no_options()
 
 
 class Clock:
@@ -101,7 +94,7 @@ def read_cost_ms(window: Window, repeats: int = 20) -> float:
 
 def writer_windows_per_s(folder: Path, results: list[WindowResult], model_id: str, batch: int) -> float:
     """Rows the driver's JSON-lines writer appends per second, with one fsync per batch."""
-    rows = [ScanRow.from_result(r, YES_NO, model_id, f"{i:020d}") for i, r in enumerate(results)]
+    rows = [ScanRow.from_result(r, YES_NO_PROMPT, model_id, f"{i:020d}") for i, r in enumerate(results)]
     rows = (rows * (5000 // len(rows) + 1))[:5000]
     with ResultLog(folder / "writer.jsonl", "jsonl") as log:
         t = time.perf_counter()
@@ -119,7 +112,8 @@ def in_process(args: argparse.Namespace, ckpt: Path, gguf: Path, windows: list[W
     t = time.perf_counter()
     engine = Engine.load(args.model, ckpt, gguf, device="cpu")
     load_s = time.perf_counter() - t
-    results, wall, clock = timed_scan(ScanRunner(engine, YES_NO, YES_NO_OPTS, batch_size=args.batch), windows)
+    runner = ScanRunner(engine, YES_NO_PROMPT, YES_NO_OPTS, batch_size=args.batch)
+    results, wall, clock = timed_scan(runner, windows)
     return results, describe(f"{label} ({cpus} threads, engine load {load_s:.1f} s)", windows, wall, clock,
                              audio_s)
 
@@ -137,7 +131,7 @@ def on_ray(args: argparse.Namespace, ckpt: Path, gguf: Path, windows: list[Windo
           f"{int(ray.cluster_resources().get('CPU', 0))} CPUs)")
     spec, rtfs = model_spec(args.model, ckpt, gguf, device="cpu"), {}
     for actors in (1, 2):
-        runner = RayScanRunner(spec, YES_NO, YES_NO_OPTS, batch_size=args.batch, actors=actors)
+        runner = RayScanRunner(spec, YES_NO_PROMPT, YES_NO_OPTS, batch_size=args.batch, actors=actors)
         got, wall, clock = timed_scan(runner, windows)
         rtfs[actors] = describe(f"Ray, {actors} actor(s) x {runner.shape.num_cpus} threads", windows, wall,
                                 clock, audio_s)
@@ -160,7 +154,7 @@ def main() -> None:
         folder = Path(tmp)
         audio_path, ckpt = folder / "recording.wav", folder / f"{args.model}-recipe.ckpt"
         gguf = find_offline_gguf()
-        write_recording(audio_path, args.minutes * 60)
+        long_wav(audio_path, args.minutes * 60)
         save_recipe_checkpoint(args.model, ckpt)
         t = time.perf_counter()
         plan = plan_scan([audio_path])  # the driver reads every byte once (content hash for resume keys)

@@ -7,16 +7,29 @@ no ``.train()``); build your own model if a test must change one.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import torch
 
-FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
-REFERENCE_DIR = FIXTURES_DIR / "reference"
+from tests.helpers.engines import recipe_model, save_published_checkpoint
+from tests.helpers.paths import FIXTURES_DIR, REFERENCE_DIR
 
 # The test machine has two cores shared by everyone.
 torch.set_num_threads(2)
+
+# Fixtures only tests with the given mark may use: `make test-fast` stays quick (markers: pyproject.toml).
+MARKED_FIXTURES = {"v0_recipe_model": "slow", "ray_cluster": "subprocess"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Refuse to run a test that builds the full-size model without ``slow``, or starts Ray without
+    ``subprocess``."""
+    for item in items:
+        for fixture in set(MARKED_FIXTURES) & set(getattr(item, "fixturenames", ())):
+            if item.get_closest_marker(MARKED_FIXTURES[fixture]) is None:
+                raise pytest.UsageError(f"{item.nodeid} uses {fixture}: mark it {MARKED_FIXTURES[fixture]}")
 
 
 @pytest.fixture(scope="session")
@@ -38,26 +51,16 @@ def expected() -> dict[str, np.ndarray]:
         return {k: data[k] for k in data.files}
 
 
-def _recipe_model(name: str):
-    from mellow.model.config import load_config
-    from mellow.model.model import MellowModel
-    from mellow.recipe import apply_recipe
-
-    model = MellowModel(load_config(name))
-    apply_recipe(model)
-    return model.eval()
-
-
 @pytest.fixture(scope="session")
 def v0_recipe_model():
     """Full-size v0 MellowModel, float32 CPU, eval mode, recipe-v1 weights (built once per session, ~1 GB)."""
-    return _recipe_model("v0")
+    return recipe_model("v0")
 
 
 @pytest.fixture(scope="session")
 def tiny_model():
     """The tiny-config MellowModel, float32 CPU, eval mode, recipe-v1 weights."""
-    return _recipe_model("tiny")
+    return recipe_model("tiny")
 
 
 @pytest.fixture(scope="session")
@@ -81,10 +84,16 @@ def tokenizer(gguf: Path):
 @pytest.fixture(scope="session")
 def tiny_ckpt(tiny_model, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny recipe model saved like the published checkpoint (a plain state dict, "module." keys)."""
-    path = tmp_path_factory.mktemp("tiny-ckpt") / "tiny.ckpt"
-    torch.save({"module." + k: v for k, v in tiny_model.state_dict().items()}, path)
-    return path
+    return save_published_checkpoint(tiny_model, tmp_path_factory.mktemp("tiny-ckpt") / "tiny.ckpt")
+
+
+@pytest.fixture(scope="session")
+def tiny_engine(tiny_model: Any, tokenizer: Any) -> Any:
+    """A real engine on the tiny config with recipe weights (never a fake model), CPU."""
+    from mellow.generation import Engine
+
+    return Engine(tiny_model, tokenizer, device="cpu")
 
 
 # Audio-stack fixtures (PulseAudio null sink; skip locally, fail in CI) and an isolated app data dir.
-from tests.audio_stack import mellow_data_dir, pulse_audio  # noqa: E402,F401
+from tests.helpers.audio_stack import mellow_data_dir, pulse_audio  # noqa: E402,F401

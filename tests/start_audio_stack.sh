@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Start a PulseAudio daemon with a null sink and make the sink's monitor the default source, so that
 # PortAudio's "pulse" device records what is played. Idempotent. The tests' `pulse_audio` fixture
-# (tests/audio_stack.py) does the same; running this first makes a failure visible at the top of a CI log.
+# (tests/helpers/audio_stack.py) does the same; running this first makes a failure visible at the top of a CI log.
 set -euo pipefail
 if ! pactl info >/dev/null 2>&1; then
     pulseaudio -D --exit-idle-time=-1 -n \

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.required import component_missing
+from tests.helpers.required import component_missing
 
 
 @pytest.mark.parametrize("ci", ["true", "TRUE", "1"])

@@ -12,9 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
-import soundfile as sf
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -24,7 +22,7 @@ from shiboken6 import isValid  # noqa: E402
 
 from mellow_desktop.core.history_store import HistoryStore  # noqa: E402
 from mellow_desktop.qt.qt_compat import guard_refcount_bug  # noqa: E402
-from tests.desktop.helpers import write_tone  # noqa: E402
+from tests.helpers.audio_files import write_noise, write_tone  # noqa: E402
 
 guard_refcount_bug()  # PySide6 6.12.0 would otherwise abort the test process after a few hundred emits
 
@@ -95,10 +93,7 @@ def short_stereo(tmp_path: Path) -> Path:
 @pytest.fixture
 def noise_clip(tmp_path: Path) -> Path:
     """4 s of white noise at 32 kHz (FLAC)."""
-    rng = np.random.default_rng(1)
-    path = tmp_path / "noise.flac"
-    sf.write(path, 0.2 * rng.standard_normal(4 * 32000), 32000, subtype="PCM_16")
-    return path
+    return write_noise(tmp_path / "noise.flac", 4.0, 32000, seed=1, level=0.2)
 
 
 # ----------------------------------------------------------------------------------------------- windows
@@ -136,14 +131,6 @@ def window(make_window: Callable[..., Any]) -> Any:
 
 
 # ----------------------------------------------------------------------------------------------- the model
-@pytest.fixture(scope="session")
-def tiny_engine(tiny_model: Any, tokenizer: Any) -> Any:
-    """A real engine on the small test config with recipe weights (never a fake model)."""
-    from mellow.generation import Engine
-
-    return Engine(tiny_model, tokenizer, device="cpu")
-
-
 @pytest.fixture
 def ready_window(window: Any, qtbot: Any, tiny_engine: Any) -> Any:
     """A window whose worker holds the tiny engine and whose prompt box counts tokens."""

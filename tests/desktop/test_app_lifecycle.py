@@ -1,4 +1,5 @@
-"""Starting and closing the app: process start/exit, closing mid-answer, settings kept, lost recordings."""
+"""Starting and closing the app: process start/exit, the old data folder moved at start, closing mid-answer,
+settings kept, lost recordings."""
 
 from __future__ import annotations
 
@@ -10,24 +11,22 @@ import wave
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+import pytest
+import soundfile as sf
 from PySide6.QtCore import QByteArray, Qt
 
 from mellow_desktop.core.package_data import samples_dir
 from mellow_desktop.core.settings import describe_options
 from mellow_desktop.qt.dialogs.settings_dialog import load_settings
-from tests.desktop.helpers import wait_loaded
+from tests.helpers.paths import ROOT
+from tests.helpers.processes import child_env
+from tests.helpers.waits import wait_loaded
 
-ROOT = Path(__file__).resolve().parents[2]
 
-
+@pytest.mark.subprocess
 def test_main_py_starts_opens_clips_and_exits_cleanly(tmp_path: Path) -> None:
-    env = dict(
-        os.environ,
-        QT_QPA_PLATFORM="offscreen",
-        MELLOW_DATA_DIR=str(tmp_path / "data"),
-        XDG_CONFIG_HOME=str(tmp_path / "config"),
-        HF_HUB_OFFLINE="1",
-    )
+    env = child_env(tmp_path, XDG_CONFIG_HOME=str(tmp_path / "config"))
     samples = sorted(samples_dir().glob("*.flac"))
     proc = subprocess.run(
         [sys.executable, "main.py", *map(str, samples), "--quit-after", "3"],
@@ -44,6 +43,24 @@ def test_main_py_starts_opens_clips_and_exits_cleanly(tmp_path: Path) -> None:
     frozen = re.search(r"(\d+) start-up objects kept out of the garbage collector", log)
     assert frozen and int(frozen.group(1)) > 10_000, "the start-up heap is frozen (no 100 ms GUI-thread GCs)"
     assert (tmp_path / "config" / "Mellow" / "Mellow Desktop.conf").is_file()  # window state saved
+
+
+@pytest.mark.subprocess
+def test_start_moves_the_old_data_folder_and_logs_the_message(tmp_path: Path) -> None:
+    xdg = tmp_path / "xdg"
+    old = xdg / "mellow-desktop" / "recordings"
+    old.mkdir(parents=True)
+    sf.write(old / "take 1.wav", np.zeros(1600), 16000, subtype="PCM_16")
+    env = {k: v for k, v in os.environ.items() if k != "MELLOW_DATA_DIR"}
+    env.update(QT_QPA_PLATFORM="offscreen", XDG_DATA_HOME=str(xdg), XDG_CONFIG_HOME=str(tmp_path / "config"),
+               HF_HUB_OFFLINE="1", HF_HOME=str(tmp_path / "hf"))
+    proc = subprocess.run([sys.executable, "main.py", "--quit-after", "2"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    new = xdg / "Mellow"
+    assert (new / "recordings" / "take 1.wav").is_file() and not (old / "take 1.wav").exists()
+    log = (new / "mellow-desktop.log").read_text()
+    assert "data folder: Moved 1 recording from" in log and str(new) in log
 
 
 def test_closing_during_an_answer_cancels_joins_and_keeps_it(

@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 
 from mellow.audio import Clip
 from mellow.generation import GenerationOptions
-from tests.desktop.helpers import wait_loaded
+from tests.helpers.waits import wait_loaded
 
 
 def _load_two(qtbot, window, a: Path, b: Path) -> None:

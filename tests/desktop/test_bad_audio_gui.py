@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from mellow_desktop.core.clip_analysis import mel_centers_hz
-from tests.bad_audio_cases import AudioCase, cases
-from tests.desktop.helpers import wait_loaded
+from tests.helpers.bad_audio import AudioCase, cases
+from tests.helpers.waits import wait_loaded
 
 CASES = cases()
 

@@ -11,7 +11,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
 from mellow_desktop.core.clip_analysis import mel_centers_hz
-from tests.desktop.helpers import wait_loaded
+from tests.helpers.waits import wait_loaded
 
 
 def test_open_draws_envelope_and_model_spectrogram(qtbot, window, long_tone: Path) -> None:

@@ -12,8 +12,8 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
-from tests.desktop.helpers import wait_loaded
-from tests.recording_files import audiomoth_comment, write_wav
+from tests.helpers.recording_files import audiomoth_comment, write_wav
+from tests.helpers.waits import wait_loaded
 
 
 def _folder(root: Path) -> Path:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mellow.model_files import MODEL_REPO, TOKENIZER_REPO
-from tests.hub_server import HubServer
+from tests.helpers.hub import HubServer
 
 
 @pytest.fixture

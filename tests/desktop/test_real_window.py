@@ -17,9 +17,12 @@ import pytest
 from PySide6.QtGui import QImage
 
 from mellow_desktop.core.package_data import samples_dir
-from tests.required import component_missing
+from tests.helpers.paths import ROOT
+from tests.helpers.processes import child_env
+from tests.helpers.required import component_missing
 
-ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.subprocess
+
 SAMPLES = samples_dir()
 
 
@@ -63,9 +66,8 @@ def _distinct_colours(image: QImage, step: int = 20) -> int:
 def test_main_py_draws_a_real_window_under_xvfb(x_display: str, tmp_path: Path) -> None:
     empty = _screenshot(x_display, tmp_path / "empty.png")
     assert _distinct_colours(empty) == 1  # a bare X screen is one colour
-    env = {**os.environ, "DISPLAY": x_display, "QT_QPA_PLATFORM": "xcb", "HOME": str(tmp_path / "home"),
-           "XDG_CONFIG_HOME": str(tmp_path / "config"), "MELLOW_DATA_DIR": str(tmp_path / "data"),
-           "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    env = child_env(tmp_path, DISPLAY=x_display, QT_QPA_PLATFORM="xcb", HOME=str(tmp_path / "home"),
+                    XDG_CONFIG_HOME=str(tmp_path / "config"))
     args = [sys.executable, "main.py", str(SAMPLES / "birdsong.flac"), str(SAMPLES / "hum.flac"),
             "--quit-after", "20"]
     app = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -14,8 +14,8 @@ from mellow.scan.plan import MIN_HOP_S
 from mellow_desktop.core.scan_record import ScanRecord
 from mellow_desktop.qt.dialogs.scan_dialog import ScanDialog
 from mellow_desktop.qt.widgets.history_scans import is_scan
-from tests.desktop.helpers import wait_loaded
-from tests.desktop_core.scan_helpers import recording
+from tests.helpers.audio_files import write_recording as recording
+from tests.helpers.waits import wait_loaded
 
 
 def test_the_dialog_builds_the_record_and_explains_bad_ranges(qtbot: Any, tmp_path: Path) -> None:
@@ -135,7 +135,7 @@ def test_the_panels_scan_button_scans_that_clip(ready_window: Any, qtbot: Any, t
 
 def test_a_scan_deleted_from_the_history_comes_back_with_undo(window: Any, qtbot: Any) -> None:
     from mellow_desktop.core.scan_record import ScanRecord
-    from tests.desktop_core.scan_helpers import fake_results
+    from tests.helpers.scans import fake_results
 
     record = ScanRecord(prompt="is it raining? answer yes or no", file="/field/roof.wav", file_hash="cd" * 20,
                         n_windows=3, scoring="yes-no", status="finished")

@@ -10,8 +10,8 @@ import soundfile as sf
 from PySide6.QtGui import QAction
 
 from mellow_desktop.qt.export_window import export_window_dialog
-from tests.desktop.helpers import wait_loaded
-from tests.desktop_core.scan_helpers import recording
+from tests.helpers.audio_files import write_recording as recording
+from tests.helpers.waits import wait_loaded
 
 
 def test_the_window_is_exported_at_the_files_rate_and_channels(window: Any, qtbot: Any,

@@ -16,8 +16,8 @@ from mellow_desktop.core import clip_io
 from mellow_desktop.core.envelope import envelope
 from mellow_desktop.core.overview_cache import cached_overview
 from mellow_desktop.qt.widgets.overview_strip import MIN_WINDOW_PX
-from tests.desktop.helpers import wait_loaded
-from tests.desktop_core.scan_helpers import recording
+from tests.helpers.audio_files import write_recording as recording
+from tests.helpers.waits import wait_loaded
 
 DURATION = 600.0
 

@@ -16,8 +16,9 @@ from mellow.scan.writers import audacity, raven, table
 from mellow_desktop.core.history_record import HistoryError
 from mellow_desktop.core.scan_record import ScanRecord
 from mellow_desktop.qt.widgets.history_scans import is_scan
-from tests.desktop.helpers import wait_loaded
-from tests.desktop_core.scan_helpers import YES_NO, recording
+from tests.helpers.audio_files import write_recording as recording
+from tests.helpers.scans import YES_NO
+from tests.helpers.waits import wait_loaded
 
 
 @pytest.fixture

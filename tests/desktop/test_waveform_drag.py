@@ -15,8 +15,8 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 
 from mellow_desktop.qt.widgets.waveform_view import MIN_WINDOW_PX
-from tests.desktop.helpers import wait_loaded
-from tests.desktop_core.scan_helpers import recording
+from tests.helpers.audio_files import write_recording
+from tests.helpers.waits import wait_loaded
 
 DURATION = 600.0
 START = 300.0  # where the window is placed before each drag
@@ -28,7 +28,7 @@ ZOOMS = [DURATION, 120.0, 30.0, 12.0, 4.0]
 
 @pytest.fixture(scope="module")
 def ten_minutes(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return recording(tmp_path_factory.mktemp("drag") / "ten minutes.wav", DURATION, rate=4000)
+    return write_recording(tmp_path_factory.mktemp("drag") / "ten minutes.wav", DURATION, rate=4000)
 
 
 def _opened(window: Any, qtbot: Any, path: Path) -> Any:
@@ -152,7 +152,7 @@ def test_at_whole_file_zoom_empty_space_does_not_move_the_window(window: Any, qt
 
 def test_the_wide_marker_drags_the_window(window: Any, qtbot: Any, tmp_path: Path) -> None:
     """20 minutes at whole-file zoom: 10 s is under 6 px, the marker shows and the mouse drags it."""
-    path = recording(tmp_path / "twenty minutes.wav", 1200.0, rate=4000)
+    path = write_recording(tmp_path / "twenty minutes.wav", 1200.0, rate=4000)
     panel = _opened(window, qtbot, path)
     wave = panel.waveform
     panel.set_window_start(START)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from mellow.recordings import list_deployment, parse_zone
 from mellow_desktop.core.deployment_view import effort_lanes, recording_rows, sorted_rows, summary_text
-from tests.recording_files import audiomoth_comment, write_wav
+from tests.helpers.recording_files import audiomoth_comment, write_wav
 
 
 def _deployment(root: Path):

@@ -24,7 +24,7 @@ from mellow_desktop.core.desktop_entry import (
     xdg_data_home,
 )
 from mellow_desktop.core.package_data import app_icon_file
-from tests.required import component_missing
+from tests.helpers.required import component_missing
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -113,6 +113,7 @@ def test_a_launcher_path_with_shell_characters_is_quoted(data_home: Path, tmp_pa
     _validate(entry.desktop_file)
 
 
+@pytest.mark.subprocess
 def test_the_command_line_flag_needs_no_window(tmp_path: Path) -> None:
     """``mellow-desktop --install-desktop-entry`` works where no Qt platform can start."""
     env = dict(os.environ, XDG_DATA_HOME=str(tmp_path / "share"), QT_QPA_PLATFORM="no-such-platform",

@@ -7,27 +7,20 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-import numpy as np
 import pytest
-import soundfile as sf
 
 from mellow.audio import clip_content_hash
 from mellow_desktop.core.history_store import HistoryRecord, HistoryStore
+from tests.helpers.audio_files import write_noise
 
 V1 = Path(__file__).resolve().parents[1] / "fixtures" / "history_v1.sqlite3"
-
-
-def write_clip(path: Path, seed: int) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(str(path), np.random.default_rng(seed).uniform(-0.5, 0.5, 8000), 8000, subtype="PCM_16")
-    return path
 
 
 def test_relative_clip_paths_are_stored_absolute_and_found_from_another_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     work, elsewhere = tmp_path / "work", tmp_path / "elsewhere"
-    clip = write_clip(work / "clips" / "dog.wav", 1).resolve()
+    clip = write_noise(work / "clips" / "dog.wav", 1.0, 8000, seed=1).resolve()
     elsewhere.mkdir()
     (work / "link.wav").symlink_to(clip)
     monkeypatch.setenv("HOME", str(work))
@@ -53,9 +46,9 @@ def test_old_relative_entries_are_located_only_where_the_same_file_is(
     db = tmp_path / "history.sqlite3"
     shutil.copyfile(V1, db)
     recorded_in, other, extra = tmp_path / "recorded-in", tmp_path / "other", tmp_path / "extra"
-    dog = write_clip(recorded_in / "clips" / "dog.wav", 1)
-    write_clip(other / "clips" / "dog.wav", 2)  # same name, different sound
-    street = write_clip(extra / "street noise.wav", 3)
+    dog = write_noise(recorded_in / "clips" / "dog.wav", 1.0, 8000, seed=1)
+    write_noise(other / "clips" / "dog.wav", 1.0, 8000, seed=2)  # same name, different sound
+    street = write_noise(extra / "street noise.wav", 1.0, 8000, seed=3)
     con = sqlite3.connect(db)
     with con:
         con.execute("UPDATE history SET hash_a = ?, hash_b = ? WHERE id = 1", (clip_content_hash(dog),) * 2)

@@ -174,6 +174,7 @@ while True:
 """
 
 
+@pytest.mark.subprocess
 def test_sigkill_while_writing_keeps_every_committed_record(tmp_path: Path) -> None:
     db = tmp_path / "history.sqlite3"
     proc = subprocess.Popen(
@@ -220,6 +221,7 @@ for export in (store.export_markdown, store.export_json):
 """
 
 
+@pytest.mark.subprocess
 def test_disk_full_during_export_keeps_the_old_export(tmp_path: Path) -> None:
     db = tmp_path / "history.sqlite3"
     target = tmp_path / "conversation.md"
@@ -254,6 +256,7 @@ except HistoryError as exc:
 """
 
 
+@pytest.mark.subprocess
 def test_disk_full_while_adding_keeps_earlier_records(tmp_path: Path) -> None:
     db = tmp_path / "history.sqlite3"
     result = run_child(DISK_FULL_ADD, str(db))

@@ -14,7 +14,8 @@ from mellow_desktop.core.audio_io.devices import AudioUnavailable, resolve_devic
 from mellow_desktop.core.audio_io.player import Player, PlayerStatus
 from mellow_desktop.core.audio_io.recorder import Recorder
 from mellow_desktop.core.measurements import measure_file
-from tests.audio_stack import PulseStack, tone
+from tests.helpers.audio_files import tone
+from tests.helpers.audio_stack import PulseStack
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -44,7 +45,7 @@ def test_played_array_comes_back_from_the_monitor(pulse_audio: PulseStack, tmp_p
     recorder = start_recording(pulse_audio, tmp_path)
     player = Player(device=pulse_audio.device)
     try:
-        player.load(tone(660.0, 1.5, 44100, 0.4), 44100)
+        player.load(tone(1.5, 44100, freq=660.0, amplitude=0.4), 44100)
         assert player.poll() == PlayerStatus("stopped", 0.0, 1.5, None, None)
         player.play()
         seen = play_to_end(player, 10)
@@ -66,7 +67,8 @@ def test_played_array_comes_back_from_the_monitor(pulse_audio: PulseStack, tmp_p
 def test_played_file_streams_from_the_window_start(pulse_audio: PulseStack, tmp_path: Path) -> None:
     """A stereo 48 kHz file played from 2 s: 1 s of 880 Hz follows 2 s of 330 Hz in the file."""
     clip = tmp_path / "clip.wav"
-    signal = np.concatenate([tone(330.0, 2.0, 48000, 0.4), tone(880.0, 1.0, 48000, 0.4)])
+    signal = np.concatenate([tone(2.0, 48000, freq=330.0, amplitude=0.4),
+                             tone(1.0, 48000, freq=880.0, amplitude=0.4)])
     sf.write(clip, np.stack([signal, signal], axis=1), 48000, subtype="PCM_16")
     recorder = start_recording(pulse_audio, tmp_path / "rec")
     player = Player(device=pulse_audio.device)
@@ -88,7 +90,7 @@ def test_played_file_streams_from_the_window_start(pulse_audio: PulseStack, tmp_
 def test_pause_resume_seek_and_stop(pulse_audio: PulseStack, tmp_path: Path) -> None:
     player = Player(device=pulse_audio.device)
     clip = tmp_path / "long.wav"
-    sf.write(clip, tone(500.0, 6.0, 22050), 22050)
+    sf.write(clip, tone(6.0, 22050, freq=500.0), 22050)
     try:
         player.play(clip)
         time.sleep(0.6)

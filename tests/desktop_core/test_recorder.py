@@ -18,7 +18,8 @@ from mellow_desktop.core.audio_io.devices import AudioUnavailable, recording_una
 from mellow_desktop.core.audio_io.recorder import Recorder, RecorderStatus
 from mellow_desktop.core.audio_io.wav_writer import marker_path
 from mellow_desktop.core.measurements import measure_file
-from tests.audio_stack import PulseStack, play_file, private_pulse, stop_process, write_tone
+from tests.helpers.audio_files import write_tone
+from tests.helpers.audio_stack import PulseStack, play_file, private_pulse, stop_process
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.timeout(120)
@@ -37,7 +38,7 @@ def wait_for(recorder: Recorder, ok: Callable[[RecorderStatus], bool], timeout: 
 
 @pytest.mark.audio
 def test_records_a_440_hz_tone_played_into_the_null_sink(pulse_audio: PulseStack, tmp_path: Path) -> None:
-    tone = write_tone(tmp_path / "tone.wav", 440.0, 8.0)
+    tone = write_tone(tmp_path / "tone.wav", 8.0, 44100, freq=440.0)
     player = play_file(tone, sink=pulse_audio.sink)
     recorder = Recorder(tmp_path / "recordings", device=pulse_audio.device)
     try:
@@ -78,7 +79,7 @@ def test_device_disappearing_stops_the_recording_and_keeps_the_audio(
     monkeypatch.delenv("PULSE_SOURCE", raising=False)
     with private_pulse(folder) as server:
         monkeypatch.setenv("PULSE_SERVER", server)
-        tone = write_tone(tmp_path / "tone.wav", 440.0, 10.0)
+        tone = write_tone(tmp_path / "tone.wav", 10.0, 44100, freq=440.0)
         player = play_file(tone, server=server)
         recorder = Recorder(tmp_path / "rec", device=pulse_audio.device)
         try:
@@ -136,6 +137,7 @@ except AudioUnavailable as exc:
 """
 
 
+@pytest.mark.subprocess
 def test_missing_portaudio_disables_audio_with_a_reason() -> None:
     """The PortAudio library is hidden from ``sounddevice`` in a child process; nothing else breaks."""
     result = subprocess.run(
@@ -155,7 +157,7 @@ def test_missing_portaudio_disables_audio_with_a_reason() -> None:
 
 
 FIXTURE_USER = """
-from tests.audio_stack import pulse_audio  # noqa: F401
+from tests.helpers.audio_stack import pulse_audio  # noqa: F401
 
 
 def test_needs_audio(pulse_audio):
@@ -163,6 +165,7 @@ def test_needs_audio(pulse_audio):
 """
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize(("ci", "outcome"), [("true", "1 error"), ("", "1 skipped")])
 def test_pulse_audio_fixture_fails_in_ci_and_skips_locally(tmp_path: Path, ci: str, outcome: str) -> None:
     """Without the PulseAudio tools on PATH the fixture must fail under CI=true, never silently skip."""

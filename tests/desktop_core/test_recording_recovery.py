@@ -24,7 +24,8 @@ from mellow_desktop.core.audio_io.wav_writer import (
     repair_wav,
 )
 from mellow_desktop.core.measurements import measure_file
-from tests.audio_stack import PulseStack, play_file, stop_process, write_tone
+from tests.helpers.audio_files import write_tone
+from tests.helpers.audio_stack import PulseStack, play_file, stop_process
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.timeout(120)
@@ -73,11 +74,12 @@ while True:
 
 
 @pytest.mark.audio
+@pytest.mark.subprocess
 def test_sigkilled_recording_is_found_repaired_and_loses_under_a_second(
     pulse_audio: PulseStack, tmp_path: Path
 ) -> None:
     folder = tmp_path / "recordings"
-    tone = write_tone(tmp_path / "tone.wav", 440.0, 12.0)
+    tone = write_tone(tmp_path / "tone.wav", 12.0, 44100, freq=440.0)
     player = play_file(tone, sink=pulse_audio.sink)
     proc = child(RECORDER_CHILD, str(folder), pulse_audio.device)
     try:
@@ -114,6 +116,7 @@ resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[3]), int(sys.argv[3])))
 
 
 @pytest.mark.audio
+@pytest.mark.subprocess
 def test_disk_full_while_recording_stops_with_a_message_and_keeps_the_file(
     pulse_audio: PulseStack, tmp_path: Path
 ) -> None:
@@ -154,6 +157,7 @@ while True:
 """
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("subtype", ["PCM_16", "FLOAT"])
 def test_killed_writer_loses_nothing_it_wrote(tmp_path: Path, subtype: str) -> None:
     """Every block ``write`` returned for is in the repaired file, sample for sample."""
@@ -194,6 +198,7 @@ writer.close()
 """
 
 
+@pytest.mark.subprocess
 def test_disk_full_in_the_writer_keeps_whole_frames_and_a_valid_header(tmp_path: Path) -> None:
     path = tmp_path / "full.wav"
     result = subprocess.run(

@@ -16,7 +16,8 @@ from mellow_desktop.core.history_store import HistoryStore
 from mellow_desktop.core.scan_controller import ScanController
 from mellow_desktop.core.scan_export import export_scan
 from mellow_desktop.core.scan_record import ScanRecord
-from tests.desktop_core.scan_helpers import YES_NO, recording
+from tests.helpers.audio_files import write_recording as recording
+from tests.helpers.scans import YES_NO
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ and resumed (every planned window exactly once)."""
 from __future__ import annotations
 
 import math
-import os
 import signal
 import sqlite3
 import subprocess
@@ -25,9 +24,10 @@ from mellow_desktop.core.scan_controller import ScanController
 from mellow_desktop.core.scan_record import ScanRecord
 from mellow_desktop.core.scan_session import ScanSession
 from mellow_desktop.core.scan_view import ScanView
-from tests.desktop_core.scan_helpers import YES_NO, recording
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers.audio_files import write_recording as recording
+from tests.helpers.paths import ROOT
+from tests.helpers.processes import child_env
+from tests.helpers.scans import YES_NO
 
 
 @pytest.fixture(scope="module")
@@ -161,10 +161,8 @@ def test_unreadable_windows_are_reported_not_stored_and_asked_again_on_resume(en
 
 
 def _child(db: Path, ckpt: Path, gguf: Path, *args: str) -> subprocess.Popen[str]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-               OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1", HF_HUB_OFFLINE="1")
-    return subprocess.Popen([sys.executable, "-m", "tests.desktop_core.scan_child", str(db), str(ckpt),
-                             str(gguf), *args], env=env, cwd=ROOT, stdout=subprocess.PIPE,
+    return subprocess.Popen([sys.executable, "-m", "tests.helpers.scan_child", str(db), str(ckpt),
+                             str(gguf), *args], env=child_env(), cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 
 
@@ -176,6 +174,7 @@ def _stored(db: Path) -> list[tuple[int, str, float | None]]:
         con.close()
 
 
+@pytest.mark.subprocess
 def test_a_scan_killed_by_sigkill_resumes_with_every_window_exactly_once(tiny_ckpt: Path, gguf: Path,
                                                                          tmp_path: Path) -> None:
     audio = recording(tmp_path / "site 'B' night.wav", 130.0)

@@ -21,8 +21,9 @@ from mellow_desktop.core.scan_controller import ScanController
 from mellow_desktop.core.scan_export import export_scan, scan_rows
 from mellow_desktop.core.scan_record import LoadedScan, ScanRecord
 from mellow_desktop.core.scan_report import report_html
-from tests.desktop_core.scan_helpers import YES_NO, recording
-from tests.required import component_missing
+from tests.helpers.audio_files import write_recording as recording
+from tests.helpers.required import component_missing
+from tests.helpers.scans import YES_NO
 
 IMG_PAYLOAD = "<img src=x onerror=\"document.title='PWNED-img'\">"
 SCRIPT_PAYLOAD = "<script>document.title='PWNED-script'</script>"
@@ -94,6 +95,7 @@ def _browse(page: Path, profile: Path, *args: str) -> str:
     return proc.stdout
 
 
+@pytest.mark.subprocess
 def test_the_report_in_headless_chromium_shows_markup_as_text_and_runs_nothing(scanned: LoadedScan,
                                                                                tmp_path: Path) -> None:
     control = tmp_path / "control.html"  # the same payloads unescaped: they do run, so the check can fail

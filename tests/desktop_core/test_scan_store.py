@@ -18,7 +18,7 @@ from mellow_desktop.core import history_schema
 from mellow_desktop.core.history_record import HistoryError
 from mellow_desktop.core.history_store import SCHEMA_VERSION, HistoryRecord, HistoryStore
 from mellow_desktop.core.scan_record import ScanRecord
-from tests.desktop_core.scan_helpers import YES_NO, fake_results
+from tests.helpers.scans import YES_NO, fake_results
 
 V2 = Path(__file__).resolve().parents[1] / "fixtures" / "history_v2.sqlite3"
 

@@ -18,7 +18,8 @@ from mellow_desktop.core.audio_io.silence import (
     silent_input_notice,
 )
 from mellow_desktop.core.measurements import format_db, measure_file
-from tests.audio_stack import PulseStack, play_file, stop_process, write_tone
+from tests.helpers.audio_files import write_tone
+from tests.helpers.audio_stack import PulseStack, play_file, stop_process
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -30,7 +31,8 @@ def record(
     nothing: the monitor of an idle null sink is digital silence); the watch's answer at every poll."""
     player = None
     if tone_dbfs is not None:
-        tone = write_tone(folder / "tone.wav", 1000.0, seconds + 6.0, amplitude=10 ** (tone_dbfs / 20.0))
+        tone = write_tone(folder / "tone.wav", seconds + 6.0, 44100, freq=1000.0,
+                          amplitude=10 ** (tone_dbfs / 20.0))
         player = play_file(tone, sink=stack.sink)
         time.sleep(0.5)  # let the stream reach the sink before recording starts
     recorder = Recorder(folder / "recordings", device=stack.device)

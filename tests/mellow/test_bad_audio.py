@@ -16,7 +16,9 @@ from hypothesis import strategies as st
 
 from mellow.audio import WINDOW_SAMPLES, Clip, load_window
 from mellow.errors import AudioError
-from tests.bad_audio_cases import AudioCase, cases, make_unreadable, tone
+from tests.helpers.audio_files import tone
+from tests.helpers.bad_audio import AudioCase, cases, make_unreadable
+from tests.helpers.processes import child_env
 
 CASES = cases()
 
@@ -58,6 +60,7 @@ def test_window_start_is_honoured_for_a_long_file(tmp_path: Path) -> None:
     assert abs(dominant_hz(load_window(Clip(path, 99.0)).numpy()) - 2000.0) < 2.0
 
 
+@pytest.mark.subprocess  # as root: checked in a child process run as 'nobody'
 def test_unreadable_file_gives_permission_message(tmp_path: Path) -> None:
     path = make_unreadable(tmp_path)
     if os.geteuid() != 0:
@@ -79,7 +82,7 @@ def test_unreadable_file_gives_permission_message(tmp_path: Path) -> None:
             print(exc)
             sys.exit(3)
     """)
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    env = child_env()
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                           cwd="/", timeout=120)
     assert proc.returncode == 3, proc.stderr
@@ -97,17 +100,18 @@ def _peak_rss_child(path: Path, start: float) -> int:
         assert w.shape == (320000,)
         print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base)
     """)
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    env = child_env()
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr
     return int(proc.stdout.split()[-1]) * 1024  # ru_maxrss is in KiB on Linux
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_two_hour_file_memory_stays_bounded(tmp_path: Path) -> None:
     rate, seconds = 22050, 2 * 3600
     path = tmp_path / "two_hours.wav"
-    block = (tone(60.0, rate, amp=0.3) * 32767).astype(np.int16)
+    block = (tone(60.0, rate, amplitude=0.3) * 32767).astype(np.int16)
     with sf.SoundFile(str(path), "w", rate, 1, subtype="PCM_16") as f:
         for _ in range(seconds // 60):
             f.write(block)

@@ -159,6 +159,7 @@ class _ExecPayload:
         return (exec, (f"open({str(self.marker)!r}, 'w').close()",))
 
 
+@pytest.mark.subprocess
 def test_hostile_pickles_are_refused_and_never_run(tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
     raw = tmp_path / "raw.ckpt"

@@ -11,34 +11,20 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
-import soundfile as sf
 
 from mellow.cli.batch import finished_keys, read_batch_csv
 from mellow.cli.main import main
-
-ROOT = Path(__file__).resolve().parents[2]
-A_WAV = ROOT / "tests" / "fixtures" / "reference" / "a.wav"
-B_WAV = A_WAV.with_name("b.wav")
+from tests.helpers.audio_files import write_recording
+from tests.helpers.hub import HubServer
+from tests.helpers.paths import A_WAV, B_WAV
+from tests.helpers.processes import offline_user, run_mellow
 
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """Environment of a user with nothing installed and no network."""
-    monkeypatch.setenv("MELLOW_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
-    run_env = dict(os.environ)
-    run_env["PYTHONPATH"] = str(ROOT) + os.pathsep + run_env.get("PYTHONPATH", "")
-    run_env["OMP_NUM_THREADS"] = "1"
-    return run_env
-
-
-def _cli(args: list[str], env: dict[str, str], **kw) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mellow", *args], env=env, capture_output=True,
-                          text=True, timeout=300, **kw)
+    return offline_user(tmp_path, monkeypatch)
 
 
 def _model_args(ckpt: Path, gguf: Path) -> list[str]:
@@ -52,13 +38,14 @@ def _assert_user_error(proc: subprocess.CompletedProcess[str], words: str) -> No
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.subprocess
 def test_generate_streams_the_engines_answer(tiny_ckpt: Path, tiny_model, gguf: Path,
                                              env: dict[str, str]) -> None:
     from mellow.audio import Clip
     from mellow.generation import Engine, GenerationOptions
     from mellow.model.tokenizer import PromptTokenizer
 
-    proc = _cli(["generate", str(A_WAV), str(B_WAV), "caption the audio.", "--max-len", "12",
+    proc = run_mellow(["generate", str(A_WAV), str(B_WAV), "caption the audio.", "--max-len", "12",
                  *_model_args(tiny_ckpt, gguf)], env)
     assert proc.returncode == 0, proc.stderr
     engine = Engine(tiny_model, PromptTokenizer.load(gguf), device="cpu")
@@ -83,20 +70,21 @@ def test_sampling_options_reach_the_engine(tiny_ckpt: Path, gguf: Path, env: dic
     assert "temperature" in capsys.readouterr().err
 
 
+@pytest.mark.subprocess
 def test_user_mistakes_print_one_error_line_and_exit_2(tiny_ckpt: Path, gguf: Path, env: dict[str, str],
                                                        tmp_path: Path) -> None:
     bad_audio = tmp_path / "notes.wav"
     bad_audio.write_text("not audio")
     bad_ckpt = tmp_path / "bad.ckpt"
     bad_ckpt.write_bytes(os.urandom(4096))
-    _assert_user_error(_cli(["generate", str(tmp_path / "missing.wav"), str(B_WAV), "hi",
-                             *_model_args(tiny_ckpt, gguf)], env), "missing.wav")
-    _assert_user_error(_cli(["generate", str(bad_audio), str(B_WAV), "hi", *_model_args(tiny_ckpt, gguf)],
-                            env), "notes.wav")
-    _assert_user_error(_cli(["generate", str(A_WAV), str(B_WAV), "hi", *_model_args(bad_ckpt, gguf)], env),
-                       "not a checkpoint")
+    _assert_user_error(run_mellow(["generate", str(tmp_path / "missing.wav"), str(B_WAV), "hi",
+                                   *_model_args(tiny_ckpt, gguf)], env), "missing.wav")
+    _assert_user_error(run_mellow(["generate", str(bad_audio), str(B_WAV), "hi",
+                                   *_model_args(tiny_ckpt, gguf)], env), "notes.wav")
+    _assert_user_error(run_mellow(["generate", str(A_WAV), str(B_WAV), "hi",
+                                   *_model_args(bad_ckpt, gguf)], env), "not a checkpoint")
     # v0 is not installed in this environment
-    _assert_user_error(_cli(["generate", str(A_WAV), str(B_WAV), "hi", "--tokenizer", str(gguf)], env),
+    _assert_user_error(run_mellow(["generate", str(A_WAV), str(B_WAV), "hi", "--tokenizer", str(gguf)], env),
                        "mellow download")
 
 
@@ -124,28 +112,22 @@ def test_in_process_errors_and_info(tiny_ckpt: Path, gguf: Path, env: dict[str, 
     assert "not installed" in out
 
 
+@pytest.mark.subprocess
 def test_convert_command(tiny_ckpt: Path, env: dict[str, str], tmp_path: Path) -> None:
     out = tmp_path / "tiny.safetensors"
-    proc = _cli(["convert", str(tiny_ckpt), "--out", str(out)], env)
+    proc = run_mellow(["convert", str(tiny_ckpt), "--out", str(out)], env)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == str(out) and out.stat().st_size > 0
-
-
-def _long_wav(path: Path) -> Path:
-    rng = np.random.default_rng(0)
-    t = np.arange(32000 * 30) / 32000
-    sig = 0.3 * np.sin(2 * np.pi * 440 * t * (1 + t / 30)) + 0.05 * rng.standard_normal(t.size)
-    sf.write(path, sig.astype(np.float32), 32000)
-    return path
 
 
 def _rows(out: Path) -> list[dict]:
     return [json.loads(line) for line in out.read_text().splitlines()]
 
 
+@pytest.mark.subprocess
 def test_batch_survives_sigkill_and_finishes_every_row_exactly_once(
         tiny_ckpt: Path, gguf: Path, env: dict[str, str], tmp_path: Path) -> None:
-    long = _long_wav(tmp_path / "long.wav")
+    long = write_recording(tmp_path / "long.wav", 30.0, 32000)
     table = tmp_path / "pairs.csv"
     prompts = ["caption the audio.", "is there a cat in the audio? answer yes or no",
                "explain the difference between the two audios in detail."]
@@ -172,7 +154,7 @@ def test_batch_survives_sigkill_and_finishes_every_row_exactly_once(
     with out.open("ab") as f:  # and as if a crash had also cut a line in half
         f.write(b'{"row": 99, "key": "abc", "answ')
 
-    done = _cli(args, env)
+    done = run_mellow(args, env)
     assert done.returncode == 0, done.stderr
     rows = _rows(out)
     assert sorted(r["row"] for r in rows) == list(range(n_rows))
@@ -181,7 +163,7 @@ def test_batch_survives_sigkill_and_finishes_every_row_exactly_once(
     assert rows[0]["a"] == str(long) and rows[0]["start_a"] == 0.0
     assert "mellow batch" in done.stderr  # the progress bar
 
-    again = _cli(args, env)  # nothing left to do
+    again = run_mellow(args, env)  # nothing left to do
     assert again.returncode == 0 and _rows(out) == rows
 
 
@@ -198,17 +180,17 @@ def test_batch_row_keys_and_error_rows_rerun(tmp_path: Path) -> None:
     assert _rows(out) == [{"row": 0, "key": rows[0].key, "answer": "x", "error": None}]
 
 
+@pytest.mark.subprocess
 def test_download_command_then_info(env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                     capsys: pytest.CaptureFixture[str]) -> None:
     from mellow.model_files import MODEL_REPO, TOKENIZER_REPO, default_model_dir
-    from tests.hub_server import HubServer
 
     env = {k: v for k, v in env.items() if k != "HF_HUB_OFFLINE"}
     with HubServer() as hub:
         ckpt = hub.add(MODEL_REPO, "v0.ckpt", os.urandom(200_000))
         hub.add(TOKENIZER_REPO, "tokenizer.json", b'{"model": {}}')
         env.update(HF_ENDPOINT=hub.url, NO_PROXY="127.0.0.1,127.0.0.2")
-        proc = _cli(["download"], env)
+        proc = run_mellow(["download"], env)
     assert proc.returncode == 0, proc.stderr
     folder = default_model_dir()
     assert (folder / "v0.ckpt").read_bytes() == ckpt.data

@@ -11,36 +11,11 @@ import pytest
 from mellow.download import DownloadCancelled, download_model, partial_path
 from mellow.errors import CheckpointError, DownloadError, TokenizerError
 from mellow.model_files import MODEL_REPO, TOKENIZER_REPO, ModelFiles, default_model_dir, find_model_files
-from tests.hub_server import HubServer
+from tests.helpers.hub import HubServer
 
 
 def _bytes(n: int, seed: int) -> bytes:
     return random.Random(seed).randbytes(n)
-
-
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A clean environment: empty HF_HOME and Mellow data dir under tmp_path, online, with a token."""
-    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HUB_CACHE", "HF_ENDPOINT"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    monkeypatch.setenv("MELLOW_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("HF_TOKEN", "hf_secret_test_token")
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,127.0.0.2,localhost")
-    return tmp_path
-
-
-@pytest.fixture
-def hub(env: Path, monkeypatch: pytest.MonkeyPatch):
-    """A running hub with a fake v0.ckpt (LFS) and SmolLM2 tokenizer files (no special_tokens_map.json)."""
-    with HubServer() as server:
-        server.add(MODEL_REPO, "v0.ckpt", _bytes(300_000, 1))
-        server.add(TOKENIZER_REPO, "tokenizer.json", b'{"version": "1.0", "model": {}}')
-        server.add(TOKENIZER_REPO, "tokenizer_config.json", b'{"model_max_length": 8192}')
-        server.add(TOKENIZER_REPO, "vocab.json", b'{"!": 17}')
-        server.add(TOKENIZER_REPO, "merges.txt", b"#version: 0.2\n")
-        monkeypatch.setenv("HF_ENDPOINT", server.url)
-        yield server
 
 
 def _content(hub: HubServer, repo: str, name: str) -> bytes:

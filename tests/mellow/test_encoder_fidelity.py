@@ -22,6 +22,7 @@ from mellow.model.htsat import (
     shifted_window_mask,
 )
 from mellow.model.model import MellowModel
+from tests.helpers.engines import recipe_model
 
 # Measured on CPU, float32, 2 threads (max |ours - reference|):
 #   clip_embedding 4.1e-6 (values up to 4.3), clip_proj 3.9e-6, prefix 3.9e-6 (SEP and prompt rows exact).
@@ -125,9 +126,7 @@ def test_tiny_encoder_depends_on_audio(tiny_model: MellowModel) -> None:
 
 def test_reduced_precision_encoder_keeps_float32_front_end() -> None:
     # A bfloat16 model still computes the spectrogram and dB floor in float32 (1e-10 would underflow).
-    from mellow.recipe import apply_recipe
-
-    model = apply_recipe(MellowModel(load_config("tiny"))).eval()
+    model = recipe_model("tiny")
     wave = torch.randn(1, 320000, generator=torch.Generator().manual_seed(3)) * 0.05
     wave[:, :64000] = 0.0  # 2 s of digital silence: power 0 -> the 1e-10 floor
     with torch.inference_mode():

@@ -13,18 +13,11 @@ from mellow.audio import Clip, load_window
 from mellow.errors import DeviceError, MellowError
 from mellow.generation import Engine, GenerationOptions, GenerationResult, resolve_device
 from mellow.generation.decoding import TextStream
-from mellow.model.config import load_config
-from mellow.model.tokenizer import PromptTokenizer, find_offline_gguf
+from mellow.model.tokenizer import PromptTokenizer
+from tests.helpers.engines import lively_tiny_model
 
 PROMPTS = ["caption the audio.", "explain the difference between the two audios in detail.",
            "is there a cat in the audio? answer yes or no"]
-
-
-@pytest.fixture(scope="module")
-def tok() -> PromptTokenizer:
-    path = find_offline_gguf()
-    assert path is not None
-    return PromptTokenizer.load(path)
 
 
 @pytest.fixture(scope="module")
@@ -37,20 +30,6 @@ def reference_rows(reference_dir: Path) -> list[dict]:
     return json.loads((reference_dir / "expected.json").read_text())["rows"]
 
 
-def _lively_tiny_model(seed: int = 0):
-    """A tiny-config model whose decoder has large random weights, so greedy answers vary token to token."""
-    from mellow.model.model import MellowModel
-    from mellow.recipe import apply_recipe
-
-    model = apply_recipe(MellowModel(load_config("tiny"))).eval()
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in model.caption_decoder.lm.named_parameters():
-            noise = torch.randn(p.shape, generator=gen)
-            p.copy_(1 + 0.1 * noise if name.endswith("norm.weight") else 0.3 * noise)
-    return model
-
-
 def _run(engine: Engine, a, b, prompt: str, opts: GenerationOptions) -> GenerationResult:
     """Stream an answer to its end and return the stream's result."""
     stream = engine.stream(a, b, prompt, opts)
@@ -60,14 +39,15 @@ def _run(engine: Engine, a, b, prompt: str, opts: GenerationOptions) -> Generati
 
 
 @pytest.fixture(scope="module")
-def tiny_engine(tok: PromptTokenizer) -> Engine:
-    return Engine(_lively_tiny_model(), tok, device="cpu")
+def tiny_engine(tokenizer: PromptTokenizer) -> Engine:
+    """This module's tiny engine: lively decoder weights (the session's ``tiny_engine`` has the recipe's)."""
+    return Engine(lively_tiny_model(), tokenizer, device="cpu")
 
 
 # ------------------------------------------------------------------------------------------------ full size
 @pytest.fixture(scope="module")
-def v0_engine(v0_recipe_model, tok: PromptTokenizer) -> Engine:
-    return Engine(v0_recipe_model, tok, device="cpu")
+def v0_engine(v0_recipe_model, tokenizer: PromptTokenizer) -> Engine:
+    return Engine(v0_recipe_model, tokenizer, device="cpu")
 
 
 @pytest.mark.slow
@@ -116,16 +96,16 @@ def test_v0_generate_batch_equals_reference(v0_engine: Engine, clips, reference_
 
 
 # ------------------------------------------------------------------------------------------------ tiny model
-def test_stop_token_cuts_stream_and_batch(tiny_engine: Engine, tok: PromptTokenizer, clips) -> None:
+def test_stop_token_cuts_stream_and_batch(tiny_engine: Engine, tokenizer: PromptTokenizer, clips) -> None:
     a, b = clips
     free = _run(tiny_engine, a, b, "caption the audio.", GenerationOptions(max_len=12, stop_token=None))
     ids = free.tokens
-    assert len(ids) == 12 and free.text == tok.decode(ids) and free.stats.stopped == "max_len"
+    assert len(ids) == 12 and free.text == tokenizer.decode(ids) and free.stats.stopped == "max_len"
     stop = next(t for t in ids[2:] if t not in ids[:2])  # a token that first appears after two others
     cut = ids.index(stop)
     opts = GenerationOptions(max_len=12, stop_token=stop)
     stopped = _run(tiny_engine, a, b, "caption the audio.", opts)
-    assert stopped.text == tok.decode(ids[:cut])
+    assert stopped.text == tokenizer.decode(ids[:cut])
     assert stopped.stats.stopped == "stop_token" and stopped.stats.n_tokens == cut + 1
     assert stopped.tokens == ids[:cut + 1]
     [row] = tiny_engine.generate([(a, b, "caption the audio.")], opts)
@@ -192,16 +172,16 @@ def test_interleaved_streams_do_not_disturb_each_other(tiny_engine: Engine, clip
     assert tiny_engine.answer(a, b, "caption the audio.", opts) == want_ab
 
 
-def test_text_stream_never_splits_a_character(tok: PromptTokenizer) -> None:
+def test_text_stream_never_splits_a_character(tokenizer: PromptTokenizer) -> None:
     text = "東京 🐱 café — naïve 🎵🎵 done"
-    ids = tok.encode(text)
+    ids = tokenizer.encode(text)
     assert len(ids) > len(text.split())  # multi-byte characters span several byte-level tokens
-    stream = TextStream(tok.decode, stop_text=None)
+    stream = TextStream(tokenizer.decode, stop_text=None)
     pieces = [stream.push(i) for i in ids] + [stream.finish()]
     assert all("\ufffd" not in p for p in pieces)
     assert "".join(pieces) == text
-    cut = TextStream(tok.decode, stop_text="<|endoftext|>")
-    out = "".join(cut.push(i) for i in tok.encode("ok<|endoftext|>more"))
+    cut = TextStream(tokenizer.decode, stop_text="<|endoftext|>")
+    out = "".join(cut.push(i) for i in tokenizer.encode("ok<|endoftext|>more"))
     assert out == "ok" and cut.stopped
 
 
@@ -261,7 +241,7 @@ def test_resolve_device() -> None:
             resolve_device(bad)
 
 
-def test_out_of_memory_falls_back_to_cpu(tok: PromptTokenizer, clips) -> None:
+def test_out_of_memory_falls_back_to_cpu(tokenizer: PromptTokenizer, clips) -> None:
     """An OOM off the CPU moves the engine to the CPU and the answer continues without repeating text.
 
     This machine has no GPU, so the engine is told it runs on "cuda" while its model stays on the CPU (inputs
@@ -269,7 +249,7 @@ def test_out_of_memory_falls_back_to_cpu(tok: PromptTokenizer, clips) -> None:
     """
     a, b = clips
     opts = GenerationOptions(max_len=16, stop_token=None)
-    engine = Engine(_lively_tiny_model(), tok, device="cpu")
+    engine = Engine(lively_tiny_model(), tokenizer, device="cpu")
     want = engine.answer(a, b, "caption the audio.", opts)
     steps = {"n": 0}
 
@@ -303,12 +283,13 @@ def test_out_of_memory_falls_back_to_cpu(tok: PromptTokenizer, clips) -> None:
     assert "\n" not in str(exc.value)
 
 
-def test_engine_load_from_files(tmp_path: Path, tok: PromptTokenizer, tiny_engine: Engine, clips) -> None:
+def test_engine_load_from_files(tmp_path: Path, tokenizer: PromptTokenizer, tiny_engine: Engine,
+                                clips) -> None:
     pytest.importorskip("mellow.model.checkpoint")
     a, b = clips
     ckpt = tmp_path / "tiny.ckpt"
     torch.save({k: v.contiguous() for k, v in tiny_engine.model.state_dict().items()}, ckpt)
-    tok.save(tmp_path / "tok")
+    tokenizer.save(tmp_path / "tok")
     engine = Engine.load("tiny", model=ckpt, tokenizer=tmp_path / "tok", device="cpu")
     opts = GenerationOptions(max_len=8, stop_token=None)
     want = tiny_engine.answer(a, b, "caption the audio.", opts)
@@ -318,9 +299,9 @@ def test_engine_load_from_files(tmp_path: Path, tok: PromptTokenizer, tiny_engin
     assert info["parameters"] == sum(p.numel() for p in tiny_engine.model.parameters())
 
 
-def test_bfloat16_option_runs(tok: PromptTokenizer, clips) -> None:
+def test_bfloat16_option_runs(tokenizer: PromptTokenizer, clips) -> None:
     a, b = clips
-    engine = Engine(_lively_tiny_model(), tok, device="cpu", dtype="bfloat16")
+    engine = Engine(lively_tiny_model(), tokenizer, device="cpu", dtype="bfloat16")
     assert engine.lm.model.embed_tokens.weight.dtype == torch.bfloat16
     result = _run(engine, a, b, "caption the audio.", GenerationOptions(max_len=6, stop_token=None))
     assert len(result.tokens) == 6 and isinstance(result.text, str)
@@ -340,7 +321,7 @@ def test_long_prompt_missing_clip_and_empty_batch(tiny_engine: Engine, clips, tm
 
 
 def test_a_clip_file_is_opened_once_per_question_and_not_on_a_cache_hit(
-        tok: PromptTokenizer, clips, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tokenizer: PromptTokenizer, clips, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every open of the clip's path (hashing, header, samples) is counted by wrapping the real functions."""
     import builtins
     import os
@@ -372,7 +353,7 @@ def test_a_clip_file_is_opened_once_per_question_and_not_on_a_cache_hit(
     monkeypatch.setattr(builtins, "open", spy_open)
     monkeypatch.setattr(sf, "SoundFile", SpySoundFile)
     monkeypatch.setattr(sf, "info", spy_info)
-    engine = Engine(_lively_tiny_model(), tok, device="cpu")
+    engine = Engine(lively_tiny_model(), tokenizer, device="cpu")
     opts = GenerationOptions(max_len=3, stop_token=None)
     first = engine.answer(Clip(path), Clip(path), "caption the audio.", opts)
     assert opened == ["open"]  # hash, header and window from one open; the second slot reuses it all

@@ -18,7 +18,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers.paths import ROOT
+
+pytestmark = pytest.mark.subprocess
 SOURCES = ("pyproject.toml", "README.md", "mellow", "mellow_desktop")
 PACKAGE_DATA = ("mellow/model/configs/v0.yaml", "mellow/model/configs/tiny.yaml",
                 "mellow_desktop/core/data/prompt_presets.json", "mellow_desktop/core/data/mellow-desktop.svg",

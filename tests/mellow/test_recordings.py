@@ -15,7 +15,7 @@ import soundfile as sf
 
 from mellow.recordings import RecordingsError, parse_iso_time, parse_zone, read_recording, stamp_from_name
 from mellow.recordings.zones import iso
-from tests.recording_files import (
+from tests.helpers.recording_files import (
     AUDIOMOTH_SERIAL,
     audiomoth_comment,
     guano_chunk,

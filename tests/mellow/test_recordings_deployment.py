@@ -14,7 +14,7 @@ import pytest
 from mellow.cli.main import main
 from mellow.recordings import RecordingsError, iso, list_deployment, parse_zone
 from mellow.recordings.table import rows
-from tests.recording_files import (
+from tests.helpers.recording_files import (
     AUDIOMOTH_SERIAL,
     audiomoth_comment,
     guano_chunk,

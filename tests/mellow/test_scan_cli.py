@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -18,32 +17,19 @@ import soundfile as sf
 from mellow.cli.main import main
 from mellow.scan.plan import ScanRange, plan_scan
 from mellow.scan.writers import audacity, jsonl, raven, table
+from tests.helpers.audio_files import write_recording as _wav
+from tests.helpers.paths import ROOT
+from tests.helpers.processes import offline_user
+from tests.helpers.processes import run_mellow as _run
+from tests.helpers.waits import wait_for_lines as _wait_for_rows
 
-ROOT = Path(__file__).resolve().parents[2]
 YES_NO = "is there a dog barking? answer yes or no"
 
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """A user with nothing installed and no network; one thread per child."""
-    monkeypatch.setenv("MELLOW_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    run_env = dict(os.environ)
-    run_env.update(PYTHONPATH=str(ROOT) + os.pathsep + run_env.get("PYTHONPATH", ""), OMP_NUM_THREADS="1",
-                   PYTHONUNBUFFERED="1")
-    return run_env
-
-
-def _wav(path: Path, seconds: float, rate: int = 16000, seed: int = 0) -> Path:
-    """Noise with a tone that comes and goes, so that windows differ."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(round(seconds * rate)) / rate
-    tone = 0.3 * np.sin(2 * np.pi * 800 * t) * (np.sin(2 * np.pi * t / 37) > 0)
-    data = (tone + 0.05 * rng.standard_normal(t.shape)).astype(np.float32)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(path, data, rate, subtype="PCM_16")
-    return path
+    return offline_user(tmp_path, monkeypatch)
 
 
 def _scan_args(paths: list[Path], out: Path, ckpt: Path, gguf: Path, *extra: str) -> list[str]:
@@ -51,15 +37,11 @@ def _scan_args(paths: list[Path], out: Path, ckpt: Path, gguf: Path, *extra: str
             "--config", "tiny", "--device", "cpu", "--max-len", "2", *extra]
 
 
-def _run(args: list[str], env: dict[str, str], timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mellow", *args], env=env, cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout)
-
-
 def _windows(paths: list[Path], **rng: float) -> list[tuple[str, float]]:
     return [(str(w.file), w.start_s) for w in plan_scan(paths, ScanRange(**rng)).windows]
 
 
+@pytest.mark.subprocess
 def test_folder_scan_reports_the_broken_file_and_answers_every_window_once(
         tiny_ckpt: Path, gguf: Path, tiny_model, tokenizer, env: dict[str, str], tmp_path: Path) -> None:
     from mellow.audio import Clip
@@ -92,15 +74,7 @@ def test_folder_scan_reports_the_broken_file_and_answers_every_window_once(
     assert long.exists()
 
 
-def _wait_for_rows(proc: subprocess.Popen, out: Path, count: int) -> None:
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and proc.poll() is None:
-        if out.exists() and out.read_bytes().count(b"\n") >= count:
-            return
-        time.sleep(0.005)
-    raise AssertionError(f"the scan ended before it could be stopped: {proc.stderr.read()!r}")
-
-
+@pytest.mark.subprocess
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
 def test_sigkill_mid_scan_then_rerun_gives_every_window_exactly_once(
         fmt: str, tiny_ckpt: Path, gguf: Path, env: dict[str, str], tmp_path: Path) -> None:
@@ -133,6 +107,7 @@ def test_sigkill_mid_scan_then_rerun_gives_every_window_exactly_once(
           f"{len(want) - len(before)}")
 
 
+@pytest.mark.subprocess
 def test_ctrl_c_stops_after_the_batch_and_a_rerun_finishes(tiny_ckpt: Path, gguf: Path, env: dict[str, str],
                                                            tmp_path: Path) -> None:
     audio = _wav(tmp_path / "long.wav", 100.0)
@@ -156,6 +131,7 @@ def test_ctrl_c_stops_after_the_batch_and_a_rerun_finishes(tiny_ckpt: Path, gguf
     assert [(r.file, r.start_s) for r in jsonl.read(out)] == want
 
 
+@pytest.mark.subprocess
 def test_raven_and_audacity_exports_of_a_scored_scan(tiny_ckpt: Path, gguf: Path, env: dict[str, str],
                                                      tmp_path: Path) -> None:
     """Scored: the Raven table holds merged detections, Begin Time counting on across files; the journal
@@ -196,6 +172,7 @@ def test_raven_and_audacity_exports_of_a_scored_scan(tiny_ckpt: Path, gguf: Path
                                                                              for r in rows]
 
 
+@pytest.mark.subprocess
 def test_pair_scan_rows_name_both_files(tiny_ckpt: Path, gguf: Path, env: dict[str, str],
                                         tmp_path: Path) -> None:
     a = _wav(tmp_path / "site a.wav", 40.0)
@@ -246,6 +223,7 @@ def test_unwritable_output_unknown_suffix_and_missing_model(tmp_path: Path, tiny
     assert nothing == 2 and "nothing to scan" in capsys.readouterr().err
 
 
+@pytest.mark.subprocess
 def test_a_file_cut_short_fails_only_its_unreadable_windows(tiny_ckpt: Path, gguf: Path, env: dict[str, str],
                                                             tmp_path: Path) -> None:
     """A FLAC whose second half is missing (its header still says 60 s): the windows that can be read are
@@ -283,6 +261,7 @@ def test_an_existing_file_of_another_kind_is_never_overwritten(tmp_path: Path, t
         assert out.read_text() == text
 
 
+@pytest.mark.subprocess
 def test_ray_flag_gives_the_rows_of_the_local_scan(tiny_ckpt: Path, gguf: Path, env: dict[str, str],
                                                    tmp_path: Path) -> None:
     """``--ray`` answers the batches on a local Ray cluster: the same rows (text, tokens, score, key)."""

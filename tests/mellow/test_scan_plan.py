@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
-import soundfile as sf
 import torch
 
 from mellow.audio import Clip, load_window, read_audio, resample_to_32k, to_mono
@@ -14,14 +12,7 @@ from mellow.scan.merge import merge_detections
 from mellow.scan.plan import ScanRange, ScanSetupError, find_audio_files, plan_scan, slot_two
 from mellow.scan.types import Window, WindowResult
 from mellow.timefmt import format_seconds
-
-
-def _wav(path: Path, seconds: float, rate: int = 16000, channels: int = 1) -> Path:
-    rng = np.random.default_rng(int(seconds * 1000) + rate)
-    data = (0.1 * rng.standard_normal((round(seconds * rate), channels))).astype(np.float32)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(path, data, rate, subtype="PCM_16")
-    return path
+from tests.helpers.audio_files import write_noise as _wav
 
 
 def _starts(plan) -> list[float]:

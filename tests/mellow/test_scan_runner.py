@@ -18,7 +18,7 @@ from mellow.scan.driver import ScanDriver
 from mellow.scan.runner import ScanRunner
 from mellow.scan.scores import ChoiceScore, YesNoScore, parse_options, scoring_for
 from mellow.scan.types import Window
-from tests.mellow.test_generation import _lively_tiny_model
+from tests.helpers.engines import lively_tiny_model as _lively_tiny_model
 
 YES_NO_PROMPT = "is there a dog barking in the audio? answer yes or no"
 CHOICE_PROMPT = "which sound is loudest? a) a dog b) rain c) music"

@@ -6,12 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 
 from mellow.errors import CheckpointError, DeviceError
+from tests.helpers.engines import save_published_checkpoint
+from tests.helpers.paths import A_WAV, B_WAV
 
-A_WAV = Path(__file__).resolve().parents[1] / "fixtures" / "reference" / "a.wav"
-B_WAV = A_WAV.with_name("b.wav")
 PUBLIC_PROMPTS = ["caption the audio.", "explain the difference between the two audios in detail.",
                   "is there a cat in the audio? answer yes or no"]
 
@@ -75,8 +74,7 @@ def test_v0_wrapper_reproduces_the_reference_text(v0_recipe_model, reference_dir
     """A published-style v0 checkpoint (recipe weights) via the published API gives the reference's text."""
     from mellow import MellowWrapper
 
-    path = tmp_path / "v0.ckpt"
-    torch.save({"module." + k: v for k, v in v0_recipe_model.state_dict().items()}, path)
+    path = save_published_checkpoint(v0_recipe_model, tmp_path / "v0.ckpt")
     mellow = MellowWrapper(config="v0", model=path, device="cpu", tokenizer=gguf)
     expected = json.loads((reference_dir / "expected.json").read_text())
     examples = [[str(A_WAV), str(B_WAV), row["prompt"]] for row in expected["rows"]]

@@ -1,6 +1,6 @@
 """The published API completely: the v0_s checkpoint by name (hub download, own folder) and ``stop_token``.
 
-The hub is the local look-alike of tests/hub_server.py serving the tiny model's checkpoint as ``v0_s.ckpt``,
+The hub is the local look-alike of tests/helpers/hub.py serving the tiny model's checkpoint as ``v0_s.ckpt``,
 so the downloaded file really loads and answers.
 """
 
@@ -15,12 +15,8 @@ import pytest
 
 from mellow.errors import CheckpointError
 from mellow.model_files import KNOWN_MODELS, MODEL_REPO, ModelFiles, default_model_dir, find_model_files
-from tests.hub_server import HubServer
-from tests.mellow.test_download import env, hub  # noqa: F401 - the clean environment and the running hub
-
-ROOT = Path(__file__).resolve().parents[2]
-A_WAV = ROOT / "tests" / "fixtures" / "reference" / "a.wav"
-B_WAV = A_WAV.with_name("b.wav")
+from tests.helpers.hub import HubServer
+from tests.helpers.paths import A_WAV, B_WAV, ROOT
 
 
 def test_known_models_name_v0_and_v0_s() -> None:
@@ -28,7 +24,8 @@ def test_known_models_name_v0_and_v0_s() -> None:
     assert all(isinstance(text, str) and text for text in KNOWN_MODELS.values())
 
 
-def test_v0_s_downloads_into_its_own_folder_and_answers(hub: HubServer, env: Path,  # noqa: F811
+@pytest.mark.subprocess
+def test_v0_s_downloads_into_its_own_folder_and_answers(hub: HubServer, env: Path,
                                                         tiny_ckpt: Path, gguf: Path) -> None:
     from mellow import MellowWrapper
 

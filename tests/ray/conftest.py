@@ -12,12 +12,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
-import soundfile as sf
 
-from tests.ray.scan_case import BATCH, OPTIONS, PROMPT, Reference
-from tests.required import component_missing
+from tests.helpers.audio_files import write_recording
+from tests.helpers.required import component_missing
+from tests.helpers.scans import SCAN_BATCH, SCAN_OPTIONS, YES_NO, ScanReference
 
 OBJECT_STORE_BYTES = 500 * 1024**2
 RAY_CPUS = 2
@@ -48,20 +47,11 @@ def ray_cluster() -> Iterator[object]:
         ray.shutdown()
 
 
-def _write(path: Path, seconds: float, rate: int, channels: int, seed: int) -> Path:
-    """Noise with a few tones that change along the file (so windows differ), float32."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * rate)) / rate
-    tone = np.sin(2 * np.pi * (300 + 40 * np.floor(t / 7)) * t) * 0.3
-    wave = tone[:, None] + 0.05 * rng.standard_normal((t.size, channels))
-    sf.write(path, wave.astype(np.float32), rate, subtype="FLOAT" if path.suffix == ".wav" else None)
-    return path
-
-
 @pytest.fixture(scope="session")
 def long_recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A generated 3-minute, 48 kHz stereo WAV (the resampling path), 18 windows at hop 10."""
-    return _write(tmp_path_factory.mktemp("long") / "field recording.wav", 180.0, 48000, 2, seed=1)
+    """A generated 3-minute, 48 kHz stereo float WAV (the resampling path), 18 windows at hop 10."""
+    return write_recording(tmp_path_factory.mktemp("long") / "field recording.wav", 180.0, 48000, 2, seed=1,
+                           subtype="FLOAT")
 
 
 @pytest.fixture(scope="session")
@@ -69,10 +59,10 @@ def recording_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder of several recordings: 44.1 kHz stereo, 32 kHz mono FLAC, a clip shorter than 10 s, a name
     with a tab, quotes and non-ASCII letters, and one file that is not audio."""
     folder = tmp_path_factory.mktemp("folder")
-    _write(folder / "a site.wav", 25.0, 44100, 2, seed=2)
-    _write(folder / "b.flac", 21.0, 32000, 1, seed=3)
-    _write(folder / "c short.wav", 6.5, 16000, 1, seed=4)
-    _write(folder / 'd\t"Zürich" été.wav', 12.0, 22050, 1, seed=5)
+    write_recording(folder / "a site.wav", 25.0, 44100, 2, seed=2, subtype="FLOAT")
+    write_recording(folder / "b.flac", 21.0, 32000, 1, seed=3)
+    write_recording(folder / "c short.wav", 6.5, 16000, 1, seed=4, subtype="FLOAT")
+    write_recording(folder / 'd\t"Zürich" été.wav', 12.0, 22050, 1, seed=5, subtype="FLOAT")
     (folder / "e broken.wav").write_bytes(b"RIFF....WAVEfmt this is not audio")
     return folder
 
@@ -91,14 +81,14 @@ def scan_plan(long_recording: Path, recording_folder: Path, tmp_path_factory: py
 
 
 @pytest.fixture(scope="session")
-def reference(scan_plan, tiny_ckpt: Path, gguf: Path) -> Reference:
-    """The plan answered in-process by ScanRunner (tiny config, CPU, batches of BATCH, this process's two
+def reference(scan_plan, tiny_ckpt: Path, gguf: Path) -> ScanReference:
+    """The plan answered in-process by ScanRunner (tiny config, CPU, batches of SCAN_BATCH, this process's two
     threads)."""
     from mellow.generation import Engine
     from mellow.scan.runner import ScanRunner
 
     engine = Engine.load("tiny", tiny_ckpt, gguf, device="cpu")
-    runner = ScanRunner(engine, PROMPT, OPTIONS, batch_size=BATCH)
+    runner = ScanRunner(engine, YES_NO, SCAN_OPTIONS, batch_size=SCAN_BATCH)
     windows = scan_plan.windows
     keys = [runner.key_of(w) for w in windows]
-    return Reference(windows, list(runner.run(windows)), runner.model_id, keys)
+    return ScanReference(windows, list(runner.run(windows)), runner.model_id, keys)

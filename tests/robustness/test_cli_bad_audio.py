@@ -18,11 +18,12 @@ from typing import Any
 import pytest
 
 from mellow.cli.main import main
-from tests.bad_audio_cases import AudioCase, cases, make_unreadable
-from tests.robustness.conftest import REFERENCE, ROOT, child_env
+from tests.helpers.bad_audio import AudioCase, cases, make_unreadable
+from tests.helpers.paths import B_WAV
+from tests.helpers.processes import child_env, run_mellow
 
 CASES = cases()
-GOOD = REFERENCE / "b.wav"
+GOOD = B_WAV
 PROMPT = "caption the audio."
 # Cases that also run as real processes (both kinds, and the awkward names).
 SUBPROCESS_CASES = ("directory", "random bytes .wav", "NaN samples", "empty file", "non-ASCII name",
@@ -88,17 +89,13 @@ def test_generate_in_process(case: AudioCase, matrix: dict[str, Path], tiny_ckpt
             assert out == ""
 
 
-def _run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mellow", *args], env=env, capture_output=True,
-                          text=True, timeout=300, cwd=ROOT)
-
-
+@pytest.mark.subprocess
 @pytest.mark.parametrize("name", SUBPROCESS_CASES)
 def test_generate_as_a_real_process(name: str, matrix: dict[str, Path], tiny_ckpt: Path, gguf: Path,
                                     tmp_path: Path) -> None:
     """Nothing cached, real argv (UTF-8 names included), real exit status."""
     case = next(c for c in CASES if c.name == name)
-    proc = _run_cli(_args(matrix[name], tiny_ckpt, gguf), child_env(tmp_path))
+    proc = run_mellow(_args(matrix[name], tiny_ckpt, gguf), child_env(tmp_path))
     if case.valid:
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout.endswith("\n") and "Traceback" not in proc.stderr
@@ -107,6 +104,7 @@ def test_generate_as_a_real_process(name: str, matrix: dict[str, Path], tiny_ckp
         assert proc.stdout == ""
 
 
+@pytest.mark.subprocess
 def test_unreadable_file_as_an_unprivileged_user(tmp_path: Path, tiny_ckpt: Path, gguf: Path) -> None:
     """No read permission: ``error: ... permission denied``, exit 2 (run as 'nobody' when we are root)."""
     folder = tmp_path / "perm"
@@ -114,7 +112,7 @@ def test_unreadable_file_as_an_unprivileged_user(tmp_path: Path, tiny_ckpt: Path
     path = make_unreadable(folder)
     args = _args(path, tiny_ckpt, gguf)
     if os.geteuid() != 0:
-        proc = _run_cli(args, child_env(tmp_path))
+        proc = run_mellow(args, child_env(tmp_path))
     else:
         for p in (tmp_path, folder):
             p.chmod(0o755)

@@ -14,9 +14,10 @@ from mellow.cli.batch import read_batch_csv
 from mellow.cli.common import UsageError
 from mellow.cli.main import main
 from mellow.errors import MellowError
-from tests.robustness.conftest import REFERENCE
+from tests.helpers.bad_audio import MAGIC
+from tests.helpers.paths import A_WAV, B_WAV
 
-A, B = REFERENCE / "a.wav", REFERENCE / "b.wav"
+A, B = A_WAV, B_WAV
 FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
@@ -40,12 +41,6 @@ def test_cuda_requested_without_a_gpu_falls_back_with_a_warning(tiny_ckpt: Path,
     assert main(_generate("tpu", tiny_ckpt, gguf)) == 2  # a device that does not exist: user error
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "unknown device" in err and err.count("\n") == 1
-
-
-# Real container signatures, so that the fuzzed bytes also get past the first checks of each decoder.
-MAGIC = [b"", b"RIFF\x24\x08\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00\x80\x3e\x00\x00",
-         b"RIFF\xff\xff\xff\xffWAVE", b"fLaC\x00\x00\x00\x22", b"OggS\x00\x02", b"ID3\x04\x00",
-         b"\xff\xfb\x90\x64"]
 
 
 @FUZZ

@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from tests.robustness.conftest import REFERENCE, TIMEOUT_MS, settled
+from tests.helpers.paths import A_WAV, B_WAV
+from tests.helpers.waits import TIMEOUT_MS, settled
 
 
 class _Payload:
@@ -67,7 +68,7 @@ def test_bad_model_files_are_reported_and_the_app_stays_usable(qtbot: Any, windo
                                                                tiny_ckpt: Path, gguf: Path,
                                                                tmp_path: Path) -> None:
     w = window
-    w.panel_a.open_file(REFERENCE / "a.wav")
+    w.panel_a.open_file(A_WAV)
     qtbot.waitUntil(settled(w.panel_a), timeout=TIMEOUT_MS)
     for name, ckpt, tok, words in _bad_files(tmp_path, tiny_ckpt, gguf):
         w.model.load_custom(_factory(ckpt, tok), model_id=name)
@@ -76,7 +77,7 @@ def test_bad_model_files_are_reported_and_the_app_stays_usable(qtbot: Any, windo
         assert words in label and "\n" not in label, f"{name}: {label!r}"
         assert not (tmp_path / "PWNED").exists(), "the hostile pickle ran code"
         # Clips still open and asking explains why there is no answer.
-        w.panel_b.open_file(REFERENCE / "b.wav")
+        w.panel_b.open_file(B_WAV)
         qtbot.waitUntil(settled(w.panel_b), timeout=TIMEOUT_MS)
         assert w.panel_b.state() is not None and w.panel_b.error_text() == ""
         w.panel_b.clear()

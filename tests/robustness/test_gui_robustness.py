@@ -11,18 +11,19 @@ from typing import Any
 
 import numpy as np
 import pytest
-import soundfile as sf
 import torch
 
-from tests.bad_audio_cases import cases
-from tests.robustness.conftest import REFERENCE, TIMEOUT_MS, settled
+from tests.helpers.audio_files import write_tone
+from tests.helpers.bad_audio import MAGIC, cases
+from tests.helpers.paths import A_WAV, B_WAV
+from tests.helpers.waits import TIMEOUT_MS, settled
 
 
 def test_clip_panel_over_the_bad_audio_matrix(qtbot: Any, window: Any, tmp_path: Path) -> None:
     panel = window.panel_a
     folder = tmp_path / "matrix"
     folder.mkdir()
-    good = REFERENCE / "a.wav"
+    good = A_WAV
     panel.open_file(good)
     qtbot.waitUntil(settled(panel), timeout=TIMEOUT_MS)
     assert panel.state().path == good and panel.error_text() == ""
@@ -53,11 +54,9 @@ def test_clip_panel_over_the_bad_audio_matrix(qtbot: Any, window: Any, tmp_path:
 def test_clip_panel_over_fuzzed_files(qtbot: Any, window: Any, tmp_path: Path) -> None:
     """80 seeded random files (some behind real container signatures): each shows a message and keeps the
     previous clip, or (if it happens to decode) loads; the window never breaks."""
-    from tests.robustness.test_cli_devices_and_fuzz import MAGIC
-
     rng = np.random.default_rng(11)
     panel = window.panel_b
-    good = REFERENCE / "b.wav"
+    good = B_WAV
     panel.open_file(good)
     qtbot.waitUntil(settled(panel), timeout=TIMEOUT_MS)
     previous, errors = good, 0
@@ -84,9 +83,7 @@ def _tiny_engine(tiny_model: Any, tokenizer: Any, device: str) -> Any:
 
 
 def _long_tone(path: Path) -> Path:
-    t = np.arange(16000 * 12) / 16000
-    sf.write(path, 0.4 * np.sin(2 * np.pi * 700 * t), 16000, subtype="PCM_16")
-    return path
+    return write_tone(path, 12.0, 16000, freq=700.0, amplitude=0.4)
 
 
 def _load_clips(qtbot: Any, window: Any, a: Path, b: Path) -> None:
@@ -113,7 +110,7 @@ def test_asking_for_cuda_without_a_gpu_falls_back_to_the_cpu_with_a_message(
     qtbot.waitUntil(window.model.is_ready, timeout=TIMEOUT_MS)
     label = window.model_label.text()
     assert "CPU" in label and "CUDA is not available" in label, label
-    _load_clips(qtbot, window, _long_tone(tmp_path / "tone.wav"), REFERENCE / "b.wav")
+    _load_clips(qtbot, window, _long_tone(tmp_path / "tone.wav"), B_WAV)
     answer = _ask(qtbot, window, "caption the audio.")
     assert answer.status == "finished"
 
@@ -131,7 +128,7 @@ def test_out_of_memory_during_an_answer_falls_back_to_the_cpu_with_a_message(
     tone = _long_tone(tmp_path / "tone.wav")
     engine = _tiny_engine(tiny_model, tokenizer, "cpu")
     max_len = 12
-    want = engine.answer(Clip(tone), Clip(REFERENCE / "b.wav"), "caption the audio.",
+    want = engine.answer(Clip(tone), Clip(B_WAV), "caption the audio.",
                          GenerationOptions(max_len=max_len))
     engine.clear_caches()
     steps = {"n": 0}
@@ -146,7 +143,7 @@ def test_out_of_memory_during_an_answer_falls_back_to_the_cpu_with_a_message(
     engine._device = torch.device("cuda")  # noqa: SLF001 - see the docstring
     window.model.load_custom(lambda progress: engine, model_id="tiny")
     qtbot.waitUntil(window.model.is_ready, timeout=TIMEOUT_MS)
-    _load_clips(qtbot, window, tone, REFERENCE / "b.wav")
+    _load_clips(qtbot, window, tone, B_WAV)
     window.generation = replace(window.generation, max_len=max_len)
     answer = _ask(qtbot, window, "caption the audio.")
     assert steps["n"] == 4, "the fault was injected"

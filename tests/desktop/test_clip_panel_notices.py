@@ -1,5 +1,5 @@
-"""Clip panel defects of issue 11: the error banner can be dismissed and clears on the panel's next good load
-(8); Record's disabled reason shows in the panel, not only in a tooltip (17)."""
+"""The clip panel's notices: the error banner can be dismissed and clears on the panel's next good load;
+Record's disabled reason shows in the panel, not only in a tooltip."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 
-from tests.desktop.helpers import wait_loaded
+from tests.helpers.waits import wait_loaded
 
 
 def test_the_error_banner_has_a_close_button_and_clears_on_the_next_good_load(

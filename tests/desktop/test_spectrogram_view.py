@@ -1,5 +1,5 @@
-"""Spectrogram defects of issue 11: a fixed, settable dB colour scale with a colour bar, silence dark (5);
-the hover read-out has a place of its own over the plot, so nothing moves on hover (6)."""
+"""The spectrogram view: a fixed, settable dB colour scale with a colour bar, silence dark; the hover read-out
+has a place of its own over the plot, so nothing moves on hover; its axes with and without a clip."""
 
 from __future__ import annotations
 
@@ -13,14 +13,15 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QWidget
 
 from mellow_desktop.qt.widgets.spectrogram_view import DB_RANGES, DB_UNITS
-from tests.desktop.helpers import wait_loaded
+from tests.helpers.audio_files import write_noise
+from tests.helpers.waits import wait_loaded
 
 
 def _clips(tmp_path: Path) -> tuple[Path, Path]:
     silence = tmp_path / "silence.wav"
     sf.write(silence, np.zeros(32000 * 11), 32000, subtype="PCM_16")
     noise = tmp_path / "noise only.wav"
-    sf.write(noise, 0.05 * np.random.default_rng(0).standard_normal(32000 * 11), 32000, subtype="PCM_16")
+    write_noise(noise, 11.0, 32000, seed=0, level=0.05)
     return silence, noise
 
 

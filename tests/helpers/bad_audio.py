@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from tests.helpers.audio_files import tone
+
 TONE_HZ = 1000.0
 
 
@@ -28,11 +30,9 @@ class AudioCase:
     tone_hz: float | None = None  # when set, the loaded window must be dominated by this frequency
 
 
-def tone(seconds: float, rate: int, channels: int = 1, freq: float = TONE_HZ, amp: float = 0.5) -> np.ndarray:
-    """(frames, channels) float64 sine."""
-    t = np.arange(int(round(seconds * rate))) / rate
-    x = amp * np.sin(2 * np.pi * freq * t)
-    return np.repeat(x[:, None], channels, axis=1)
+def _tone(seconds: float, rate: int, channels: int = 1, amp: float = 0.5) -> np.ndarray:
+    """(frames, channels) sine at TONE_HZ, every channel the same."""
+    return np.repeat(tone(seconds, rate, TONE_HZ, amp)[:, None], channels, axis=1)
 
 
 def _write(name: str, data: np.ndarray, rate: int, subtype: str | None = None,
@@ -54,7 +54,7 @@ def _bytes(name: str, payload: bytes) -> Callable[[Path], Path]:
 
 def _truncated(d: Path) -> Path:
     p = d / "truncated.wav"
-    sf.write(str(p), tone(3.0, 16000), 16000, subtype="PCM_16")
+    sf.write(str(p), _tone(3.0, 16000), 16000, subtype="PCM_16")
     raw = p.read_bytes()
     p.write_bytes(raw[: len(raw) // 2 + 1])  # header claims 3 s, half of the data is there (odd byte count)
     return p
@@ -78,7 +78,7 @@ def _missing(d: Path) -> Path:
 
 def _nan(d: Path) -> Path:
     p = d / "nan.wav"
-    x = tone(1.0, 16000)
+    x = _tone(1.0, 16000)
     x[100] = np.nan
     sf.write(str(p), x, 16000, subtype="FLOAT")
     return p
@@ -86,7 +86,7 @@ def _nan(d: Path) -> Path:
 
 def _inf(d: Path) -> Path:
     p = d / "inf.wav"
-    x = tone(1.0, 16000)
+    x = _tone(1.0, 16000)
     x[200] = np.inf
     sf.write(str(p), x, 16000, subtype="DOUBLE")
     return p
@@ -94,14 +94,14 @@ def _inf(d: Path) -> Path:
 
 def _square(d: Path) -> Path:
     p = d / "clipped_square.wav"
-    x = np.sign(tone(2.0, 32000, amp=1.0))
+    x = np.sign(_tone(2.0, 32000, amp=1.0))
     sf.write(str(p), np.clip(x, -1.0, 32767 / 32768), 32000, subtype="PCM_16")
     return p
 
 
 def _dc(d: Path) -> Path:
     p = d / "dc_offset.wav"
-    sf.write(str(p), 0.4 + tone(2.0, 16000, amp=0.3), 16000, subtype="PCM_16")
+    sf.write(str(p), 0.4 + _tone(2.0, 16000, amp=0.3), 16000, subtype="PCM_16")
     return p
 
 
@@ -123,24 +123,26 @@ def cases() -> list[AudioCase]:
         AudioCase("Inf samples", False, _inf, "infinite"),
         AudioCase("clipped square", True, _square),
         AudioCase("DC offset", True, _dc, tone_hz=TONE_HZ),
-        AudioCase("non-ASCII name", True, _write("Größe_鳥の声.wav", tone(2.0, 22050), 22050, "PCM_16"),
+        AudioCase("non-ASCII name", True, _write("Größe_鳥の声.wav", _tone(2.0, 22050), 22050, "PCM_16"),
                   tone_hz=TONE_HZ),
-        AudioCase("space in name", True, _write("field recording 01.wav", tone(2.0, 22050), 22050, "PCM_16"),
+        AudioCase("space in name", True, _write("field recording 01.wav", _tone(2.0, 22050), 22050, "PCM_16"),
                   tone_hz=TONE_HZ),
-        AudioCase("FLAC", True, _write("tone.flac", tone(3.0, 44100), 44100, "PCM_16"), tone_hz=TONE_HZ),
-        AudioCase("OGG Vorbis", True, _write("tone.ogg", tone(3.0, 44100), 44100, "VORBIS"), tone_hz=TONE_HZ),
-        AudioCase("MP3", True, _write("tone.mp3", tone(3.0, 44100), 44100, "MPEG_LAYER_III"),
+        AudioCase("FLAC", True, _write("tone.flac", _tone(3.0, 44100), 44100, "PCM_16"), tone_hz=TONE_HZ),
+        AudioCase("OGG Vorbis", True, _write("tone.ogg", _tone(3.0, 44100), 44100, "VORBIS"),
+                  tone_hz=TONE_HZ),
+        AudioCase("MP3", True, _write("tone.mp3", _tone(3.0, 44100), 44100, "MPEG_LAYER_III"),
                   tone_hz=TONE_HZ),
     ]
     for subtype in ("PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE"):
-        out.append(AudioCase(f"{subtype} WAV", True, _write(f"{subtype.lower()}.wav", tone(2.0, 16000), 16000,
-                                                             subtype), tone_hz=TONE_HZ))
+        out.append(AudioCase(f"{subtype} WAV", True,
+                             _write(f"{subtype.lower()}.wav", _tone(2.0, 16000), 16000, subtype),
+                             tone_hz=TONE_HZ))
     for channels in (1, 2, 6, 8):
         out.append(AudioCase(f"{channels} channels", True,
-                             _write(f"ch{channels}.wav", tone(2.0, 16000, channels), 16000, "PCM_16"),
+                             _write(f"ch{channels}.wav", _tone(2.0, 16000, channels), 16000, "PCM_16"),
                              tone_hz=TONE_HZ))
     for rate in (8000, 11025, 44100, 96000, 192000):
-        out.append(AudioCase(f"{rate} Hz", True, _write(f"rate{rate}.wav", tone(12.0, rate), rate, "PCM_16"),
+        out.append(AudioCase(f"{rate} Hz", True, _write(f"rate{rate}.wav", _tone(12.0, rate), rate, "PCM_16"),
                              tone_hz=TONE_HZ))
     return out
 
@@ -148,6 +150,12 @@ def cases() -> list[AudioCase]:
 def make_unreadable(d: Path) -> Path:
     """A valid WAV with its read permission removed (only meaningful for a non-root reader)."""
     p = d / "no_permission.wav"
-    sf.write(str(p), tone(1.0, 16000), 16000, subtype="PCM_16")
+    sf.write(str(p), _tone(1.0, 16000), 16000, subtype="PCM_16")
     os.chmod(p, 0)
     return p
+
+
+# Starts of real containers (WAV, FLAC, Ogg, MP3) for fuzzed files: decoders get past their first check.
+MAGIC = [b"", b"RIFF\x24\x08\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00\x80\x3e\x00\x00",
+         b"RIFF\xff\xff\xff\xffWAVE", b"fLaC\x00\x00\x00\x22", b"OggS\x00\x02", b"ID3\x04\x00",
+         b"\xff\xfb\x90\x64"]

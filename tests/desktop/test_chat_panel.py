@@ -1,5 +1,6 @@
-"""Conversation defects of issue 11: the view follows a streaming answer unless the user scrolled away and
-rests with the last card's end in view (1); a stopped answer's footer names the same settings (3)."""
+"""The conversation (chat panel): the view follows a streaming answer unless the user scrolled away and rests
+with the last card's end in view; every card's footer names its generation settings; the last conversation
+is back after a restart."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""History list defects of issue 11: undo after Delete (14), search covers clip names (12), no tooltip over
-the buttons: the whole entry shows in a detail line (13)."""
+"""The history list: undo after Delete, search covers clip names, no tooltip over the buttons (the whole
+entry shows in a detail line)."""
 
 from __future__ import annotations
 

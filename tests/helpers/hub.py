@@ -10,16 +10,24 @@ It answers what ``huggingface_hub`` asks when it fetches a file:
 
 Faults for tests: ``drop_after[filename] = n`` sends only ``n`` bytes of the next full GET and closes the
 connection; ``wrong_sha.add(filename)`` advertises a wrong SHA-256.  Every request is recorded.
+
+The fixtures ``env`` (a clean, online user) and ``hub`` (a running hub with a model and a tokenizer) reach
+the engine tests through tests/mellow/conftest.py.
 """
 
 from __future__ import annotations
 
 import hashlib
+import random
 import re
 import socket
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
@@ -206,3 +214,30 @@ class HubServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A clean environment: empty HF_HOME and Mellow data dir under tmp_path, online, with a token."""
+    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HUB_CACHE", "HF_ENDPOINT"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("MELLOW_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("HF_TOKEN", "hf_secret_test_token")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,127.0.0.2,localhost")
+    return tmp_path
+
+
+@pytest.fixture
+def hub(env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubServer]:
+    """A running hub with a fake v0.ckpt (LFS) and SmolLM2 tokenizer files (no special_tokens_map.json)."""
+    from mellow.model_files import MODEL_REPO, TOKENIZER_REPO
+
+    with HubServer() as server:
+        server.add(MODEL_REPO, "v0.ckpt", random.Random(1).randbytes(300_000))
+        server.add(TOKENIZER_REPO, "tokenizer.json", b'{"version": "1.0", "model": {}}')
+        server.add(TOKENIZER_REPO, "tokenizer_config.json", b'{"model_max_length": 8192}')
+        server.add(TOKENIZER_REPO, "vocab.json", b'{"!": 17}')
+        server.add(TOKENIZER_REPO, "merges.txt", b"#version: 0.2\n")
+        monkeypatch.setenv("HF_ENDPOINT", server.url)
+        yield server

@@ -1,4 +1,5 @@
-"""Window defects of issue 11: the title names the clips once and leaves the app name to the platform (16)."""
+"""The main window's title and size: the title names the clips once and leaves the app name to the platform;
+the first start fits a small screen, and the layout stays usable at 1024×640."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
-from tests.desktop.helpers import wait_loaded
+from tests.helpers.audio_files import write_noise
+from tests.helpers.waits import wait_loaded
 
 
 def test_the_title_follows_the_platform_convention(qtbot, window, long_tone: Path, noise_clip: Path) -> None:
@@ -42,11 +44,8 @@ def test_the_first_start_fits_a_small_screen(window) -> None:
 
 
 def test_a_usable_layout_at_1024_by_640(qtbot, window, tmp_path: Path) -> None:
-    import numpy as np
-    import soundfile as sf
-
-    long_name = tmp_path / "a rather long file name of a field recording at dawn.wav"
-    sf.write(long_name, 0.1 * np.random.default_rng(0).standard_normal(16000 * 3), 16000, subtype="PCM_16")
+    long_name = write_noise(tmp_path / "a rather long file name of a field recording at dawn.wav", 3.0,
+                            seed=0)
     window.panel_a.open_file(long_name)
     wait_loaded(qtbot, window.panel_a, long_name, facts=False)
     window.resize(1024, 640)

@@ -1,5 +1,6 @@
-"""Issue 11 item 2: with two clips, the prompt area says which clip a single-clip question is about and lets
-the user choose A or B; the chosen clip goes to the model in both slots (tiny engine, real answers)."""
+"""A question about one clip: with two clips, the prompt area says which clip a single-clip question is about
+and lets the user choose A or B; the chosen clip goes to the model in both slots (tiny engine, real
+answers)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from PySide6.QtCore import Qt
 
 from mellow.audio import Clip
 from mellow.generation import GenerationOptions
-from tests.desktop.helpers import wait_loaded
+from tests.helpers.waits import wait_loaded
 
 
 def test_a_single_clip_question_is_aimed_at_the_chosen_clip(

@@ -1,6 +1,6 @@
 """Run the real Mellow Desktop main window (offscreen) in a child process and drive it like a user.
 
-The robustness tests start this script with ``python tests/robustness/app_child.py MODE ...`` and read
+The robustness tests start this script with ``python tests/helpers/app_child.py MODE ...`` and read
 ``EVENT {json}`` lines from its stdout; they kill it, or let it close its window, and then inspect what it
 left on disk (history database, recordings).
 
@@ -48,6 +48,8 @@ from PySide6.QtCore import QEventLoop, QObject, QSettings, Qt, QTimer, Slot  # n
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from tests.helpers.engines import tiny_engine_factory  # noqa: E402
+
 torch.set_num_threads(1)
 
 
@@ -74,24 +76,6 @@ def pump(app: QApplication, cond: Callable[[], bool], timeout: float, what: str)
             fail("timeout", 3, what=what)
         app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
         time.sleep(0.002)
-
-
-def tiny_factory(gguf: str, device: str) -> Callable[[Callable[[str], None]], Any]:
-    """An engine factory for ``ModelManager.load_custom``: tiny config, recipe weights, real tokenizer."""
-
-    def build(progress: Callable[[str], None]) -> Any:
-        from mellow.generation import Engine
-        from mellow.model.config import load_config
-        from mellow.model.model import MellowModel
-        from mellow.model.tokenizer import PromptTokenizer
-        from mellow.recipe import apply_recipe
-
-        progress("building the tiny model…")
-        model = MellowModel(load_config("tiny"))
-        apply_recipe(model)
-        return Engine(model.eval(), PromptTokenizer.load(gguf), device=device)
-
-    return build
 
 
 def usage() -> dict[str, Any]:
@@ -127,7 +111,8 @@ class Driver:
 
     def load_model(self) -> None:
         w = self.window
-        w.model.load_custom(tiny_factory(self.args.gguf, self.args.device), model_id="tiny (recipe weights)")
+        w.model.load_custom(tiny_engine_factory(self.args.gguf, self.args.device),
+                            model_id="tiny (recipe weights)")
         pump(self.app, lambda: w.model.state in ("ready", "failed"), 120, "model")
         emit("model", state=w.model.state, description=w.model.description)
 
@@ -246,7 +231,7 @@ def run_load_core(args: argparse.Namespace) -> None:
     from mellow_desktop.core import paths
     from mellow_desktop.core.history_store import HistoryRecord, HistoryStore
 
-    engine = tiny_factory(args.gguf, args.device)(lambda _msg: None)
+    engine = tiny_engine_factory(args.gguf, args.device)(lambda _msg: None)
     a, b = Clip(args.clip_a), Clip(args.clip_b)
     with HistoryStore.open(paths.history_db_path()) as store:
         for i in range(1, args.questions + 1):

@@ -24,11 +24,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pytest
-import soundfile as sf
 
-from tests.required import component_missing
+from tests.helpers.required import component_missing
 
 PULSE_START = [
     "pulseaudio",
@@ -239,21 +237,7 @@ def private_pulse(folder: Path, timeout: float = 10.0) -> Iterator[str]:
             keeper.wait(timeout=10)
 
 
-# ----------------------------------------------------------------------------------------------- signals
-
-
-def tone(freq: float, seconds: float, samplerate: int = 44100, amplitude: float = 0.5) -> np.ndarray:
-    """A mono float32 sine, shape (frames,)."""
-    t = np.arange(int(round(seconds * samplerate))) / samplerate
-    return (amplitude * np.sin(2.0 * np.pi * freq * t)).astype(np.float32)
-
-
-def write_tone(
-    path: Path, freq: float, seconds: float, samplerate: int = 44100, amplitude: float = 0.5
-) -> Path:
-    """Write a 16-bit mono tone WAV and return its path."""
-    sf.write(str(path), tone(freq, seconds, samplerate, amplitude), samplerate, subtype="PCM_16")
-    return path
+# ----------------------------------------------------------------------------------------------- players
 
 
 def play_file(path: Path, sink: str | None = None, server: str | None = None) -> subprocess.Popen[bytes]:
