@@ -86,7 +86,7 @@ def listed_paths(record: ScanRecord) -> tuple[list[Path], dict[Path, Recording]]
         paths = [p for p in paths if _in_dates(recordings[p], record)]
         if not paths:
             raise ScanSetupError(f"no recording of {record.file} starts in the range of dates asked")
-    return paths, recordings
+    return paths, {p: recordings[p] for p in paths}
 
 
 def plan_for(record: ScanRecord, audio: AudioConfig | None = None) -> tuple[ScanPlan, dict[Path, Recording]]:

@@ -14,14 +14,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Qt, Signal
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow
+from PySide6.QtWidgets import QDialog, QDockWidget, QFileDialog, QMainWindow
 
 from mellow.errors import MellowError, user_message
 from mellow.recordings import Deployment, audio_files_in, build_deployment, check_folder, parse_zone
 from mellow.recordings import read_recordings as read_all
 from mellow.recordings.zones import zone_name
+from mellow_desktop.core.deployment_view import local_text
 from mellow_desktop.qt.clip_pair import ClipPair
+from mellow_desktop.qt.dialogs.scan_dialog import ScanDialog
 from mellow_desktop.qt.jobs import Job, JobRunner
+from mellow_desktop.qt.scan_flow import ScanFlow
 from mellow_desktop.qt.widgets.deployment_panel import DeploymentPanel
 
 Notify = Callable[[str], None]
@@ -43,9 +46,11 @@ class DeploymentFlow(QObject):
 
     listed = Signal(object)  # Deployment, once shown
 
-    def __init__(self, window: QMainWindow, clips: ClipPair, settings: QSettings, notify: Notify) -> None:
+    def __init__(self, window: QMainWindow, clips: ClipPair, scans: ScanFlow, settings: QSettings,
+                 notify: Notify) -> None:
         super().__init__(window)
-        self.window, self.clips, self.settings, self.notify = window, clips, settings, notify
+        self.window, self.clips, self.scans = window, clips, scans
+        self.settings, self.notify = settings, notify
         self.jobs = JobRunner(self)
         self.pane = DeploymentPanel(window)
         self.pane.zone.setText(str(settings.value("deployment/zone", "UTC")))
@@ -60,6 +65,7 @@ class DeploymentFlow(QObject):
         self.pane.open_requested.connect(self.open_recording)
         self.pane.zone_changed.connect(self._zone_changed)
         self.pane.cancel_requested.connect(self.stop)
+        self.pane.scan_requested.connect(self.scan_folder)
 
     def choose_folder(self) -> None:
         """File ▸ Open folder…: ask for a folder of recordings, then list it."""
@@ -123,6 +129,26 @@ class DeploymentFlow(QObject):
         self.settings.setValue("deployment/zone", zone_name(zone))
         if self.deployment is not None and zone_name(self.deployment.zone) != zone_name(zone):
             self.open_folder(self.deployment.root)
+
+    def scan_folder(self, dialog_exec: Callable[[ScanDialog], bool] | None = None) -> bool:
+        """Scan folder…: ask for a question (and a range of dates), then scan every recording of the listed
+        folder in the background; results stream into the scan pane.  False when nothing started."""
+        deployment = self.deployment
+        if deployment is None:
+            self.notify("Open a folder of recordings first (File ▸ Open folder of recordings…).")
+            return False
+        if not self.scans.can_start():
+            return False
+        first, last = deployment.first_start, deployment.last_end
+        days = [local_text(t, deployment)[:10] for t in (first, last)]
+        dialog = ScanDialog(deployment.root, 0.0, None, self.window, prompt=self.scans.prompt_text(),
+                            dates=(days[0], days[1]))
+        accepted = dialog_exec(dialog) if dialog_exec else dialog.exec() == QDialog.DialogCode.Accepted
+        if not accepted:
+            return False
+        record = dialog.record()
+        record.zone = zone_name(deployment.zone)
+        return self.scans.start(record, self.clips.panel("A"), reuse=dialog.reuse_path())
 
     def open_recording(self, path: Path) -> None:
         """Open a recording of the deployment in Clip A."""

@@ -114,7 +114,7 @@ class MainWindow(QMainWindow):
         self.scans = ScanFlow(self, self.host, self.model, self.clips, self.store, self.history.refresh,
                               self.notify)
         self.scans.prompt_text = self.prompt.text
-        self.deployments = DeploymentFlow(self, self.clips, self.settings, self.notify)
+        self.deployments = DeploymentFlow(self, self.clips, self.scans, self.settings, self.notify)
         self.setAcceptDrops(True)  # a folder dropped anywhere opens as a deployment
         self.model_label = QLabel(self.model.description, self)
         self.model_label.setToolTip("The model's state and the device it runs on")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QDialog, QDockWidget, QFileDialog, QMainWindow
@@ -61,9 +62,9 @@ class ScanFlow(QObject):
         w.scan_batch.connect(self._on_batch)
         w.scan_finished.connect(self._on_finished)
         p = self.pane
-        p.row_chosen.connect(self.move_window)
+        p.row_chosen.connect(self.move_to)
         p.timeline.seek.connect(self.move_window)
-        p.play_requested.connect(self.play_at)
+        p.play_requested.connect(self.play_window)
         p.cancel_requested.connect(self.cancel)
         p.resume_requested.connect(self.resume)
         p.export_requested.connect(lambda fmt: self.export(fmt))
@@ -75,7 +76,8 @@ class ScanFlow(QObject):
     def running(self) -> bool:
         return self.job is not None
 
-    def _can_start(self) -> bool:
+    def can_start(self) -> bool:
+        """Whether a scan can start now (no answer or scan running, a model ready); else says why."""
         if self.host.busy():
             self.notify("Wait until the current answer or scan has finished (or stop it).")
             return False
@@ -92,7 +94,7 @@ class ScanFlow(QObject):
         if state is None:
             self.notify(f"Open a recording in Clip {panel.slot} first, then scan it.")
             return
-        if not self._can_start():
+        if not self.can_start():
             return
         clip_b = (other.path, other.start_s) if other is not None else None
         dialog = ScanDialog(state.path, state.info.duration, clip_b, self.window, prompt=self.prompt_text())
@@ -108,7 +110,7 @@ class ScanFlow(QObject):
               reuse: str | None = None) -> bool:
         """Start the scan ``record`` asks for on the model's thread; results will show against ``panel``;
         ``reuse``: a ``mellow scan`` output whose answers to the same question are taken, not asked again."""
-        if not self._can_start():
+        if not self.can_start():
             return False
         self.panel = panel or self.clips.focused()
         self.view, self.record = ScanView(threshold=record.threshold), None
@@ -118,7 +120,7 @@ class ScanFlow(QObject):
 
     def resume(self, batch_size: int | None = None) -> bool:
         """Answer the windows the shown scan still misses (an interrupted or cancelled scan)."""
-        if self.record is None or self.record.id is None or not self._can_start():
+        if self.record is None or self.record.id is None or not self.can_start():
             return False
         self._launch(ScanJob(self.store.path, scan_id=self.record.id, batch_size=batch_size))
         return True
@@ -140,12 +142,13 @@ class ScanFlow(QObject):
     def _on_started(self, job: ScanJob, record: ScanRecord) -> None:
         if job is not self.job or self.view is None:
             return
-        self.record = record
+        self.record = self.view.record = record
         self._show_title()
         self.pane.set_progress(len(self.view), record.n_windows, f"0 of {record.n_windows} windows")
         self.refresh_history()
-        if job.notice:
-            self.notify(job.notice)
+        for note in (job.notice, _unplanned_note(record)):
+            if note:
+                self.notify(note)
 
     def _on_batch(self, job: ScanJob, batch: object) -> None:
         if job is not self.job or self.view is None:
@@ -153,7 +156,11 @@ class ScanFlow(QObject):
         self.view.add(batch.answered)  # type: ignore[attr-defined]
         progress = batch.progress  # type: ignore[attr-defined]
         self.pane.refresh()
-        self.pane.set_progress(progress.done, progress.total, progress.text())
+        files = ""
+        if self.view.has_files and batch.answered:  # type: ignore[attr-defined]
+            last = self.view.file_of(batch.answered[-1][0])  # type: ignore[attr-defined]
+            files = f"file {last + 1} of {len(self.record.files)} · "  # type: ignore[union-attr]
+        self.pane.set_progress(progress.done, progress.total, files + progress.text())
         self.batch_shown.emit(len(self.view))
 
     def _on_finished(self, job: ScanJob, status: str, message: str) -> None:
@@ -183,8 +190,10 @@ class ScanFlow(QObject):
         scored = r.scoring == "yes-no"
         interrupted = r.status == "running" and not self.running()
         status = "interrupted (Resume continues it)" if interrupted else r.status
-        self.pane.show_view(self.view, f"{r.file_name} · “{r.prompt}” · {status}", float(r.duration_s or 0),
-                            scored)
+        name = f"{r.file_name} ({len(r.files)} files)" if r.is_folder else r.file_name
+        shown = r.files[self.view.shown_file] if r.files else None
+        length = shown.duration_s if shown is not None and shown.duration_s else r.duration_s
+        self.pane.show_view(self.view, f"{name} · “{r.prompt}” · {status}", float(length or 0), scored)
         if self.panel is not None:
             self._follow_window(self.panel)
 
@@ -211,7 +220,10 @@ class ScanFlow(QObject):
             self.notify("This scan is no longer in the history.")
             return None
         self.record, self.view = loaded.record, ScanView.of(loaded)
-        self.panel = self._panel_for(Path(loaded.record.file))
+        first = self.view.file_of(loaded.indices[0]) if loaded.indices else 0
+        self.view.shown_file = first
+        files = loaded.record.files
+        self.panel = self._panel_for(Path(files[first].path if files else loaded.record.file))
         self._show_title()
         missing = len(loaded.results) < loaded.record.n_windows
         self.pane.set_running(False, can_resume=missing)
@@ -233,6 +245,34 @@ class ScanFlow(QObject):
         return panel
 
     # ------------------------------------------------------------------------------------------- window
+    def move_to(self, index: int, play: bool = False) -> None:
+        """Move the analysis window to the window at plan ``index`` (a table row); a folder scan's window of
+        another file opens that file in the scan's clip panel first.  ``play``: then play from there."""
+        if self.view is None or self.record is None or index not in self.view._results:
+            return
+        start = self.view._results[index].window.start_s
+        file_idx = self.view.file_of(index)
+        if self.view.has_files and file_idx != self.view.shown_file:
+            self.view.shown_file = file_idx
+            self._show_title()
+        path = Path(self.record.files[file_idx].path) if self.record.files else Path(self.record.file)
+        panel = self.panel or self.clips.panel("A")
+        state = panel.state()
+        if state is not None and state.path == path:
+            if play:
+                self.play_at(start)
+            else:
+                self.move_window(start)
+            return
+        self.panel = panel
+        if play:
+            _once(panel.clip_changed, lambda _slot: self.play_at(start))
+        panel.open_file(path, start_s=start)
+
+    def play_window(self, index: int) -> None:
+        """Move to the window at plan ``index`` and play it (Enter or a double-click on a row)."""
+        self.move_to(index, play=True)
+
     def move_window(self, start_s: float) -> None:
         """Move the scanned clip's analysis window to ``start_s`` (a row, a timeline click); in a scan of two
         recordings of the same period ("pair"), the other clip's window follows (plus the scan's offset)."""
@@ -289,3 +329,22 @@ class ScanFlow(QObject):
         self.last_export_folder = str(out.parent)
         self.notify(f"Exported the scan to {out}")
         return out
+
+
+def _unplanned_note(record: ScanRecord) -> str | None:
+    """"2 of 48 files could not be scanned: a.wav: <reason>; …" for a folder scan, or None."""
+    bad = [f for f in record.files if f.problem]
+    if not bad or not record.is_folder:
+        return None
+    listed = "; ".join(f"{f.name}: {f.problem}" for f in bad[:3]) + ("; …" if len(bad) > 3 else "")
+    return f"{len(bad)} of {len(record.files)} files could not be scanned (the others are): {listed}"
+
+
+def _once(signal: Any, slot: Callable[..., None]) -> None:
+    """Connect ``slot`` to ``signal`` for its next emission only."""
+
+    def fire(*args: Any) -> None:
+        signal.disconnect(fire)
+        slot(*args)
+
+    signal.connect(fire)

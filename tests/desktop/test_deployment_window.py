@@ -12,7 +12,9 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
+from tests.helpers.audio_files import write_recording
 from tests.helpers.recording_files import audiomoth_comment, write_wav
+from tests.helpers.scans import YES_NO
 from tests.helpers.waits import wait_loaded
 
 
@@ -97,3 +99,51 @@ def test_a_missing_folder_or_bad_zone_is_one_line_and_keeps_what_is_shown(qtbot:
     assert window.deployments.open_folder(empty)
     qtbot.waitUntil(lambda: "no audio files" in pane.summary.text(), timeout=20000)
     assert window.deployments.deployment.root == root  # the deployment shown before stays
+
+
+def _short_folder(root: Path) -> Path:
+    """Three AudioMoth files of 15 s on two days (two windows each) and a broken one."""
+    for day, hh in ((1, 5), (1, 6), (2, 5)):
+        write_recording(root / f"202605{day:02d}_{hh:02d}0000.WAV", 15.0, seed=day * 10 + hh)
+    (root / "20260503_050000.WAV").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
+    return root
+
+
+def test_a_folder_is_scanned_in_the_background_and_its_table_spans_files_in_clock_time(
+        qtbot: Any, ready_window: Any, tmp_path: Path) -> None:
+    w = ready_window
+    root = _short_folder(tmp_path / "SD01")
+    w.deployments.pane.zone.setText("UTC")
+    assert w.deployments.open_folder(root)
+    _listed(qtbot, w)
+
+    def fill(dialog: Any) -> bool:
+        assert dialog.windowTitle() == "Scan folder SD01" and dialog.from_edit.text() == "2026-05-01"
+        dialog.prompt.setEditText(YES_NO)
+        dialog.max_len.setValue(2)
+        dialog.part.setChecked(True)
+        dialog.to_edit.setText("2026-05-01")  # the first day only: two files
+        return True
+
+    with qtbot.waitSignal(w.scans.scan_ended, timeout=120000) as ended:
+        assert w.deployments.scan_folder(dialog_exec=fill)
+    assert ended.args == ["finished"]
+    record = w.scans.record
+    assert record.is_folder and [f.name for f in record.files] == ["20260501_050000.WAV",
+                                                                   "20260501_060000.WAV"]
+    assert record.n_windows == 4 and record.date_to == "2026-05-01" and record.zone == "UTC"
+    model = w.scans.pane.model
+    assert model.headers()[:2] == ("File", "Clock time") and model.rowCount() == 4
+    cells = [[model.data(model.index(r, c)) for c in range(2)] for r in range(4)]
+    assert cells == [["20260501_050000.WAV", "2026-05-01 05:00:00"],
+                     ["20260501_050000.WAV", "2026-05-01 05:00:05"],
+                     ["20260501_060000.WAV", "2026-05-01 06:00:00"],
+                     ["20260501_060000.WAV", "2026-05-01 06:00:05"]]
+    w.scans.pane.table.selectRow(3)
+    w.scans.pane.table.clicked.emit(model.index(3, 0))
+    second = root / "20260501_060000.WAV"
+    wait_loaded(qtbot, w.panel_a, second, facts=False)
+    qtbot.waitUntil(lambda: abs(w.panel_a.waveform.window_start() - 5.0) < 0.01, timeout=10000)
+    assert w.scans.view.shown_file == 1
+    [stored] = w.store.scans.search("SD01")
+    assert stored.is_folder and len(w.store.scans.load(stored.id).results) == 4

@@ -7,6 +7,7 @@ times are read by :func:`~mellow_desktop.core.time_entry.parse_time`).
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -56,13 +57,17 @@ SLOT2_CHOICES = {
 
 class ScanDialog(QDialog):
     """Parameters of a new scan of ``file`` (``duration_s`` long); ``clip_b``: (path, window start) or
-    None; ``prompt``: the question to start from (the conversation's prompt; "" for the first preset)."""
+    None; ``prompt``: the question to start from (the conversation's prompt; "" for the first preset).
+
+    ``dates`` (first and last day, ISO) makes it the dialog of a folder scan: the range is a range of dates
+    (the recordings that start in it), every window of each file is asked, slot 2 holds the same window."""
 
     def __init__(self, file: Path, duration_s: float, clip_b: tuple[Path, float] | None,
-                 parent: QWidget | None = None, prompt: str = "") -> None:
+                 parent: QWidget | None = None, prompt: str = "",
+                 dates: tuple[str, str] | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle(f"Scan {file.name}")
-        self.file, self.duration_s, self.clip_b = file, duration_s, clip_b
+        self.setWindowTitle(f"Scan {'folder ' if dates else ''}{file.name}")
+        self.file, self.duration_s, self.clip_b, self.dates = file, duration_s, clip_b, dates
         self.prompt = QComboBox(self)
         self.prompt.setEditable(True)
         self.prompt.addItems(SCAN_PRESETS)
@@ -70,12 +75,13 @@ class ScanDialog(QDialog):
             self.prompt.setEditText(prompt.strip())
         self.prompt.setMinimumWidth(420)
         self.prompt.setToolTip("Asked of every window; a yes/no question gives a score and detections")
-        self.whole = QRadioButton("whole file", self)
+        self.whole = QRadioButton("every recording" if dates else "whole file", self)
         self.part = QRadioButton("from", self)
         self.whole.setChecked(True)
-        self.from_edit, self.to_edit = QLineEdit("0:00", self), QLineEdit(format_seconds(duration_s), self)
+        first, last = dates or ("0:00", format_seconds(duration_s))
+        self.from_edit, self.to_edit = QLineEdit(first, self), QLineEdit(last, self)
         for edit in (self.from_edit, self.to_edit):
-            edit.setPlaceholderText("h:mm:ss or seconds")
+            edit.setPlaceholderText("YYYY-MM-DD" if dates else "h:mm:ss or seconds")
             edit.textEdited.connect(lambda _t: self.part.setChecked(True))
         range_row = QHBoxLayout()
         for w in (self.whole, self.part, self.from_edit, QLabel("to", self), self.to_edit):
@@ -93,7 +99,7 @@ class ScanDialog(QDialog):
         self.slot2 = QComboBox(self)
         for mode, label in SLOT2_CHOICES.items():
             self.slot2.addItem(label, mode)
-        if clip_b is None:
+        if clip_b is None or dates:
             for i in (1, 2):
                 self.slot2.model().item(i).setEnabled(False)
             self.slot2.setToolTip("Open a Clip B to compare against it")
@@ -167,6 +173,8 @@ class ScanDialog(QDialog):
     def record(self) -> ScanRecord:
         """The scan asked for; raises TimeEntryError (one line) for a range that cannot be read."""
         from_s, to_s = 0.0, None
+        if self.dates:
+            return self._folder_record()
         if self.part.isChecked():
             from_s = parse_time(self.from_edit.text(), self.duration_s)
             to_s = parse_time(self.to_edit.text(), self.duration_s)
@@ -181,6 +189,20 @@ class ScanDialog(QDialog):
                           slot2_mode=mode, slot2_file=None if slot2_file is None else str(slot2_file),
                           slot2_start_s=slot2_start, max_len=self.max_len.value(),
                           score=self.score.currentData(), dtype=str(self.precision.currentData()))
+
+    def _folder_record(self) -> ScanRecord:
+        """A folder scan: every window of each recording that starts in the range of dates."""
+        first, last = (self.from_edit.text().strip(), self.to_edit.text().strip()) if self.part.isChecked() \
+            else (None, None)
+        for text in (first, last):
+            if text and not _is_date(text):
+                raise TimeEntryError(f"a date reads YYYY-MM-DD, like 2026-05-03 (not {text!r})")
+        if first and last and last < first:
+            raise TimeEntryError("the last date must not come before the first")
+        return ScanRecord(prompt=self.prompt.currentText().strip(), file=str(self.file),
+                          hop_s=self.hop.value(), threshold=self.threshold.value(), date_from=first or None,
+                          date_to=last or None, max_len=self.max_len.value(), score=self.score.currentData(),
+                          dtype=str(self.precision.currentData()))
 
     def reuse_path(self) -> str | None:
         """The ``mellow scan`` output to take answers from, or None."""
@@ -200,3 +222,11 @@ class ScanDialog(QDialog):
             self.error.setText("Type a prompt to ask of every window.")
             return
         self.accept()
+
+
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True

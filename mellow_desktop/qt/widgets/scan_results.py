@@ -3,8 +3,9 @@ track (:class:`~mellow_desktop.qt.widgets.scan_timeline.ScanTimeline`) and the r
 (click a header) and filters (answer text, minimum score) through :meth:`ScanView.table
 <mellow_desktop.core.scan_view.ScanView.table>`.
 
-Selecting a row emits :attr:`ScanResults.row_chosen` (the window moves there); Enter or a double-click emits
-:attr:`ScanResults.play_requested`.
+Selecting a row emits :attr:`ScanResults.row_chosen` with the window's plan index (the window moves there,
+opening its file for a folder scan); Enter or a double-click emits :attr:`ScanResults.play_requested`.  A
+folder scan's table has two more columns first: the file and the window's clock time.
 """
 
 from __future__ import annotations
@@ -29,10 +30,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mellow_desktop.core.scan_view import SORT_KEYS, ScanView, TableRow
+from mellow_desktop.core.scan_view import FILE_SORT_KEYS, SORT_KEYS, ScanView, TableRow
 from mellow_desktop.qt.widgets.scan_timeline import ScanTimeline
 
 HEADERS = ("Start", "End", "Answer", "Score")
+FILE_HEADERS = ("File", "Clock time", *HEADERS)
 #: Export menu entries: format -> label.
 EXPORT_LABELS = {"csv": "CSV table…", "audacity": "Audacity labels…", "raven": "Raven selection table…",
                  "html": "HTML report…"}
@@ -61,15 +63,18 @@ class ScanTableModel(QAbstractTableModel):
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008 (Qt override)
         return 0 if parent.isValid() else len(self.rows)
 
+    def headers(self) -> tuple[str, ...]:
+        return FILE_HEADERS if self.view is not None and self.view.has_files else HEADERS
+
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008 (Qt override)
-        return 0 if parent.isValid() else len(HEADERS)
+        return 0 if parent.isValid() else len(self.headers())
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
         row = self.rows[index.row()]
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
-            return row.cells()[index.column()]
+            return row.cells(self.view is not None and self.view.has_files)[index.column()]
         if role == Qt.ItemDataRole.UserRole:
             return row
         return None
@@ -77,11 +82,12 @@ class ScanTableModel(QAbstractTableModel):
     def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802 (Qt override)
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return HEADERS[section]
+            return self.headers()[section]
         return None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        self.sort_key, self.descending = SORT_KEYS[column], order == Qt.SortOrder.DescendingOrder
+        keys = FILE_SORT_KEYS if self.view is not None and self.view.has_files else SORT_KEYS
+        self.sort_key, self.descending = keys[column], order == Qt.SortOrder.DescendingOrder
         self.refresh()
 
 
@@ -101,8 +107,8 @@ class ResultsTable(QTableView):
 class ScanResults(QWidget):
     """The scan pane (see the module docstring)."""
 
-    row_chosen = Signal(float)  # window start (seconds)
-    play_requested = Signal(float)
+    row_chosen = Signal(int)  # the window's plan index
+    play_requested = Signal(int)
     cancel_requested = Signal()
     resume_requested = Signal()
     export_requested = Signal(str)  # format
@@ -147,7 +153,7 @@ class ScanResults(QWidget):
         t.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         t.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        t.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        t.horizontalHeader().setStretchLastSection(False)
         t.verticalHeader().setVisible(False)
         t.clicked.connect(lambda index: self._choose(index, self.row_chosen))
         t.doubleClicked.connect(lambda index: self._choose(index, self.play_requested))
@@ -173,11 +179,17 @@ class ScanResults(QWidget):
         lay.addWidget(self.table, 1)
 
     def show_view(self, view: ScanView, title: str, duration_s: float, scored: bool) -> None:
-        """Show ``view`` (a new or re-opened scan)."""
+        """Show ``view`` (a new or re-opened scan); the timeline spans ``duration_s`` (its shown file)."""
         self.title.setText(title)
         self.timeline.set_view(view, duration_s, scored)
         self.min_score.setEnabled(scored)
         self.model.refresh(view)
+        self.table.sortByColumn(1 if view.has_files else 0, Qt.SortOrder.AscendingOrder)  # in clock order
+        answer = self.model.headers().index("Answer")
+        header = self.table.horizontalHeader()
+        for column in range(self.model.columnCount()):
+            mode = QHeaderView.ResizeMode.Stretch if column == answer else QHeaderView.ResizeMode.Interactive
+            header.setSectionResizeMode(column, mode)
 
     def refresh(self) -> None:
         """The view got new results: redraw the timeline and the table (the selection is kept by row)."""
@@ -206,4 +218,4 @@ class ScanResults(QWidget):
     def _choose(self, index: QModelIndex, signal: Signal) -> None:
         if index.isValid():
             row: TableRow = self.model.data(index, Qt.ItemDataRole.UserRole)
-            signal.emit(row.start_s)
+            signal.emit(row.index)
