@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +79,48 @@ def add_decoding_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (with --sample)")
     p.add_argument("--top-p", type=float, default=0.8, help="nucleus size (with --sample)")
     p.add_argument("--seed", type=int, default=None, help="random seed (with --sample)")
+
+
+def add_clock_args(p: argparse.ArgumentParser, relative_to: str) -> None:
+    """--timezone and --start FILE=TIME (``relative_to`` names where FILE is also looked for)."""
+    p.add_argument("--timezone", default="UTC", metavar="ZONE",
+                   help="zone of times that carry none (IANA name such as Europe/Berlin, or +05:30); "
+                        "default UTC, AudioMoth's default")
+    p.add_argument("--start", action="append", default=[], metavar="FILE=TIME",
+                   help="override a file's start (ISO 8601; without an offset, read in --timezone); FILE "
+                        f"relative to the current folder or to {relative_to}; repeatable")
+
+
+def clock_zone(text: str) -> tzinfo:
+    """``--timezone``'s zone; a UsageError naming the flag when it is not one."""
+    from mellow.recordings import RecordingsError, parse_zone
+
+    try:
+        return parse_zone(text)
+    except RecordingsError as exc:
+        raise UsageError(f"--timezone: {exc}") from None
+
+
+def start_overrides(specs: Sequence[str], folders: Sequence[Path], zone: tzinfo) -> dict[Path, datetime]:
+    """``--start FILE=TIME`` -> {path: start}; FILE is relative to the current folder or to one of
+    ``folders`` (the first where it exists)."""
+    from mellow.recordings import RecordingsError, parse_iso_time
+
+    overrides: dict[Path, datetime] = {}
+    for spec in specs:
+        name, sep, when = spec.rpartition("=")
+        if not sep or not name or not when:
+            raise UsageError(f"--start wants FILE=TIME, got {spec!r}")
+        path = Path(name).expanduser()
+        if not path.is_file():
+            path = next((folder / path for folder in folders if (folder / path).is_file()), path)
+        if not path.is_file():
+            raise UsageError(f"--start: no such file: {name}")
+        try:
+            overrides[path] = parse_iso_time(when, zone)
+        except RecordingsError as exc:
+            raise UsageError(f"--start {name}: {exc}") from None
+    return overrides
 
 
 # --------------------------------------------------------------------------------------------- helpers

@@ -10,14 +10,13 @@ from __future__ import annotations
 import argparse
 import io
 import sys
-from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any, TextIO
 
 from mellow.cli import common
 from mellow.errors import MellowError
 from mellow.files import write_atomic
-from mellow.recordings import Deployment, RecordingsError, iso, list_deployment, parse_iso_time, parse_zone
+from mellow.recordings import Deployment, iso, list_deployment
 from mellow.recordings.deployment import GAP_TOLERANCE_S, RecorderSequence
 from mellow.recordings.table import format_span, relative_name, row_notes, rows, write_csv, write_jsonl
 from mellow.recordings.zones import zone_name
@@ -35,15 +34,10 @@ def add_parser(sub: Any) -> None:
                                    "recorder, with gaps and overlaps flagged.  Reads headers and metadata, "
                                    "never samples.")
     p.add_argument("folder", metavar="FOLDER", help="the folder (searched recursively)")
-    p.add_argument("--timezone", default="UTC", metavar="ZONE",
-                   help="zone of times that carry none (IANA name such as Europe/Berlin, or +05:30); "
-                        "default UTC, AudioMoth's default")
+    common.add_clock_args(p, "FOLDER")
     p.add_argument("--format", choices=FORMATS, default=None,
                    help="table (default), csv or jsonl (default from --out's suffix)")
     p.add_argument("--out", default=None, metavar="FILE", help="write the listing to FILE instead of stdout")
-    p.add_argument("--start", action="append", default=[], metavar="FILE=TIME",
-                   help="override a file's start (ISO 8601; without an offset, read in --timezone); "
-                        "repeatable")
     p.add_argument("--guess-from-mtime", action="store_true",
                    help="for files with no start at all, guess one from the modification time (labelled)")
     p.add_argument("--gap-tolerance", type=common.seconds, default=GAP_TOLERANCE_S, metavar="S",
@@ -51,32 +45,6 @@ def add_parser(sub: Any) -> None:
 
 
 # --------------------------------------------------------------------------------------------- arguments
-def _zone(text: str) -> tzinfo:
-    try:
-        return parse_zone(text)
-    except RecordingsError as exc:
-        raise common.UsageError(f"--timezone: {exc}") from None
-
-
-def _overrides(specs: list[str], folder: Path, zone: tzinfo) -> dict[Path, datetime]:
-    """``--start FILE=TIME`` -> {path: start}; FILE is relative to the current folder or to FOLDER."""
-    overrides: dict[Path, datetime] = {}
-    for spec in specs:
-        name, sep, when = spec.rpartition("=")
-        if not sep or not name or not when:
-            raise common.UsageError(f"--start wants FILE=TIME, got {spec!r}")
-        path = Path(name).expanduser()
-        if not path.is_file() and (folder / path).is_file():
-            path = folder / path
-        if not path.is_file():
-            raise common.UsageError(f"--start: no such file: {name}")
-        try:
-            overrides[path] = parse_iso_time(when, zone)
-        except RecordingsError as exc:
-            raise common.UsageError(f"--start {name}: {exc}") from None
-    return overrides
-
-
 def _format(args: argparse.Namespace) -> str:
     if args.format:
         return str(args.format)
@@ -159,9 +127,10 @@ def _render(deployment: Deployment, fmt: str, gap_tolerance_s: float) -> str:
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
     """List the folder; write the listing; report the files nothing could be read from."""
-    zone = _zone(args.timezone)
+    zone = common.clock_zone(args.timezone)
     folder = Path(args.folder).expanduser()
-    deployment = list_deployment(folder, zone=zone, overrides=_overrides(args.start, folder, zone),
+    overrides = common.start_overrides(args.start, [folder], zone)
+    deployment = list_deployment(folder, zone=zone, overrides=overrides,
                                  guess_from_mtime=args.guess_from_mtime, gap_tolerance_s=args.gap_tolerance)
     for problem in deployment.problems:
         print(f"warning: {problem}", file=sys.stderr)

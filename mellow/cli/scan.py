@@ -3,11 +3,14 @@
     mellow scan dawn.wav --prompt "is there a bird singing? answer yes or no" --out dawn.csv
     mellow scan site_a/ --prompt "caption the audio." --hop 5 --out captions.jsonl
     mellow scan a.wav --pair b.wav --prompt "explain the difference between the two audios." --out d.jsonl
+    mellow scan SD01/ --prompt "is a bird singing? answer yes or no" --timezone Europe/Berlin --out sd01.csv
 
 Outputs: ``.jsonl``/``.csv`` (one row per window, written as the scan goes, resumable), ``.txt`` (Audacity
 labels) and ``.selections.txt`` (Raven table); the last two hold the merged detections of yes/no scans (every
 window otherwise) and are written whole at the end, while a journal ``<out>.scan.jsonl`` next to them makes
-them resumable.
+them resumable.  Rows carry clock time (``recording_start``, ``start_time``, ``end_time``, ``time_source``;
+:mod:`mellow.scan.clock`) read from each file's metadata and name, and Raven tables ``Begin Date``,
+``Begin Clock Time`` and ``Begin File``.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any, TextIO
 
 from mellow.cli import common
 from mellow.errors import one_line
+from mellow.scan.clock import ClockOptions, refresh_clock, with_clock
 from mellow.scan.driver import ScanDriver, ScanProgress
 from mellow.scan.merge import DEFAULT_THRESHOLD
 from mellow.scan.plan import MIN_HOP_S, ScanPlan, ScanRange, ScanSetupError, plan_scan, slot_two
@@ -38,7 +42,9 @@ DESCRIPTION = ("Ask one prompt of every 10 s window of files or folders (recursi
 EPILOG = ("Outputs by --format or the suffix: .jsonl and .csv hold one row per window and grow as the scan "
           "goes; .txt (Audacity labels) and .selections.txt (Raven) hold the merged detections of yes/no "
           "scans (every window otherwise) and are written at the end, with a journal OUT.scan.jsonl kept "
-          "next to them for resuming.")
+          "next to them for resuming.  Rows give each window's clock time where the file's metadata or name "
+          "tells when it was recorded (GUANO, AudioMoth, Song Meter, Frontier Labs; --timezone for times "
+          "without a zone, --start to give a file's start).")
 SCORE_MODES = {"auto": "auto", "yes-no": "yes-no", "none": None}
 DTYPES = ("float32", "bfloat16", "float16")
 #: The engine's scan settings by this command's flags (:meth:`ScanSetupError.in_terms`).
@@ -71,6 +77,7 @@ def add_parser(sub: Any) -> None:
                    help="a second recording: its window at the same time goes in slot 2")
     s.add_argument("--pair-offset", type=common.number, default=0.0, metavar="S",
                    help="FILE_B's time minus the recording's time (s, default 0)")
+    common.add_clock_args(s, "a folder scanned")
     s.add_argument("--threshold", type=common.probability, default=DEFAULT_THRESHOLD, metavar="P",
                    help="score at which windows count as detections (default 0.5)")
     s.add_argument("--score", choices=list(SCORE_MODES), default="auto",
@@ -101,7 +108,10 @@ def _plan(args: argparse.Namespace) -> ScanPlan:
         slot2 = slot_two(args.against, args.against_start, args.pair, args.pair_offset, audio)
     except ScanSetupError as exc:
         raise common.UsageError(exc.in_terms(FLAG_NAMES)) from None
-    plan = plan_scan(args.paths, rng, slot2, audio)
+    zone = common.clock_zone(args.timezone)
+    folders = [Path(p).expanduser() for p in args.paths if Path(p).expanduser().is_dir()]
+    clock = ClockOptions(zone, common.start_overrides(args.start, folders, zone))
+    plan = plan_scan(args.paths, rng, slot2, audio, clock)
     if not plan.n_windows:
         reasons = "; ".join(f"{p.reason}" for p in plan.problems[:3]) or "no audio files"
         raise ScanSetupError(f"nothing to scan: {reasons}")
@@ -178,11 +188,13 @@ def _drive(runner: Any, todo: list[Window], log: ResultLog, plan: ScanPlan, prom
     cancel = threading.Event()
     driver = ScanDriver(runner, list(enumerate(todo)), plan.n_windows, plan.range_s / max(1, plan.n_windows))
     bar, reported = _Bar(plan.n_windows, plan.n_windows - len(todo)), 0
+    recordings = plan.recordings
     try:
         with _ctrl_c_stops_after_batch(cancel):
             for batch in driver.batches(cancel):
                 for _, r in batch.answered:
-                    log.append(ScanRow.from_result(r, prompt, runner.model_id, runner.key_of(r.window)))
+                    row = ScanRow.from_result(r, prompt, runner.model_id, runner.key_of(r.window))
+                    log.append(with_clock(row, recordings.get(str(r.window.file))))
                 log.sync()  # the batch's rows are on the disk
                 for problem in driver.problems[reported:]:
                     bar.warn(_problem_line(problem))
@@ -228,6 +240,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         log_path = out_path if fmt in APPENDABLE else journal_path(out_path)
         with ResultLog(log_path, fmt if fmt in APPENDABLE else "jsonl") as log:
             _note_changed_files(plan, log.rows, log_path)
+            _update_clock_times(log, plan)
             todo = [w for w, k in planned if k not in log.keys]
             driver = _drive(runner, todo, log, plan, args.prompt) if todo else None
             if driver is None:
@@ -252,6 +265,18 @@ def _note_changed_files(plan: ScanPlan, rows: list[ScanRow], log_path: Path) -> 
     for file, n in stale.items():
         print(f"note: {file} has changed since its {n} rows in {log_path} were written; its windows are "
               "asked again (the earlier rows stay, with the earlier file_hash)", file=sys.stderr)
+
+
+def _update_clock_times(log: ResultLog, plan: ScanPlan) -> None:
+    """Give the rows already in the output the clock times of this run's plan where theirs differ (written
+    without them, by an earlier version or the window, or under another --timezone or --start); nothing
+    is asked again."""
+    refreshed = refresh_clock(log.rows, plan.recordings)
+    if refreshed is not None:
+        changed = sum(a.start_time != b.start_time for a, b in zip(log.rows, refreshed, strict=True))
+        log.rewrite(refreshed)
+        print(f"note: clock times of {changed} rows already in {log.path} added or updated (nothing is "
+              "asked again)", file=sys.stderr)
 
 
 def _export(args: argparse.Namespace, fmt: str, out_path: Path, rows: list[ScanRow], plan: ScanPlan,

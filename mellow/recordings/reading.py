@@ -159,4 +159,4 @@ def read_recording(path: str | os.PathLike[str], *, zone: tzinfo = DEFAULT_ZONE,
                      time_source=candidates[0].source if candidates else records.NO_TIME,
                      candidates=tuple(candidates), duration_s=duration, sample_rate=rate, channels=channels,
                      device=device, location=meta.location, recorder_id=recorder_id(device, stamp, p, root),
-                     notes=tuple(notes), error=error)
+                     notes=tuple(notes), error=error, time_expansion=meta.time_expansion)

@@ -90,6 +90,8 @@ class Recording:
     to the listed one).  ``error`` is why the header could not be read (then duration, rate and channels are
     None, and only the name and an override can give a start).  ``notes`` are the things a listing should
     show about the file itself (a disagreement between sources, a clock-change ambiguity, ...).
+    ``time_expansion`` is GUANO's ``TE`` (1 for real-time files): a second of the file's samples is
+    ``1 / time_expansion`` seconds of clock time.
     """
 
     path: Path
@@ -104,6 +106,7 @@ class Recording:
     recorder_id: str
     notes: tuple[str, ...] = ()
     error: str | None = None
+    time_expansion: float = 1.0
 
     @property
     def end(self) -> datetime | None:

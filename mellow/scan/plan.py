@@ -13,6 +13,7 @@ in the file).  A file that cannot be used becomes a :class:`~mellow.scan.types.F
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from mellow.audio import audio_info, clip_content_hash, resampled_length
 from mellow.errors import MellowError, one_line
 from mellow.model.config import AudioConfig
 from mellow.recordings.folder import audio_suffixes, walk_files
+from mellow.recordings.records import Recording
+from mellow.scan.clock import ClockOptions
 from mellow.scan.types import FileProblem, Window
 from mellow.timefmt import format_seconds
 
@@ -148,12 +151,14 @@ class SlotTwo:
 
 @dataclass(frozen=True)
 class ScanFile:
-    """One planned file: absolute path, length on the 32 kHz grid (seconds), content hash, its windows."""
+    """One planned file: absolute path, length on the 32 kHz grid (seconds), content hash, its windows, and
+    what it is as a recording (start time and its source) when the plan was asked for clock time."""
 
     path: Path
     duration_s: float
     file_hash: str
     windows: tuple[Window, ...]
+    recording: Recording | None = None
 
 
 @dataclass
@@ -171,6 +176,11 @@ class ScanPlan:
     @property
     def n_windows(self) -> int:
         return sum(len(f.windows) for f in self.files)
+
+    @property
+    def recordings(self) -> dict[str, Recording | None]:
+        """Each planned file's recording (None unless the plan was asked for clock time), by path text."""
+        return {str(f.path): f.recording for f in self.files}
 
 
 def window_starts(samples: int, lo: int, hi: int, hop: int, win: int) -> list[int]:
@@ -251,10 +261,16 @@ def slot_two(against: str | os.PathLike | None = None, against_start: float = 0.
 
 
 def plan_scan(paths: Sequence[str | os.PathLike], rng: ScanRange | None = None, slot2: SlotTwo | None = None,
-              audio: AudioConfig | None = None) -> ScanPlan:
-    """Plan every window of ``paths`` (files or folders); unusable files become problems, the rest go on."""
+              audio: AudioConfig | None = None, clock: ClockOptions | None = None) -> ScanPlan:
+    """Plan every window of ``paths`` (files or folders); unusable files become problems, the rest go on.
+
+    With ``clock``, each file's :class:`~mellow.recordings.Recording` is read too (headers, metadata and
+    name only); ScanSetupError when an override names a file that is not scanned.
+    """
     rng, slot2, audio = rng or ScanRange(), slot2 or SlotTwo(), audio or AudioConfig()
     files, problems = find_audio_files(paths)
+    if clock is not None and (strays := clock.strays(files)):
+        raise ScanSetupError(f"start override for a file that is not scanned: {strays[0]}")
     plan = ScanPlan(problems=problems)
     for path in files:
         try:
@@ -262,6 +278,8 @@ def plan_scan(paths: Sequence[str | os.PathLike], rng: ScanRange | None = None, 
         except MellowError as exc:
             plan.problems.append(FileProblem(path, one_line(exc)))
             continue
+        if clock is not None:
+            scan_file = dataclasses.replace(scan_file, recording=clock.recording(path))
         plan.files.append(scan_file)
         plan.range_s += _covered_s(scan_file.windows)
     return plan

@@ -3,7 +3,8 @@
 Each row is appended with one unbuffered write and the file is fsynced after every batch, so a process
 killed at any moment leaves complete rows and at most one row cut short at the end.  Opening the file again
 drops that row (the file is rewritten through a temporary file and a rename) and reports the keys of the
-rows kept, so a rerun asks only the questions not yet answered, each exactly once.
+rows kept, so a rerun asks only the questions not yet answered, each exactly once.  A CSV written before a
+column existed is rewritten the same way, in the current layout, before anything is appended to it.
 
 Label tracks and Raven tables cannot grow row by row (neighbouring windows merge into one detection), so
 their scans keep such a file as a journal next to them (:func:`journal_path`) and write the table whole, by
@@ -62,9 +63,12 @@ class ResultLog:
                 seen.add(row.key)
                 self.rows.append(row)
         if not whole or len(self.rows) != len(rows):
-            body = b"".join(self._format.encode_row(r) for r in self.rows)
-            write_atomic(self.path, self._format.header() + body)
+            self._replace(self.rows)
             self.repaired = True
+
+    def _replace(self, rows: list[ScanRow]) -> None:
+        body = b"".join(self._format.encode_row(r) for r in rows)
+        write_atomic(self.path, self._format.header() + body)
 
     def _write(self, data: bytes) -> None:
         assert self._fd is not None
@@ -76,6 +80,16 @@ class ResultLog:
         """Append one row (one write call; durable after :meth:`sync`)."""
         self._write(self._format.encode_row(row))
         self.rows.append(row)
+
+    def rewrite(self, rows: list[ScanRow]) -> None:
+        """Replace the rows by ``rows`` (the same answers, e.g. with the clock-time columns filled in): the
+        file is rewritten through a temporary file and a rename, then opened again for appending."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        self._replace(rows)
+        self.rows = list(rows)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
 
     def sync(self) -> None:
         if self._fd is not None:

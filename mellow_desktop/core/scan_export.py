@@ -10,6 +10,8 @@ from pathlib import Path
 
 from mellow.errors import MellowError, one_line
 from mellow.model.config import AudioConfig
+from mellow.recordings import Recording
+from mellow.scan.clock import with_clock
 from mellow.scan.writers import export_bytes, format_for, write_atomic
 from mellow.scan.writers.records import ScanRow
 from mellow_desktop.core.scan_record import LoadedScan
@@ -23,12 +25,14 @@ class ExportError(MellowError):
     """The export could not be written (one line)."""
 
 
-def scan_rows(loaded: LoadedScan) -> list[ScanRow]:
+def scan_rows(loaded: LoadedScan, recording: Recording | None = None) -> list[ScanRow]:
     """The engine's export rows of the scan's answered windows, in plan order, keyed as ``mellow scan`` keys
-    them (so ``mellow scan`` resumes an exported .jsonl/.csv without asking a window again)."""
+    them (so ``mellow scan`` resumes an exported .jsonl/.csv without asking a window again); with the file's
+    ``recording``, their clock-time columns are filled in."""
     rec = loaded.record
-    return [ScanRow.from_result(r, rec.prompt, rec.model_id, rec.key_of(r.window))
+    rows = [ScanRow.from_result(r, rec.prompt, rec.model_id, rec.key_of(r.window))
             for r in loaded.results if r.error is None]
+    return rows if recording is None else [with_clock(r, recording) for r in rows]
 
 
 def export_format(path: str | os.PathLike[str], fmt: str | None = None) -> str:
@@ -39,11 +43,14 @@ def export_format(path: str | os.PathLike[str], fmt: str | None = None) -> str:
 
 
 def export_scan(loaded: LoadedScan, path: str | os.PathLike[str], fmt: str | None = None,
-                threshold: float | None = None, audio: AudioConfig | None = None) -> Path:
+                threshold: float | None = None, audio: AudioConfig | None = None,
+                recording: Recording | None = None) -> Path:
     """Write the scan to ``path`` (atomically) as ``fmt`` or as its suffix says; returns the path.
 
     ``threshold`` (default: the scan's) sets the detections of yes/no scans in label and Raven exports and
-    in the report.  Raises :class:`ExportError` or the engine's FormatError with a one-line reason.
+    in the report; ``recording`` (the file as a recording, :func:`mellow.recordings.read_recording` with the
+    user's zone) adds clock times where its start is known.  Raises :class:`ExportError` or the engine's
+    FormatError with a one-line reason.
     """
     audio, target = audio or AudioConfig(), Path(path)
     fmt = export_format(target, fmt)
@@ -51,11 +58,12 @@ def export_scan(loaded: LoadedScan, path: str | os.PathLike[str], fmt: str | Non
     if fmt == "html":
         from mellow_desktop.core.scan_report import report_html
 
-        data = report_html(loaded, threshold=threshold, audio=audio).encode("utf-8", "surrogateescape")
+        data = report_html(loaded, threshold=threshold, audio=audio, recording=recording).encode(
+            "utf-8", "surrogateescape")
     else:
         durations = {loaded.record.file: float(loaded.record.duration_s or 0.0)}
-        data = export_bytes(fmt, scan_rows(loaded), durations, loaded.record.scoring == "yes-no", threshold,
-                            (audio.f_min, audio.f_max))
+        data = export_bytes(fmt, scan_rows(loaded, recording), durations, loaded.record.scoring == "yes-no",
+                            threshold, (audio.f_min, audio.f_max))
     try:
         write_atomic(target, data)
     except OSError as exc:

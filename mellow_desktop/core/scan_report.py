@@ -14,12 +14,14 @@ from datetime import datetime, timezone
 
 from mellow.errors import MellowError, one_line
 from mellow.model.config import AudioConfig
+from mellow.recordings import Recording, iso
+from mellow.scan.clock import clock_at
 from mellow.timefmt import format_seconds
 from mellow_desktop.core.report_graphics import score_svg, spectrogram_svg
 from mellow_desktop.core.scan_record import LoadedScan, ScanRecord
 from mellow_desktop.core.scan_view import ScanView
 
-_CSS = """
+REPORT_CSS = """
 body { font: 15px/1.45 system-ui, sans-serif; color: #1d1d24; background: #fafafa; margin: 24px auto;
        max-width: 1040px; padding: 0 16px; }
 h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 28px 0 8px; }
@@ -38,6 +40,11 @@ svg .det { fill: #2fd0ff; fill-opacity: 0.28; stroke: #00a3d9; stroke-width: 1.5
 svg .curve { fill: none; stroke: #2455c3; stroke-width: 1.6; }
 svg .threshold { stroke: #d9480f; stroke-dasharray: 6 4; stroke-width: 1.5; }
 .note { color: #666; font-size: 13px; }
+svg .cell:hover { stroke: #1d1d24; stroke-width: 1.5; } svg .rowlabel { font-variant-numeric: tabular-nums; }
+svg .sunrise { stroke: #e8a400; stroke-width: 2.5; } svg .sunset { stroke: #5a3fc0; stroke-width: 2.5; }
+svg .halo { stroke: #fff; stroke-width: 5; stroke-opacity: 0.85; }
+table.effort th, table.days th, table.detections th { white-space: nowrap; }
+svg .nodata, svg .bar { stroke: #b4b4bc; stroke-width: 0.5; }
 """
 
 
@@ -45,7 +52,8 @@ def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _rows(pairs: list[tuple[str, str]]) -> str:
+def fact_rows(pairs: list[tuple[str, str]]) -> str:
+    """Table rows of (heading, value) pairs, escaped."""
     return "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in pairs)
 
 
@@ -77,14 +85,20 @@ def _parameters(rec: ScanRecord, threshold: float, n_done: int) -> list[tuple[st
             ("Model checksum", rec.model_checksum)]
 
 
-def _table(view: ScanView, threshold: float) -> str:
-    head = "<tr><th>#</th><th>Start</th><th>End</th><th>Answer</th><th>Score</th></tr>"
+def _table(view: ScanView, threshold: float, recording: Recording | None = None) -> str:
+    """The results; with a recording whose start is known, each window's clock time beside its offsets."""
+    timed = recording is not None and recording.start is not None
+    clock = "<th>Clock time</th>" if timed else ""
+    head = f"<tr><th>#</th>{clock}<th>Start</th><th>End</th><th>Answer</th><th>Score</th></tr>"
     body = []
     for n, row in enumerate(view.table(), start=1):
         start, end, answer, score = row.cells()
         hit = ' class="hit"' if row.score is not None and row.score >= threshold else ""
-        cells = "".join(f"<td class=num>{_e(c)}</td>" for c in (n, start, end))
-        body.append(f"<tr{hit}>{cells}<td>{_e(answer)}</td><td class=num>{_e(score)}</td></tr>")
+        at = clock_at(recording, row.start_s) if timed else None
+        when = f"<td class=num>{_e(at.isoformat(sep=' ', timespec='seconds'))}</td>" if at else ""
+        cells = "".join(f"<td class=num>{_e(c)}</td>" for c in (start, end))
+        body.append(f"<tr{hit}><td class=num>{n}</td>{when}{cells}<td>{_e(answer)}</td>"
+                    f"<td class=num>{_e(score)}</td></tr>")
     return f"<table class=results>{head}{''.join(body)}</table>"
 
 
@@ -98,10 +112,18 @@ def _overview(rec: ScanRecord, audio: AudioConfig):  # noqa: ANN202 - Overview |
         return None, f"The overview spectrogram could not be made: {one_line(exc)}"
 
 
+def html_page(title: str, parts: list[str]) -> str:
+    """One self-contained HTML document of the report's ``parts`` (markup) under ``title`` (text)."""
+    return (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{_e(title)}</title>"
+            f"<meta name=viewport content='width=device-width, initial-scale=1'><style>{REPORT_CSS}</style>"
+            f"</head><body>{''.join(parts)}<p class=note>Made by Mellow Desktop.</p></body></html>\n")
+
+
 def report_html(loaded: LoadedScan, threshold: float | None = None, audio: AudioConfig | None = None,
-                overview: object | None = None) -> str:
+                overview: object | None = None, recording: Recording | None = None) -> str:
     """The report as one HTML document (``overview``: the file's :class:`~.overview.Overview`, made or taken
-    from the cache when None)."""
+    from the cache when None; ``recording``: the file as a recording, whose start, when known, puts clock
+    times beside the offsets)."""
     rec, audio = loaded.record, audio or AudioConfig()
     threshold = rec.threshold if threshold is None else threshold
     view = ScanView.of(loaded, threshold)
@@ -110,9 +132,12 @@ def report_html(loaded: LoadedScan, threshold: float | None = None, audio: Audio
         overview, note = _overview(rec, audio)
     duration = float(rec.duration_s or getattr(overview, "duration_s", 0.0) or 1.0)
     detections = view.detections() if rec.scoring == "yes-no" else []
+    facts = _facts(rec, overview)
+    if recording is not None and recording.start is not None:
+        facts.append(("Recording start", f"{iso(recording.start)} (from {recording.time_source})"))
     parts = [f"<h1>Scan of {_e(rec.file_name)}</h1><p class=sub>{_e(rec.prompt)}</p>",
-             f"<h2>File</h2><table class=facts>{_rows(_facts(rec, overview))}</table>",
-             f"<h2>Scan</h2><table class=facts>{_rows(_parameters(rec, threshold, len(view)))}</table>",
+             f"<h2>File</h2><table class=facts>{fact_rows(facts)}</table>",
+             f"<h2>Scan</h2><table class=facts>{fact_rows(_parameters(rec, threshold, len(view)))}</table>",
              "<h2>Overview spectrogram</h2>"]
     if overview is not None:
         parts.append(spectrogram_svg(overview.mel_db, overview.band_edges_hz, duration, detections))
@@ -124,8 +149,5 @@ def report_html(loaded: LoadedScan, threshold: float | None = None, audio: Audio
     times, scores = view.score_curve()
     if scores.size:
         parts += ["<h2>Score</h2>", score_svg(times, scores, duration, threshold)]
-    parts += [f"<h2>Results ({len(view)} windows)</h2>", _table(view, threshold)]
-    title = _e(f"Mellow scan: {rec.file_name}")
-    return (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{title}</title>"
-            f"<meta name=viewport content='width=device-width, initial-scale=1'><style>{_CSS}</style></head>"
-            f"<body>{''.join(parts)}<p class=note>Made by Mellow Desktop.</p></body></html>\n")
+    parts += [f"<h2>Results ({len(view)} windows)</h2>", _table(view, threshold, recording)]
+    return html_page(f"Mellow scan: {rec.file_name}", parts)

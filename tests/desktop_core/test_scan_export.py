@@ -8,12 +8,13 @@ import dataclasses
 import os
 import re
 import shutil
-import subprocess
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from mellow.generation import Engine
+from mellow.recordings import read_recording
 from mellow.scan.merge import merge_detections
 from mellow.scan.writers import audacity, raven, table
 from mellow_desktop.core.history_store import HistoryStore
@@ -22,7 +23,7 @@ from mellow_desktop.core.scan_export import export_scan, scan_rows
 from mellow_desktop.core.scan_record import LoadedScan, ScanRecord
 from mellow_desktop.core.scan_report import report_html
 from tests.helpers.audio_files import write_recording as recording
-from tests.helpers.required import component_missing
+from tests.helpers.browser import browse
 from tests.helpers.scans import YES_NO
 
 IMG_PAYLOAD = "<img src=x onerror=\"document.title='PWNED-img'\">"
@@ -80,19 +81,20 @@ def test_the_report_escapes_every_text_and_holds_all_parts(scanned: LoadedScan) 
     assert page.count("<tr class=hit>") == sum(r.score >= 0.5 for r in scanned.results)
 
 
-def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        component_missing("chromium is not installed (apt-get install -y chromium)")
-    return found
-
-
-def _browse(page: Path, profile: Path, *args: str) -> str:
-    cmd = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-           "--no-first-run", f"--user-data-dir={profile}", "--virtual-time-budget=3000", *args, page.as_uri()]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return proc.stdout
+def test_with_the_files_start_the_exports_and_the_report_give_clock_times(scanned: LoadedScan,
+                                                                          tmp_path: Path) -> None:
+    start = datetime(2026, 5, 1, 5, 30, tzinfo=timezone(timedelta(hours=2)))
+    recording = read_recording(scanned.record.file, override=start)
+    rows = table.read(export_scan(scanned, tmp_path / "scan.csv", recording=recording))
+    assert [r.start_time for r in rows[:2]] == ["2026-05-01T05:30:00+02:00", "2026-05-01T05:30:10+02:00"]
+    assert {r.time_source for r in rows} == {"override"}
+    (first, *_) = raven.read(export_scan(scanned, tmp_path / "s.selections.txt", threshold=0.0,
+                                         recording=recording))
+    assert first.start_time == "2026-05-01T05:30:00.000"
+    page = report_html(scanned, recording=recording)
+    assert "<th>Clock time</th>" in page and "2026-05-01 05:32:55+02:00" in page  # the last window, 2:55
+    assert "<th>Recording start</th><td>2026-05-01T05:30:00+02:00 (from override)</td>" in page
+    assert "<th>Clock time</th>" not in report_html(scanned), "no start known: offsets only"
 
 
 @pytest.mark.subprocess
@@ -101,13 +103,13 @@ def test_the_report_in_headless_chromium_shows_markup_as_text_and_runs_nothing(s
     control = tmp_path / "control.html"  # the same payloads unescaped: they do run, so the check can fail
     control.write_text(f"<html><head><title>clean</title></head><body>{IMG_PAYLOAD}{SCRIPT_PAYLOAD}</body>"
                        "</html>", encoding="utf-8")
-    assert "<title>PWNED-" in _browse(control, tmp_path / "profile-control", "--dump-dom")
+    assert "<title>PWNED-" in browse(control, tmp_path / "profile-control", "--dump-dom")
 
     scores = sorted(r.score for r in scanned.results)
     threshold = scores[len(scores) // 2]  # the tiny model's scores are close together: show some detections
     report = export_scan(scanned, tmp_path / "report.html", threshold=threshold)
     assert merge_detections(list(scanned.results), threshold)
-    dom = _browse(report, tmp_path / "profile", "--dump-dom")
+    dom = browse(report, tmp_path / "profile", "--dump-dom")
     title = re.search(r"<title>(.*?)</title>", dom, re.S)
     assert title is not None and title.group(1).startswith("Mellow scan: dawn &lt;img"), "no script set it"
     assert not re.search(r"<(script|img)[\s>]", dom), "no element came from the payloads"
@@ -117,7 +119,7 @@ def test_the_report_in_headless_chromium_shows_markup_as_text_and_runs_nothing(s
 
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     shot = SCREENSHOT_DIR / "scan-report.png"
-    _browse(report, tmp_path / "profile-shot", f"--screenshot={shot}", "--window-size=1100,2600",
+    browse(report, tmp_path / "profile-shot", f"--screenshot={shot}", "--window-size=1100,2600",
             "--hide-scrollbars")
     assert shot.stat().st_size > 20000 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     shutil.copyfile(report, SCREENSHOT_DIR / "scan-report.html")

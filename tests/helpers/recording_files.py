@@ -33,11 +33,11 @@ def info_list(entries: Mapping[str, str]) -> bytes:
 
 
 def wav_bytes(seconds: float = 0.2, rate: int = 8000, channels: int = 1, *,
-              info: Mapping[str, str] | None = None) -> bytes:
-    """A 16-bit PCM WAV (a quiet 440 Hz tone), with a ``LIST``/``INFO`` chunk before ``data`` when ``info``
-    is given."""
+              info: Mapping[str, str] | None = None, frequency: float = 440.0) -> bytes:
+    """A 16-bit PCM WAV (a quiet tone, 440 Hz unless told), with a ``LIST``/``INFO`` chunk before ``data``
+    when ``info`` is given."""
     frames = round(seconds * rate)
-    tone = (0.1 * np.sin(2 * np.pi * 440 * np.arange(frames) / rate) * 32767).astype("<i2")
+    tone = (0.1 * np.sin(2 * np.pi * frequency * np.arange(frames) / rate) * 32767).astype("<i2")
     samples = np.repeat(tone[:, None], channels, axis=1).tobytes()
     fmt = struct.pack("<HHIIHH", 1, channels, rate, rate * channels * 2, channels * 2, 16)
     meta = info_list(info) if info else b""
@@ -46,19 +46,20 @@ def wav_bytes(seconds: float = 0.2, rate: int = 8000, channels: int = 1, *,
 
 
 def write_wav(path: Path, seconds: float = 0.2, rate: int = 8000, channels: int = 1, *,
-              comment: str | None = None, artist: str | None = None) -> Path:
+              comment: str | None = None, artist: str | None = None, frequency: float = 440.0) -> Path:
     """Write :func:`wav_bytes` to ``path`` (with ``ICMT``/``IART`` entries when given); returns the path."""
     info = {k: v for k, v in (("ICMT", comment), ("IART", artist)) if v is not None}
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(wav_bytes(seconds, rate, channels, info=info or None))
+    path.write_bytes(wav_bytes(seconds, rate, channels, info=info or None, frequency=frequency))
     return path
 
 
-def write_guano_wav(path: Path, fields: Mapping[str, Any], seconds: float = 0.2, rate: int = 8000) -> Path:
+def write_guano_wav(path: Path, fields: Mapping[str, Any], seconds: float = 0.2, rate: int = 8000,
+                    frequency: float = 440.0) -> Path:
     """A WAV whose GUANO metadata (``Timestamp``, ``Loc Position``, ``Make``, ...) the guano package wrote."""
     from guano import GuanoFile
 
-    write_wav(path, seconds, rate)
+    write_wav(path, seconds, rate, frequency=frequency)
     g = GuanoFile(str(path))
     for key, value in fields.items():
         g[key] = value

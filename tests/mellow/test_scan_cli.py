@@ -144,7 +144,8 @@ def test_raven_and_audacity_exports_of_a_scored_scan(tiny_ckpt: Path, gguf: Path
     assert proc.returncode == 0, proc.stderr[-3000:]
     header = out.read_bytes().split(b"\n")[0].decode()
     assert header == ("Selection\tView\tChannel\tBegin Time (s)\tEnd Time (s)\tLow Freq (Hz)\t"
-                      "High Freq (Hz)\tBegin Path\tFile Offset (s)\tAnswer\tScore")
+                      "High Freq (Hz)\tBegin Path\tBegin File\tFile Offset (s)\tBegin Date\t"
+                      "Begin Clock Time\tAnswer\tScore")
     journal = jsonl.read(tmp_path / "birds.selections.txt.scan.jsonl")
     assert [(r.file, r.start_s) for r in journal] == _windows([a, b])
     sel = raven.read(out)  # threshold 0: every window is a detection, each file one event

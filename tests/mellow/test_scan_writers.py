@@ -113,9 +113,11 @@ def test_raven_table_has_the_exact_header_and_counts_time_on_across_files(tmp_pa
     path.write_bytes(export_bytes("raven", rows, durations, scored=False, threshold=0.5))
     first = path.read_bytes().split(b"\n")[0]
     assert first == (b"Selection\tView\tChannel\tBegin Time (s)\tEnd Time (s)\tLow Freq (Hz)\tHigh Freq (Hz)"
-                     b"\tBegin Path\tFile Offset (s)\tAnswer\tScore")
+                     b"\tBegin Path\tBegin File\tFile Offset (s)\tBegin Date\tBegin Clock Time\tAnswer"
+                     b"\tScore")
     lines = path.read_bytes().split(b"\n")[1:-1]
-    assert len(lines) == len(rows) and all(len(line.split(b"\t")) == 11 for line in lines)
+    assert len(lines) == len(rows) and all(len(line.split(b"\t")) == 14 for line in lines)
+    assert lines[3].split(b"\t")[8] == b"dawn chorus.wav" and lines[3].split(b"\t")[10:12] == [b"", b""]
     assert lines[0].split(b"\t")[:3] == [b"1", b"Spectrogram 1", b"1"]
     assert lines[0].split(b"\t")[5:7] == [b"50", b"14000"]
     selections = raven.read(path)

@@ -77,18 +77,21 @@ def labels_for(rows: Sequence[ScanRow], scored: bool, threshold: float) -> list[
 
 def selections_for(rows: Sequence[ScanRow], durations: dict[str, float], scored: bool, threshold: float,
                    band: tuple[float, float] = (50.0, 14000.0)) -> list[Selection]:
-    """Raven selections; a file's times are offset by the lengths of the files before it in ``durations``."""
+    """Raven selections; a file's times are offset by the lengths of the files before it in ``durations``.
+    A selection's clock time is its first window's ``start_time``."""
     offsets, total = {}, 0.0
     for file, duration in durations.items():
         offsets[file] = total
         total += duration
     low, high = band
     if scored:
+        clock = {(r.file, r.start_s): r.start_time for r in rows}
         events = merge_detections([r.to_result() for r in rows], threshold)
         return [Selection(offsets.get(str(d.file), 0.0) + d.start_s, offsets.get(str(d.file), 0.0) + d.end_s,
-                          str(d.file), d.start_s, d.text, d.max_score, low, high) for d in events]
+                          str(d.file), d.start_s, d.text, d.max_score, low, high,
+                          clock.get((str(d.file), d.start_s), "")) for d in events]
     return [Selection(offsets.get(r.file, 0.0) + r.start_s, offsets.get(r.file, 0.0) + r.end_s, r.file,
-                      r.start_s, r.text, r.score, low, high) for r in rows]
+                      r.start_s, r.text, r.score, low, high, r.start_time) for r in rows]
 
 
 def export_bytes(fmt: str, rows: Sequence[ScanRow], durations: dict[str, float], scored: bool,

@@ -20,7 +20,9 @@ class ScanRow:
 
     ``file`` is absolute; ``slot2_file`` is the reference clip (``--against``) or the paired recording
     (``--pair``), None when slot 2 held the same window.  ``score``/``choices`` are None unless computed.
-    ``key`` identifies the question (see :func:`mellow.scan.keys.row_key`).
+    ``key`` identifies the question (see :func:`mellow.scan.keys.row_key`).  ``recording_start``,
+    ``start_time``, ``end_time`` and ``time_source`` place the window in clock time (ISO 8601 with offset,
+    "" when unknown; :mod:`mellow.scan.clock`); they are not part of the key.
     """
 
     file: str
@@ -36,10 +38,17 @@ class ScanRow:
     slot2_start_s: float | None = None
     file_hash: str = ""
     key: str = ""
+    recording_start: str = ""
+    start_time: str = ""
+    end_time: str = ""
+    time_source: str = ""
 
     #: Field order of every table format.
-    FIELDS = ("file", "start_s", "end_s", "slot2_file", "slot2_start_s", "prompt", "text", "score",
-              "choices", "model", "tokens", "file_hash", "key")
+    FIELDS = ("file", "start_s", "end_s", "recording_start", "start_time", "end_time", "time_source",
+              "slot2_file", "slot2_start_s", "prompt", "text", "score", "choices", "model", "tokens",
+              "file_hash", "key")
+    #: Fields a table written before they existed may lack (read as "").
+    OPTIONAL = ("recording_start", "start_time", "end_time", "time_source")
 
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.FIELDS}
@@ -56,7 +65,8 @@ class ScanRow:
                    model=str(rec.get("model") or ""), tokens=[int(t) for t in rec.get("tokens") or []],
                    slot2_file=None if rec.get("slot2_file") is None else str(rec["slot2_file"]),
                    slot2_start_s=None if s2_start is None else float(s2_start),
-                   file_hash=str(rec.get("file_hash") or ""), key=str(rec["key"]))
+                   file_hash=str(rec.get("file_hash") or ""), key=str(rec["key"]),
+                   **{name: str(rec.get(name) or "") for name in cls.OPTIONAL})
 
     @classmethod
     def from_result(cls, result: WindowResult, prompt: str, model: str, key: str) -> ScanRow:

@@ -3,6 +3,10 @@
 Empty cells are None (``score``, ``choices``, ``slot2_file``, ``slot2_start_s`` when not set); ``choices``
 is a JSON object, ``tokens`` space-separated ids.  Quoting keeps commas, quotes, tabs and newlines of names
 and answers inside their cell.  The ``key`` column comes last, so a row cut short by a crash is recognised.
+
+Columns are read by the header's names, so a table written before a column existed (the clock-time columns,
+:data:`ScanRow.OPTIONAL`) is read too; :func:`parse` calls it not whole, so that a resumed output is
+rewritten in the current layout before rows are appended to it.
 """
 
 from __future__ import annotations
@@ -57,17 +61,27 @@ def _value(name: str, cell: str) -> Any:
     return cell
 
 
-def _row(cells: list[str]) -> ScanRow | None:
-    if len(cells) != len(FIELDS) or not is_key(cells[-1]):
+def _row(cells: list[str], names: tuple[str, ...]) -> ScanRow | None:
+    if len(cells) != len(names) or not is_key(cells[-1]):
         return None
     try:
-        return ScanRow.from_dict({name: _value(name, cell) for name, cell in zip(FIELDS, cells, strict=True)})
+        return ScanRow.from_dict({name: _value(name, cell) for name, cell in zip(names, cells, strict=True)})
     except (ValueError, KeyError, TypeError):
         return None
 
 
+def _layout(header: list[str]) -> tuple[str, ...] | None:
+    """The column names of a header this reader knows: the current one, or one lacking only optional
+    columns (in the current order); None otherwise."""
+    names = tuple(header)
+    expected = tuple(f for f in FIELDS if f in names)
+    missing = set(FIELDS) - set(names)
+    return names if names == expected and missing <= set(ScanRow.OPTIONAL) else None
+
+
 def parse(data: bytes, name: str = "the file") -> tuple[list[ScanRow], bool]:
-    """Rows of a CSV output and whether it was whole; only the last row may be damaged (then dropped)."""
+    """Rows of a CSV output and whether it was whole (and in the current layout); only the last row may be
+    damaged (then dropped)."""
     text = data.decode("utf-8", "surrogateescape")
     if not text:
         return [], True
@@ -77,7 +91,8 @@ def parse(data: bytes, name: str = "the file") -> tuple[list[ScanRow], bool]:
         records.extend(csv.reader(io.StringIO(text, newline=""), strict=True))
     except csv.Error:
         torn = True  # a quoted cell cut short at the end of the file
-    if not records or tuple(records[0]) != FIELDS:
+    names = _layout(records[0]) if records else None
+    if names is None:
         if torn and len(records) <= 1 and header().decode().startswith(text):
             return [], False  # the crash cut the header itself
         raise TableError(f"{name} is not a scan table (its header is not {','.join(FIELDS)}); "
@@ -85,14 +100,14 @@ def parse(data: bytes, name: str = "the file") -> tuple[list[ScanRow], bool]:
     rows: list[ScanRow] = []
     body = records[1:]
     for number, cells in enumerate(body, start=2):
-        row = _row(cells)
+        row = _row(cells, names)
         last = number == len(body) + 1
         if last and (torn or row is None):
             return rows, False
         if row is None:
             raise TableError(f"{name}, row {number}, is not a row of a scan (choose another output file)")
         rows.append(row)
-    return rows, not torn
+    return rows, not torn and names == FIELDS
 
 
 def read(path: str | Path) -> list[ScanRow]:
