@@ -86,6 +86,15 @@ class ScanView:
     def __len__(self) -> int:
         return len(self._results)
 
+    def result(self, index: int) -> WindowResult | None:
+        """The result of the window at plan ``index`` (None when not answered)."""
+        return self._results.get(int(index))
+
+    def index_of(self, file: str, start_s: float) -> int | None:
+        """The plan index of the answered window of ``file`` that starts at ``start_s`` (None when none)."""
+        return next((i for i, r in self._results.items()
+                     if str(r.window.file) == file and abs(r.window.start_s - start_s) < 1e-6), None)
+
     @property
     def has_files(self) -> bool:
         """Whether the scan spans several files (a folder): the table then names them."""

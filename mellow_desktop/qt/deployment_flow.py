@@ -17,10 +17,11 @@ from PySide6.QtCore import QObject, QSettings, Qt, Signal
 from PySide6.QtWidgets import QDialog, QDockWidget, QFileDialog, QMainWindow
 
 from mellow.errors import MellowError, user_message
-from mellow.recordings import Deployment, audio_files_in, build_deployment, check_folder, parse_zone
+from mellow.recordings import Deployment, Location, audio_files_in, build_deployment, check_folder, parse_zone
 from mellow.recordings import read_recordings as read_all
 from mellow.recordings.zones import zone_name
 from mellow_desktop.core.deployment_view import local_text
+from mellow_desktop.core.sun import deployment_location
 from mellow_desktop.qt.clip_pair import ClipPair
 from mellow_desktop.qt.dialogs.scan_dialog import ScanDialog
 from mellow_desktop.qt.jobs import Job, JobRunner
@@ -149,6 +150,10 @@ class DeploymentFlow(QObject):
         record = dialog.record()
         record.zone = zone_name(deployment.zone)
         return self.scans.start(record, self.clips.panel("A"), reuse=dialog.reuse_path())
+
+    def location(self) -> Location | None:
+        """Where the open deployment was recorded (a GUANO ``Loc Position``), or None."""
+        return deployment_location(self.deployment.recordings) if self.deployment is not None else None
 
     def open_recording(self, path: Path) -> None:
         """Open a recording of the deployment in Clip A."""

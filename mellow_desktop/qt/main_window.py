@@ -115,6 +115,8 @@ class MainWindow(QMainWindow):
                               self.notify)
         self.scans.prompt_text = self.prompt.text
         self.deployments = DeploymentFlow(self, self.clips, self.scans, self.settings, self.notify)
+        self.scans.location_of = self.deployments.location
+        self.tabifyDockWidget(self.deployments.dock, self.scans.dock)  # tabs: Deployment, Scan
         self.setAcceptDrops(True)  # a folder dropped anywhere opens as a deployment
         self.model_label = QLabel(self.model.description, self)
         self.model_label.setToolTip("The model's state and the device it runs on")

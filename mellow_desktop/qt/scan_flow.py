@@ -15,12 +15,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QDialog, QDockWidget, QFileDialog, QMainWindow
 
 from mellow.errors import user_message
+from mellow.recordings import Location
+from mellow_desktop.core.activity import ActivityWindow
 from mellow_desktop.core.history_store import HistoryStore
 from mellow_desktop.core.model_loading import not_ready_message
+from mellow_desktop.core.scan_activity import file_starts, scan_grid
 from mellow_desktop.core.scan_export import EXPORT_FORMATS, export_scan
 from mellow_desktop.core.scan_record import LoadedScan, ScanRecord
 from mellow_desktop.core.scan_view import ScanView
@@ -28,6 +31,7 @@ from mellow_desktop.qt.clip_pair import ClipPair
 from mellow_desktop.qt.dialogs.scan_dialog import ScanDialog
 from mellow_desktop.qt.engine_host import EngineHost, ScanJob
 from mellow_desktop.qt.model_manager import ModelManager
+from mellow_desktop.qt.widgets.activity_pane import ActivityPane
 from mellow_desktop.qt.widgets.clip_panel import ClipPanel
 from mellow_desktop.qt.widgets.scan_results import ScanResults
 
@@ -51,6 +55,18 @@ class ScanFlow(QObject):
         self.dock.setWidget(self.pane)
         window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock)
         self.dock.hide()
+        self.activity = ActivityPane(window)
+        self.activity_dock = QDockWidget("Activity", window)
+        self.activity_dock.setObjectName("activityDock")
+        self.activity_dock.setWidget(self.activity)
+        window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.activity_dock)
+        window.tabifyDockWidget(self.dock, self.activity_dock)
+        self.activity_dock.hide()
+        self.location_of: Callable[[], Location | None] = lambda: None  # the open deployment's place
+        self._chart_timer = QTimer(self)
+        self._chart_timer.setSingleShot(True)
+        self._chart_timer.setInterval(400)  # the chart follows a running scan at most every 0.4 s
+        self._chart_timer.timeout.connect(self.update_activity)
         self.job: ScanJob | None = None
         self.record: ScanRecord | None = None
         self.view: ScanView | None = None
@@ -68,6 +84,8 @@ class ScanFlow(QObject):
         p.cancel_requested.connect(self.cancel)
         p.resume_requested.connect(self.resume)
         p.export_requested.connect(lambda fmt: self.export(fmt))
+        self.activity.window_chosen.connect(self._go_to_activity_window)
+        self.activity.message.connect(notify)
         for panel in clips.both():
             panel.window_changed.connect(lambda _slot, pn=panel: self._follow_window(pn))
             panel.navigator.scan_requested.connect(lambda pn=panel: self.scan_clip(pn.slot))
@@ -162,6 +180,8 @@ class ScanFlow(QObject):
             files = f"file {last + 1} of {len(self.record.files)} · "  # type: ignore[union-attr]
         self.pane.set_progress(progress.done, progress.total, files + progress.text())
         self.batch_shown.emit(len(self.view))
+        if not self._chart_timer.isActive():
+            self._chart_timer.start()
 
     def _on_finished(self, job: ScanJob, status: str, message: str) -> None:
         if job is not self.job:
@@ -181,6 +201,7 @@ class ScanFlow(QObject):
             text += f" {self.record.message[0].upper()}{self.record.message[1:]}."
         self.pane.progress_label.setText(text)
         self.notify(text)
+        self.update_activity()
         self.scan_ended.emit(status)
 
     def _show_title(self) -> None:
@@ -230,7 +251,26 @@ class ScanFlow(QObject):
         self.pane.set_progress(len(loaded.results), loaded.record.n_windows,
                                f"{len(loaded.results)} of {loaded.record.n_windows} windows")
         self.dock.show()
+        self.update_activity()
         return loaded
+
+    # ------------------------------------------------------------------------------------------- activity
+    def update_activity(self) -> None:
+        """Chart the shown scan's activity when it is a folder scan with clock times (else hide the chart)."""
+        view, record = self.view, self.record
+        if view is None or record is None or not view.has_files or not file_starts(record):
+            self.activity_dock.hide()
+            return
+        grid, windows = scan_grid(record, view.results, view.threshold)
+        self.activity.show_grid(grid, windows, self.location_of())
+        if self.activity_dock.isHidden():
+            self.activity_dock.show()
+            self.dock.raise_()
+
+    def _go_to_activity_window(self, window: ActivityWindow) -> None:
+        index = self.view.index_of(window.file, window.offset_s or 0.0) if self.view is not None else None
+        if index is not None:
+            self.move_to(index)
 
     def _panel_for(self, path: Path) -> ClipPanel:
         for panel in self.clips.both():
@@ -248,9 +288,10 @@ class ScanFlow(QObject):
     def move_to(self, index: int, play: bool = False) -> None:
         """Move the analysis window to the window at plan ``index`` (a table row); a folder scan's window of
         another file opens that file in the scan's clip panel first.  ``play``: then play from there."""
-        if self.view is None or self.record is None or index not in self.view._results:
+        result = self.view.result(index) if self.view is not None else None
+        if result is None or self.record is None:
             return
-        start = self.view._results[index].window.start_s
+        start = result.window.start_s
         file_idx = self.view.file_of(index)
         if self.view.has_files and file_idx != self.view.shown_file:
             self.view.shown_file = file_idx

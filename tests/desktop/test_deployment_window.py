@@ -5,13 +5,16 @@ file in Clip A, a new zone lists it again, and a broken file is listed with its 
 from __future__ import annotations
 
 import warnings
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
+from mellow_desktop.qt.widgets.activity_chart import LEFT, TOP
 from tests.helpers.audio_files import write_recording
 from tests.helpers.recording_files import audiomoth_comment, write_wav
 from tests.helpers.scans import YES_NO
@@ -121,6 +124,7 @@ def test_a_folder_is_scanned_in_the_background_and_its_table_spans_files_in_cloc
         assert dialog.windowTitle() == "Scan folder SD01" and dialog.from_edit.text() == "2026-05-01"
         dialog.prompt.setEditText(YES_NO)
         dialog.max_len.setValue(2)
+        dialog.threshold.setValue(0.0)  # every window a detection: the chart's counts are known
         dialog.part.setChecked(True)
         dialog.to_edit.setText("2026-05-01")  # the first day only: two files
         return True
@@ -147,3 +151,17 @@ def test_a_folder_is_scanned_in_the_background_and_its_table_spans_files_in_cloc
     assert w.scans.view.shown_file == 1
     [stored] = w.store.scans.search("SD01")
     assert stored.is_folder and len(w.store.scans.load(stored.id).results) == 4
+    chart = w.scans.activity.chart
+    assert w.scans.activity_dock.isVisibleTo(w) and [r.label for r in chart.rows] == ["2026-05-01"]
+    cell = chart.grid.cell(date(2026, 5, 1), 6)
+    assert (cell.windows, cell.detections, round(cell.minutes_recorded, 3)) == (2, 2, 0.25)
+    assert cell.rate == pytest.approx(480.0)  # 2 detections in 15 s recorded
+    assert not chart.grid.cell(date(2026, 5, 1), 7).has_data
+    width, height = chart._cell_size()
+    spot = QPoint(int(LEFT + 6.5 * width), int(TOP + 0.5 * height))
+    assert chart.key_at(QPointF(spot)) == (date(2026, 5, 1), 6)
+    qtbot.mouseClick(chart, Qt.MouseButton.LeftButton, pos=spot)
+    listed = w.scans.activity.detections
+    assert listed.count() == 2 and "06:00:05" in listed.item(1).text()
+    w.scans.activity.detections.itemActivated.emit(listed.item(0))  # the 06:00:00 window: file 2 at 0 s
+    qtbot.waitUntil(lambda: abs(w.panel_a.waveform.window_start()) < 0.01, timeout=10000)

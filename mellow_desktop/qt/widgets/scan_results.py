@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QTableView,
     QToolButton,
     QVBoxLayout,
@@ -118,6 +119,8 @@ class ScanResults(QWidget):
         self.title = QLabel("No scan", self)
         self.title.setStyleSheet("font-weight: 600;")
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # long names elide
+        self.title.setMinimumWidth(120)
         self.progress = QProgressBar(self)
         self.progress.setTextVisible(True)
         self.progress_label = QLabel("", self)
@@ -190,6 +193,7 @@ class ScanResults(QWidget):
         for column in range(self.model.columnCount()):
             mode = QHeaderView.ResizeMode.Stretch if column == answer else QHeaderView.ResizeMode.Interactive
             header.setSectionResizeMode(column, mode)
+        self.table.resizeColumnsToContents()
 
     def refresh(self) -> None:
         """The view got new results: redraw the timeline and the table (the selection is kept by row)."""
