@@ -67,10 +67,19 @@ def clock_values(recording: Recording | None, start_s: float, end_s: float) -> d
     """The :data:`CLOCK_FIELDS` of a window from ``start_s`` to ``end_s`` of ``recording``'s file."""
     if recording is None:
         return dict.fromkeys(CLOCK_FIELDS, "")
-    begin, end = clock_at(recording, start_s), clock_at(recording, end_s)
-    return {"recording_start": iso(recording.start) if recording.start else "",
-            "start_time": iso(begin) if begin else "", "end_time": iso(end) if end else "",
-            "time_source": recording.time_source}
+    return window_clock(recording.start, recording.time_source, start_s, end_s, recording.time_expansion)
+
+
+def window_clock(start: datetime | None, source: str, start_s: float, end_s: float,
+                 expansion: float | None = None) -> dict[str, str]:
+    """The :data:`CLOCK_FIELDS` of a window from ``start_s`` to ``end_s`` of a file that began at ``start``
+    (None: unknown) by ``source``, its offsets slowed ``expansion`` times (GUANO time expansion)."""
+    if start is None:
+        return {**dict.fromkeys(CLOCK_FIELDS, ""), "time_source": source}
+    scale = expansion or 1.0
+    begin, end = start + timedelta(seconds=start_s / scale), start + timedelta(seconds=end_s / scale)
+    return {"recording_start": iso(start), "start_time": iso(begin), "end_time": iso(end),
+            "time_source": source}
 
 
 def with_clock(row: ScanRow, recording: Recording | None) -> ScanRow:

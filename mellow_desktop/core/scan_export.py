@@ -5,13 +5,15 @@ writers (:func:`mellow.scan.writers.export_bytes`, the same code path as ``mello
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from datetime import datetime
 from pathlib import Path
 
 from mellow.errors import MellowError, one_line
 from mellow.model.config import AudioConfig
 from mellow.recordings import Recording
-from mellow.scan.clock import with_clock
+from mellow.scan.clock import window_clock, with_clock
 from mellow.scan.writers import export_bytes, format_for, write_atomic
 from mellow.scan.writers.records import ScanRow
 from mellow_desktop.core.scan_record import LoadedScan
@@ -27,12 +29,17 @@ class ExportError(MellowError):
 
 def scan_rows(loaded: LoadedScan, recording: Recording | None = None) -> list[ScanRow]:
     """The engine's export rows of the scan's answered windows, in plan order, keyed as ``mellow scan`` keys
-    them (so ``mellow scan`` resumes an exported .jsonl/.csv without asking a window again); with the file's
-    ``recording``, their clock-time columns are filled in."""
+    them (so ``mellow scan`` resumes an exported .jsonl/.csv without asking a window again), with the
+    clock-time columns of each file's stored start (or of ``recording``, the file read again in a zone)."""
     rec = loaded.record
     rows = [ScanRow.from_result(r, rec.prompt, rec.model_id, rec.key_of(r.window))
             for r in loaded.results if r.error is None]
-    return rows if recording is None else [with_clock(r, recording) for r in rows]
+    if recording is not None:
+        return [with_clock(r, recording) for r in rows]
+    starts = {f.path: (datetime.fromisoformat(f.recording_start) if f.recording_start else None,
+                       f.time_source or "none") for f in rec.files}
+    return [dataclasses.replace(r, **window_clock(*starts.get(r.file, (None, "none")), r.start_s, r.end_s))
+            for r in rows]
 
 
 def export_format(path: str | os.PathLike[str], fmt: str | None = None) -> str:
@@ -55,13 +62,16 @@ def export_scan(loaded: LoadedScan, path: str | os.PathLike[str], fmt: str | Non
     audio, target = audio or AudioConfig(), Path(path)
     fmt = export_format(target, fmt)
     threshold = loaded.record.threshold if threshold is None else float(threshold)
-    if fmt == "html":
+    if fmt == "html" and loaded.record.is_folder:
+        data = _deployment_html(loaded, threshold).encode("utf-8", "surrogateescape")
+    elif fmt == "html":
         from mellow_desktop.core.scan_report import report_html
 
         data = report_html(loaded, threshold=threshold, audio=audio, recording=recording).encode(
             "utf-8", "surrogateescape")
     else:
-        durations = {loaded.record.file: float(loaded.record.duration_s or 0.0)}
+        durations = {f.path: float(f.duration_s or 0.0) for f in loaded.record.files} or {
+            loaded.record.file: float(loaded.record.duration_s or 0.0)}
         data = export_bytes(fmt, scan_rows(loaded, recording), durations, loaded.record.scoring == "yes-no",
                             threshold, (audio.f_min, audio.f_max))
     try:
@@ -69,3 +79,17 @@ def export_scan(loaded: LoadedScan, path: str | os.PathLike[str], fmt: str | Non
     except OSError as exc:
         raise ExportError(f"cannot write {target}: {one_line(exc)}") from None
     return target
+
+
+def _deployment_html(loaded: LoadedScan, threshold: float) -> str:
+    """The deployment report of a folder scan: its files read again as recordings (headers only) for the
+    effort and the place, its rows with the stored clock times."""
+    from mellow.recordings import build_deployment, parse_zone, read_recording
+    from mellow_desktop.core.deployment_report import build_report, deployment_report_html
+
+    rec = loaded.record
+    zone = parse_zone(rec.zone or "UTC")
+    recordings = [read_recording(f.path, zone=zone, root=Path(rec.file)) for f in rec.files]
+    deployment = build_deployment(Path(rec.file), recordings, zone=zone)
+    report = build_report(deployment, scan_rows(loaded), rec.prompt, threshold, model_id=rec.model_id)
+    return deployment_report_html(report)

@@ -14,6 +14,7 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
+from mellow.scan.writers import raven, table
 from mellow_desktop.qt.widgets.activity_chart import LEFT, TOP
 from tests.helpers.audio_files import write_recording
 from tests.helpers.recording_files import audiomoth_comment, write_wav
@@ -165,3 +166,13 @@ def test_a_folder_is_scanned_in_the_background_and_its_table_spans_files_in_cloc
     assert listed.count() == 2 and "06:00:05" in listed.item(1).text()
     w.scans.activity.detections.itemActivated.emit(listed.item(0))  # the 06:00:00 window: file 2 at 0 s
     qtbot.waitUntil(lambda: abs(w.panel_a.waveform.window_start()) < 0.01, timeout=10000)
+    rows = table.read(w.scans.export("csv", tmp_path / "sd01.csv"))
+    assert [(Path(r.file).name, r.start_time, r.time_source) for r in rows] == [
+        ("20260501_050000.WAV", "2026-05-01T05:00:00+00:00", "name:audiomoth"),
+        ("20260501_050000.WAV", "2026-05-01T05:00:05+00:00", "name:audiomoth"),
+        ("20260501_060000.WAV", "2026-05-01T06:00:00+00:00", "name:audiomoth"),
+        ("20260501_060000.WAV", "2026-05-01T06:00:05+00:00", "name:audiomoth")]
+    [selection, *_] = raven.read(w.scans.export("raven", tmp_path / "sd01.selections.txt"))
+    assert selection.start_time.startswith("2026-05-01T05:00:00")
+    page = w.scans.export("html", tmp_path / "sd01.html").read_text(encoding="utf-8")
+    assert "<svg" in page and "2026-05-01" in page and "SD01" in page and "<script" not in page
