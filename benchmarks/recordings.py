@@ -30,8 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.field_files import audiomoth_comment, guano_chunk, write_sparse_wav  # noqa: E402
 from mellow.recordings import list_deployment  # noqa: E402
-from tests.helpers.recording_files import audiomoth_comment, guano_chunk, write_sparse_wav  # noqa: E402
 
 RATE = 48000
 FILE_SECONDS = 60

@@ -104,6 +104,23 @@ def effort_lanes(deployment: Deployment) -> list[EffortLane]:
             for seq in deployment.recorders]
 
 
+@dataclass(frozen=True)
+class DeploymentView:
+    """Everything the pane shows of a deployment, made off the GUI thread: rows (in clock order), lanes,
+    summary."""
+
+    deployment: Deployment
+    rows: list[RecordingRow]
+    lanes: list[EffortLane]
+    summary: str
+
+
+def deployment_view(deployment: Deployment) -> DeploymentView:
+    """The pane's data of ``deployment`` (rows sorted by start, as the table first shows them)."""
+    rows = sorted_rows(recording_rows(deployment), 1)
+    return DeploymentView(deployment, rows, effort_lanes(deployment), summary_text(deployment))
+
+
 def summary_text(deployment: Deployment) -> str:
     """``412 files · 3 recorders · 96.5 h recorded · 2026-05-01 05:30 – 2026-05-08 06:00 (Europe/Berlin) ·
     4 gaps · 2 without a time · 1 unreadable``."""

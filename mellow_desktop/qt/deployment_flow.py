@@ -13,14 +13,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings, Qt, Signal
+from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import QDialog, QDockWidget, QFileDialog, QMainWindow
 
 from mellow.errors import MellowError, user_message
 from mellow.recordings import Deployment, Location, audio_files_in, build_deployment, check_folder, parse_zone
 from mellow.recordings import read_recordings as read_all
 from mellow.recordings.zones import zone_name
-from mellow_desktop.core.deployment_view import local_text
+from mellow_desktop.core.deployment_view import DeploymentView, deployment_view, local_text
 from mellow_desktop.core.sun import deployment_location
 from mellow_desktop.qt.clip_pair import ClipPair
 from mellow_desktop.qt.dialogs.scan_dialog import ScanDialog
@@ -31,6 +31,8 @@ from mellow_desktop.qt.widgets.deployment_panel import DeploymentPanel
 Notify = Callable[[str], None]
 #: How often the listing job reports its progress (seconds).
 PROGRESS_EVERY_S = 0.1
+#: How long a newly shown pane is given to lay out and paint before the listing thread starts (ms).
+LAYOUT_TURN_MS = 60
 
 
 class Listing:
@@ -87,14 +89,25 @@ class DeploymentFlow(QObject):
         self.last_folder = str(root)
         self.settings.setValue("deployment/folder", self.last_folder)
         listing = self.listing = Listing(root, self.pane.zone.text().strip() or "UTC")
+        appears = self.dock.isHidden()
         self.dock.show()
         self.dock.raise_()
         self.pane.show_listing(root, 0, 0)
+        # A pane that appears re-lays out the window in the next event-loop turn: list after that turn, so
+        # that the layout does not share the turn's time with the listing thread.
+        if appears:
+            QTimer.singleShot(LAYOUT_TURN_MS, lambda: self._submit(listing))
+        else:
+            self._submit(listing)
+        return True
+
+    def _submit(self, listing: Listing) -> None:
+        if listing is not self.listing:
+            return
         progress = self.jobs.relay(lambda done, total: self._progress(listing, done, total))
         listing.job = self.jobs.submit(lambda: _list(listing, progress), lambda d: self._listed(listing, d),
                                        lambda text: self._failed(listing, text), "listing the folder",
                                        long=True)
-        return True
 
     def stop(self) -> None:
         """Stop the listing in progress (what was shown before stays)."""
@@ -108,12 +121,12 @@ class DeploymentFlow(QObject):
         if listing is self.listing:
             self.pane.show_listing(listing.folder, done, total)
 
-    def _listed(self, listing: Listing, deployment: Deployment | None) -> None:
-        if listing is not self.listing or deployment is None:
+    def _listed(self, listing: Listing, view: DeploymentView | None) -> None:
+        if listing is not self.listing or view is None:
             return
-        self.listing, self.deployment = None, deployment
-        self.pane.show_deployment(deployment)
-        self.listed.emit(deployment)
+        self.listing, self.deployment = None, view.deployment
+        self.pane.show_deployment(view)
+        self.listed.emit(view.deployment)
 
     def _failed(self, listing: Listing, text: str) -> None:
         if listing is self.listing:
@@ -161,8 +174,9 @@ class DeploymentFlow(QObject):
         self.clips.panel("A").open_file(path)
 
 
-def _list(listing: Listing, progress: Callable[[int, int], None]) -> Deployment | None:
-    """On a pool thread: every recording of the folder (None when cancelled)."""
+def _list(listing: Listing, progress: Callable[[int, int], None]) -> DeploymentView | None:
+    """On a pool thread: every recording of the folder and what the pane shows of them (None when
+    cancelled)."""
     zone = parse_zone(listing.zone_text)
     files, problems = audio_files_in(listing.folder)
     if not files:
@@ -175,4 +189,4 @@ def _list(listing: Listing, progress: Callable[[int, int], None]) -> Deployment 
         if time.monotonic() - last > PROGRESS_EVERY_S:
             last = time.monotonic()
             progress(len(recordings), len(files))
-    return build_deployment(listing.folder, recordings, zone=zone, problems=problems)
+    return deployment_view(build_deployment(listing.folder, recordings, zone=zone, problems=problems))

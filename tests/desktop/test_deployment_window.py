@@ -14,10 +14,10 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
+from benchmarks.field_files import audiomoth_comment, write_wav
 from mellow.scan.writers import raven, table
 from mellow_desktop.qt.widgets.activity_chart import LEFT, TOP
 from tests.helpers.audio_files import write_recording
-from tests.helpers.recording_files import audiomoth_comment, write_wav
 from tests.helpers.scans import YES_NO
 from tests.helpers.waits import wait_loaded
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.field_files import AUDIOMOTH_SERIAL, audiomoth_comment, write_guano_wav, write_wav
 from mellow.cli.main import main
 from mellow.recordings import Deployment, list_deployment, parse_zone
 from mellow.scan.writers import table
@@ -25,7 +26,6 @@ from mellow_desktop.core.activity import activity_grid, recorder_effort, windows
 from mellow_desktop.core.deployment_report import build_report, deployment_report_html
 from mellow_desktop.core.deployment_tables import summary_csv
 from tests.helpers.browser import browse
-from tests.helpers.recording_files import AUDIOMOTH_SERIAL, audiomoth_comment, write_guano_wav, write_wav
 
 BERLIN = parse_zone("Europe/Berlin")
 PLUS2 = timezone(timedelta(hours=2))

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
+from benchmarks.field_files import audiomoth_comment, write_wav
 from mellow.recordings import list_deployment, parse_zone
 from mellow_desktop.core.deployment_view import effort_lanes, recording_rows, sorted_rows, summary_text
-from tests.helpers.recording_files import audiomoth_comment, write_wav
 
 
 def _deployment(root: Path):

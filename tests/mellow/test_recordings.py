@@ -13,15 +13,15 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from mellow.recordings import RecordingsError, parse_iso_time, parse_zone, read_recording, stamp_from_name
-from mellow.recordings.zones import iso
-from tests.helpers.recording_files import (
+from benchmarks.field_files import (
     AUDIOMOTH_SERIAL,
     audiomoth_comment,
     guano_chunk,
     write_guano_wav,
     write_wav,
 )
+from mellow.recordings import RecordingsError, parse_iso_time, parse_zone, read_recording, stamp_from_name
+from mellow.recordings.zones import iso
 
 BERLIN = parse_zone("Europe/Berlin")
 

@@ -11,10 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from mellow.cli.main import main
-from mellow.recordings import RecordingsError, iso, list_deployment, parse_zone
-from mellow.recordings.table import rows
-from tests.helpers.recording_files import (
+from benchmarks.field_files import (
     AUDIOMOTH_SERIAL,
     audiomoth_comment,
     guano_chunk,
@@ -22,6 +19,9 @@ from tests.helpers.recording_files import (
     write_sparse_wav,
     write_wav,
 )
+from mellow.cli.main import main
+from mellow.recordings import RecordingsError, iso, list_deployment, parse_zone
+from mellow.recordings.table import rows
 
 
 def moth(folder: Path, hhmmss: str, seconds: float, when: str | None = None, suffix: str = "") -> Path:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.field_files import audiomoth_comment, write_guano_wav, write_wav
 from mellow.cli.main import main
 from mellow.recordings import parse_zone
 from mellow.scan.clock import ClockOptions, clock_values, refresh_clock, with_clock
@@ -23,7 +24,6 @@ from mellow.scan.types import Window
 from mellow.scan.writers import jsonl, raven, table
 from mellow.scan.writers.raven import date_and_clock
 from mellow.scan.writers.records import ScanRow
-from tests.helpers.recording_files import audiomoth_comment, write_guano_wav, write_wav
 
 BERLIN = parse_zone("Europe/Berlin")
 YES_NO = "is there a bird singing? answer yes or no"

@@ -27,14 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from mellow.recordings import Deployment
-from mellow_desktop.core.deployment_view import (
-    COLUMNS,
-    RecordingRow,
-    effort_lanes,
-    recording_rows,
-    sorted_rows,
-    summary_text,
-)
+from mellow_desktop.core.deployment_view import COLUMNS, DeploymentView, RecordingRow, sorted_rows
 from mellow_desktop.qt.widgets.effort_timeline import EffortTimeline
 
 Index = QModelIndex | QPersistentModelIndex
@@ -131,6 +124,7 @@ class DeploymentPanel(QWidget):
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.horizontalHeader().setResizeContentsPrecision(40)
         self.table.doubleClicked.connect(lambda index: self._open(index.row()))
         self.table.activated_row.connect(self._open)
         self.timeline.time_clicked.connect(self.select_time)
@@ -152,16 +146,19 @@ class DeploymentPanel(QWidget):
         self.summary.setText(f"Reading the recordings' headers… {done} of {total} files")
         self.cancel_button.setVisible(done < total)
 
-    def show_deployment(self, deployment: Deployment) -> None:
-        """Show a listed deployment (its rows, effort and summary)."""
-        self.deployment = deployment
+    def show_deployment(self, view: DeploymentView) -> None:
+        """Show a listed deployment (its rows, effort and summary, made off the GUI thread)."""
+        deployment = self.deployment = view.deployment
         self.folder.setText(str(deployment.root))
         self.cancel_button.hide()
-        self.summary.setText(summary_text(deployment))
-        self.timeline.set_lanes(effort_lanes(deployment), deployment.zone)
-        self.model.set_rows(recording_rows(deployment))
-        self.table.sortByColumn(1, Qt.SortOrder.AscendingOrder)  # clock order across recorders
-        self.table.resizeColumnsToContents()
+        self.summary.setText(view.summary)
+        self.timeline.set_lanes(view.lanes, deployment.zone)
+        header = self.table.horizontalHeader()
+        header.blockSignals(True)  # the rows come sorted by start: no sort on the GUI thread
+        self.table.sortByColumn(1, Qt.SortOrder.AscendingOrder)
+        header.blockSignals(False)
+        self.model.set_rows(view.rows)
+        self.table.resizeColumnsToContents()  # measures the first rows only (resize precision)
         self.scan_button.setEnabled(any(r.readable for r in deployment.recordings))
 
     def show_problem(self, text: str) -> None:

@@ -1,4 +1,5 @@
-"""Real field-recorder files for the tests of :mod:`mellow.recordings` (and its benchmark): short PCM WAVs
+"""Real field-recorder files for the benchmarks and the tests of :mod:`mellow.recordings` (one place for both:
+benchmarks never import ``tests/``, so the tests import this from here): short PCM WAVs
 with an AudioMoth-style ``LIST``/``INFO`` comment, GUANO metadata written by the ``guano`` package itself,
 or nothing but a recorder's file name."""
 
