@@ -63,7 +63,7 @@ def main() -> None:
             raise SystemExit("the folder was not listed within 300 s")
         listed = time.perf_counter() - t0
         settle = time.perf_counter() + 0.5
-        wait(app, lambda: time.perf_counter() > settle, 5)  # the pane's paints
+        wait(app, lambda end=settle: time.perf_counter() > end, 5)  # the pane's paints
         stall = beat.stop()
         print(f"{label}: listed and shown in {listed:.2f} s (background job, headers only); largest "
               f"event-loop stall {stall:.1f} ms (target <= 50 ms); load {os.getloadavg()[0]:.1f}")
