@@ -211,6 +211,24 @@ class Engine:
         """A zeroed KV cache of ``rows`` rows for the whole prefix and ``answer_len`` generated tokens."""
         return self.lm.new_cache(rows, self.config.prefix_len + answer_len)
 
+    def new_audio_cache(self, rows: int) -> KVCache:
+        """A zeroed KV cache of ``rows`` rows for the audio positions only (:meth:`prefill_audio` fills it
+        once per window; :meth:`share_audio` copies it under every question asked of the window)."""
+        return self.lm.new_cache(rows, self.config.audio_positions)
+
+    def share_audio(self, audio: KVCache, rows: Sequence[int], cache: KVCache) -> None:
+        """Copy the audio positions of row ``rows[i]`` of ``audio`` into row i of ``cache`` (exact copies:
+        a question asked on a shared audio part is the question asked alone)."""
+        n = audio.max_len
+        i = 0
+        while i < len(rows):  # runs of equal rows are one broadcast copy
+            j = i
+            while j < len(rows) and rows[j] == rows[i]:
+                j += 1
+            cache.k[:, i:j, :, :n] = audio.k[:, rows[i]:rows[i] + 1]
+            cache.v[:, i:j, :, :n] = audio.v[:, rows[i]:rows[i] + 1]
+            i = j
+
     def prefill_audio(self, a: torch.Tensor, b: torch.Tensor, cache: KVCache) -> None:
         """Write the keys/values of [a, SEP, b, SEP] (a, b: (n, audio_tokens, hidden)) into positions
         [0, audio_positions) of ``cache`` (n rows); they do not depend on the prompt."""

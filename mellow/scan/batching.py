@@ -1,13 +1,19 @@
-"""Batch sizes for scans, and the decoding step that drops rows which have stopped."""
+"""Batch sizes for scans, how windows are packed into batches, and the decoding step that drops rows which
+have stopped."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 import torch
 
 from mellow.generation import Engine
 from mellow.model.llama import KVCache
+from mellow.scan.questions import QuestionError
+from mellow.scan.types import Window
+
+#: A window and the names of the questions to ask of it (in the question set's order).
+Ask = tuple[Window, tuple[str, ...]]
 
 #: Peak working memory of the encoder per 10 s window (float32 HTSAT + projection; benchmarks/scan.py saw
 #: about 540 MB of peak-RSS growth for batches of 8 encoded and prefilled whole, caches included).
@@ -67,6 +73,36 @@ def auto_batch_size(engine: Engine, max_len: int) -> int:
     budget = min(CPU_SCAN_BYTES, int(MEMORY_SHARE * free_memory(engine.device)))
     fits = (budget - CPU_CHUNK_ROWS * work_row_bytes(engine)) // (per_cache + ROW_OVERHEAD_BYTES)
     return max(1, min(CPU_MAX_BATCH, fits))
+
+
+def asks_of(windows: Iterable[Window], names: Sequence[str],
+            asks: Mapping[Window, Sequence[str]] | None = None) -> Iterator[Ask]:
+    """Each window with the questions to ask of it: those ``asks`` names for it (in the order of the set's
+    ``names``), or every one when it names none; windows left with no question are skipped."""
+    for w in windows:
+        wanted = names if asks is None or w not in asks else asks[w]
+        unknown = set(wanted) - set(names)
+        if unknown:
+            raise QuestionError(f"no question named {sorted(unknown)[0]!r} in this scan")
+        chosen = tuple(n for n in names if n in wanted)
+        if chosen:
+            yield w, chosen
+
+
+def pack_windows(asks: Iterable[Ask], rows: int) -> Iterator[list[Ask]]:
+    """Batches of whole windows: as many consecutive windows as keep their (window, question) pairs within
+    ``rows`` decoder rows (a window with more questions than that is a batch of its own).  With one question
+    per window a batch is ``rows`` windows.  The local and the Ray runner cut batches with this one rule."""
+    batch: list[Ask] = []
+    pairs = 0
+    for ask in asks:
+        if batch and pairs + len(ask[1]) > rows:
+            yield batch
+            batch, pairs = [], 0
+        batch.append(ask)
+        pairs += len(ask[1])
+    if batch:
+        yield batch
 
 
 class LiveRows:

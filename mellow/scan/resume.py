@@ -3,7 +3,9 @@
 Each row is appended with one unbuffered write and the file is fsynced after every batch, so a process
 killed at any moment leaves complete rows and at most one row cut short at the end.  Opening the file again
 drops that row (the file is rewritten through a temporary file and a rename) and reports the keys of the
-rows kept, so a rerun asks only the questions not yet answered, each exactly once.
+rows kept, so a rerun asks only the questions not yet answered, each exactly once.  A file written before a
+column existed (a CSV header without ``question``) is rewritten the same way with today's header, its rows
+unchanged, before new rows are appended.
 
 Label tracks and Raven tables cannot grow row by row (neighbouring windows merge into one detection), so
 their scans keep such a file as a journal next to them (:func:`journal_path`) and write the table whole, by
@@ -61,7 +63,8 @@ class ResultLog:
             if row.key not in seen:
                 seen.add(row.key)
                 self.rows.append(row)
-        if not whole or len(self.rows) != len(rows):
+        outdated = bool(data) and not data.startswith(self._format.header())
+        if not whole or len(self.rows) != len(rows) or outdated:
             body = b"".join(self._format.encode_row(r) for r in self.rows)
             write_atomic(self.path, self._format.header() + body)
             self.repaired = True

@@ -1,8 +1,11 @@
 """The per-window row every export is made from (its resume key: :mod:`mellow.scan.keys`).
 
-A :class:`ScanRow` is one :class:`~mellow.scan.types.WindowResult` flattened with the scan's prompt and
-model: the row of the ``.jsonl`` and ``.csv`` outputs (same fields, same names) and of the sidecar journal of
-label/Raven outputs.
+A :class:`ScanRow` is one :class:`~mellow.scan.types.WindowResult` flattened with its question's name and
+prompt and the model: the row of the ``.jsonl`` and ``.csv`` outputs (same fields, same names) and of the
+sidecar journal of label/Raven outputs.  A scan of several questions has one row per (window, question).
+
+Files written before question sets existed have no ``question`` field (:data:`ScanRow.OPTIONAL`): they are
+one-question scans, and their rows read with the :func:`~mellow.scan.questions.short_name` of their prompt.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mellow.scan.questions import short_name
 from mellow.scan.types import Window, WindowResult
 
 
@@ -20,7 +24,8 @@ class ScanRow:
 
     ``file`` is absolute; ``slot2_file`` is the reference clip (``--against``) or the paired recording
     (``--pair``), None when slot 2 held the same window.  ``score``/``choices`` are None unless computed.
-    ``key`` identifies the question (see :func:`mellow.scan.keys.row_key`).
+    ``question`` is the question's name, ``prompt`` its prompt.  ``key`` identifies the window and the
+    question (see :func:`mellow.scan.keys.row_key`; it hashes the prompt, not the name).
     """
 
     file: str
@@ -36,10 +41,17 @@ class ScanRow:
     slot2_start_s: float | None = None
     file_hash: str = ""
     key: str = ""
+    question: str = ""
 
-    #: Field order of every table format.
-    FIELDS = ("file", "start_s", "end_s", "slot2_file", "slot2_start_s", "prompt", "text", "score",
-              "choices", "model", "tokens", "file_hash", "key")
+    #: Field order of every table format (``key`` stays last: a CSV row cut short is recognised by it).
+    FIELDS = ("file", "start_s", "end_s", "slot2_file", "slot2_start_s", "question", "prompt", "text",
+              "score", "choices", "model", "tokens", "file_hash", "key")
+    #: Fields that files written before them lack (the readers fill them in; see the module docstring).
+    OPTIONAL = ("question",)
+
+    def __post_init__(self) -> None:
+        if not self.question:
+            self.question = short_name(self.prompt)
 
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.FIELDS}
@@ -56,7 +68,8 @@ class ScanRow:
                    model=str(rec.get("model") or ""), tokens=[int(t) for t in rec.get("tokens") or []],
                    slot2_file=None if rec.get("slot2_file") is None else str(rec["slot2_file"]),
                    slot2_start_s=None if s2_start is None else float(s2_start),
-                   file_hash=str(rec.get("file_hash") or ""), key=str(rec["key"]))
+                   file_hash=str(rec.get("file_hash") or ""), key=str(rec["key"]),
+                   question=str(rec.get("question") or ""))
 
     @classmethod
     def from_result(cls, result: WindowResult, prompt: str, model: str, key: str) -> ScanRow:
@@ -65,10 +78,10 @@ class ScanRow:
                    score=result.score, choices=result.choices, model=model, tokens=list(result.tokens),
                    slot2_file=None if w.slot2_file is None else str(w.slot2_file),
                    slot2_start_s=None if w.slot2_file is None else w.slot2_start_s, file_hash=w.file_hash,
-                   key=key)
+                   key=key, question=result.question)
 
     def to_result(self) -> WindowResult:
         window = Window(Path(self.file), self.start_s, self.end_s, self.file_hash,
                         None if self.slot2_file is None else Path(self.slot2_file), self.slot2_start_s or 0.0)
         return WindowResult(window, text=self.text, tokens=list(self.tokens), score=self.score,
-                            choices=self.choices)
+                            choices=self.choices, question=self.question)

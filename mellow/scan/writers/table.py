@@ -3,6 +3,7 @@
 Empty cells are None (``score``, ``choices``, ``slot2_file``, ``slot2_start_s`` when not set); ``choices``
 is a JSON object, ``tokens`` space-separated ids.  Quoting keeps commas, quotes, tabs and newlines of names
 and answers inside their cell.  The ``key`` column comes last, so a row cut short by a crash is recognised.
+A file written before a column of :data:`ScanRow.OPTIONAL` existed (its header lacks it) is read too.
 """
 
 from __future__ import annotations
@@ -57,13 +58,21 @@ def _value(name: str, cell: str) -> Any:
     return cell
 
 
-def _row(cells: list[str]) -> ScanRow | None:
-    if len(cells) != len(FIELDS) or not is_key(cells[-1]):
+def _row(cells: list[str], columns: tuple[str, ...]) -> ScanRow | None:
+    if len(cells) != len(columns) or not is_key(cells[-1]):
         return None
     try:
-        return ScanRow.from_dict({name: _value(name, cell) for name, cell in zip(FIELDS, cells, strict=True)})
+        return ScanRow.from_dict({n: _value(n, cell) for n, cell in zip(columns, cells, strict=True)})
     except (ValueError, KeyError, TypeError):
         return None
+
+
+def _layout(header: list[str]) -> tuple[str, ...] | None:
+    """The columns of a header this reader knows: :data:`FIELDS`, perhaps without optional columns."""
+    columns = tuple(header)
+    known = tuple(f for f in FIELDS if f in columns)
+    missing = set(FIELDS) - set(columns)
+    return columns if columns == known and missing <= set(ScanRow.OPTIONAL) else None
 
 
 def parse(data: bytes, name: str = "the file") -> tuple[list[ScanRow], bool]:
@@ -77,7 +86,8 @@ def parse(data: bytes, name: str = "the file") -> tuple[list[ScanRow], bool]:
         records.extend(csv.reader(io.StringIO(text, newline=""), strict=True))
     except csv.Error:
         torn = True  # a quoted cell cut short at the end of the file
-    if not records or tuple(records[0]) != FIELDS:
+    columns = _layout(records[0]) if records else None
+    if columns is None:
         if torn and len(records) <= 1 and header().decode().startswith(text):
             return [], False  # the crash cut the header itself
         raise TableError(f"{name} is not a scan table (its header is not {','.join(FIELDS)}); "
@@ -85,7 +95,7 @@ def parse(data: bytes, name: str = "the file") -> tuple[list[ScanRow], bool]:
     rows: list[ScanRow] = []
     body = records[1:]
     for number, cells in enumerate(body, start=2):
-        row = _row(cells)
+        row = _row(cells, columns)
         last = number == len(body) + 1
         if last and (torn or row is None):
             return rows, False
