@@ -110,9 +110,10 @@ class LiveRows:
     which have not produced ``stop_token``; ``step(tokens, cache, pos)`` is the engine's step.
 
     Rows are independent, so leaving the stopped ones out changes no token of the others.  The cache is
-    compacted (``index_select`` over its batch rows) when at least a quarter of its rows have stopped; until
-    then stopped rows are computed and ignored.  Rows not in the cache get zero logits (their tokens are
-    discarded by the caller, which cuts every row after its first stop token).
+    compacted when at least a quarter of its rows have stopped: in place, the live rows' filled positions
+    copied down over the stopped ones (no second cache is allocated); until then stopped rows are computed
+    and ignored.  Rows not in the cache get zero logits (their tokens are discarded by the caller, which cuts
+    every row after its first stop token).
     """
 
     def __init__(self, step: Callable[[torch.Tensor, KVCache, int], torch.Tensor], cache: KVCache, batch: int,
@@ -121,6 +122,16 @@ class LiveRows:
         self.rows = torch.arange(batch, device=cache.k.device)  # original row of each cache row
         self.done = torch.zeros(batch, dtype=torch.bool, device=cache.k.device)
 
+    def _compact(self, keep: list[int], filled: int) -> None:
+        """Move cache rows ``keep`` (increasing) to the front, positions [0, filled) only, and drop the rest
+        (row i is written from row keep[i] >= i, so no row is overwritten before it is read)."""
+        k, v = self.cache.k, self.cache.v
+        for i, row in enumerate(keep):
+            if row != i:
+                k[:, i, :, :filled].copy_(k[:, row, :, :filled])
+                v[:, i, :, :filled].copy_(v[:, row, :, :filled])
+        self.cache = KVCache(k[:, :len(keep)], v[:, :len(keep)])
+
     def __call__(self, tokens: torch.Tensor, pos: int) -> torch.Tensor:
         """tokens (B,) chosen at the previous step, fed at ``pos`` -> logits (B, vocab)."""
         if self.stop_token is not None:
@@ -128,7 +139,7 @@ class LiveRows:
             stopped = self.done[self.rows]
             if 4 * int(stopped.sum()) >= self.rows.numel() and not bool(stopped.all()):
                 keep = (~stopped).nonzero().squeeze(1)
-                self.cache = KVCache(self.cache.k.index_select(1, keep), self.cache.v.index_select(1, keep))
+                self._compact(keep.tolist(), pos)
                 self.rows = self.rows[keep]
         out = self.step(tokens[self.rows], self.cache, pos)
         if self.rows.numel() == tokens.numel():

@@ -179,7 +179,14 @@ def test_model_id_and_auto_batch(engine: Engine, tiny_ckpt: Path, gguf: Path) ->
 
 
 def test_bfloat16_scan_runs(tokenizer, recording: Path) -> None:
-    engine = Engine(_lively_tiny_model(), tokenizer, device="cpu", dtype="bfloat16")
+    """bfloat16 end to end: the encoder (after its float32 front end) and the decoder; a twin made from a
+    float32 engine converts copies and leaves the float32 weights as they were."""
+    engine32 = Engine(_lively_tiny_model(), tokenizer, device="cpu")
+    engine = engine32.in_dtype("bfloat16")
+    weights = (engine.model.audio_encoder.projection.linear1.weight, engine.lm.model.embed_tokens.weight)
+    assert [w.dtype for w in weights] == [torch.bfloat16] * 2
+    assert engine32.model.audio_encoder.projection.linear1.weight.dtype == torch.float32
+    assert engine32.lm.model.embed_tokens.weight.dtype == torch.float32
     windows = _windows(recording, 30.0, hop=10.0)
     runner = ScanRunner(engine, YES_NO_PROMPT, GenerationOptions(max_len=3, stop_token=None), batch_size=2)
     got = list(runner.run(windows))
