@@ -9,8 +9,9 @@ written at absolute positions.  Positions start at 0 at the first prefix embeddi
 every position attends to every earlier position, as the published model does.
 
 Speed: decoding one token is a chain of matrix-vector products whose cost is reading the weights.  MKL runs
-a single (out, in) matrix-vector product on one core; written as a batch of two half-height products it uses
-both cores and reads the weights about twice as fast, so few-row products are computed that way.  Weights keep
+a single float32 (out, in) matrix-vector product on one core; written as a batch of two half-height products
+it uses both cores and reads the weights about twice as fast, so few-row float32 products are computed that
+way (bfloat16 ones go to oneDNN as they are).  Weights keep
 the standard layout: every parameter is its own contiguous tensor; the lm_head is tied to the input embedding.
 """
 
@@ -116,8 +117,9 @@ class _LayerWeights:
 
 
 def _split(w: Tensor) -> Tensor:
-    """A CPU (out, in) weight as a (2, out / 2, in) view (two half-height matrices); others unchanged."""
-    if w.device.type == "cpu" and w.shape[0] % 2 == 0 and w.is_contiguous():
+    """A CPU float32 (out, in) weight as a (2, out / 2, in) view (two half-height matrices); others unchanged
+    (bfloat16 products go to oneDNN, whose plain product was as fast or faster at every row count)."""
+    if w.device.type == "cpu" and w.dtype == torch.float32 and w.shape[0] % 2 == 0 and w.is_contiguous():
         return w.detach().view(2, w.shape[0] // 2, w.shape[1])
     return w.detach()
 
@@ -156,13 +158,10 @@ def _attend_one(q: Tensor, keys: Tensor, values: Tensor, scale: float) -> Tensor
     """Attention of one new position: q (B, kv, rep, hd) (the query heads that share a kv head stacked, so
     no key/value copy is made), keys/values (B, kv, T, hd) views of the cache -> (B, kv, rep, hd).
 
-    On the CPU it is written out as two batched products around a float32 softmax: for several rows, CPU
-    ``scaled_dot_product_attention`` takes its generic path, which copies the scaled keys of every row
-    (about a fifth of a batched decoding step at 5 rows and 400 positions)."""
-    if keys.device.type != "cpu":
-        return F.scaled_dot_product_attention(q, keys, values, scale=scale)
-    scores = torch.matmul(q * scale, keys.transpose(-1, -2))
-    return torch.matmul(torch.softmax(scores.float(), dim=-1).to(values.dtype), values)
+    ``q`` is made contiguous first: the few-row products leave it transposed (last-dimension stride B), and
+    CPU ``scaled_dot_product_attention`` then leaves its flash kernel for the generic path, which copies the
+    scaled keys of every row (about a fifth of a batched decoding step at 5 rows and 400 positions)."""
+    return F.scaled_dot_product_attention(q.contiguous(), keys, values, scale=scale)
 
 
 def _rope(x: Tensor, cos: Tensor, sin_signed: Tensor) -> Tensor:
@@ -325,13 +324,15 @@ class CausalLM(nn.Module):
         rep = nh // nkv
         if t == 1:
             att = _attend_one(q.reshape(b, nkv, rep, hd), keys, values, self.scale).reshape(b, 1, nq)
-        else:
-            att = F.scaled_dot_product_attention(q, keys, values, attn_mask=mask, enable_gqa=rep > 1,
-                                                 scale=self.scale)
+        else:  # from position 0 the mask is the plain causal one, whose blocks above the diagonal are skipped
+            causal = {"is_causal": True} if start == 0 else {"attn_mask": mask}
+            att = F.scaled_dot_product_attention(q, keys, values, enable_gqa=rep > 1, scale=self.scale,
+                                                 **causal)
             att = att.transpose(1, 2).reshape(b, t, nq)
         x = x + _project(att, w.o)
         h = _rms_norm(x, w.ln2, eps)
-        return x + _project(F.silu(_project(h, w.gate)) * _project(h, w.up), w.down)
+        act = F.silu(_project(h, w.gate), inplace=True)
+        return x + _project(act.mul_(_project(h, w.up)), w.down)
 
     def _layer_step(self, x: Tensor, w: _LayerWeights, cos: Tensor, sin: Tensor, k_cache: Tensor,
                     v_cache: Tensor, pos: int, eps: float) -> Tensor:

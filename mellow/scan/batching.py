@@ -24,10 +24,11 @@ CPU_CHUNK_ROWS = 1
 #: Memory a CPU scan may add to the loaded model (the issue's 300 MB bound for a whole-recording scan, with
 #: headroom), and the largest automatic CPU batch (decoding amortises the weights' reads over the rows).
 CPU_SCAN_BYTES = 280 * 10**6
-#: Peak-RSS growth per batch row beyond its KV cache (inputs, outputs, allocator retention), fitted to the
-#: growth measured for v0 caption and yes/no scans at batches 7 and 10: about 34 MB a row in all, 19 MB of
-#: them the cache.
-ROW_OVERHEAD_BYTES = 16 * 2**20
+#: Peak-RSS growth per batch row beyond its KV cache (inputs, outputs, allocator retention).  Measured for
+#: v0 caption scans (24 tokens) at batches 5, 8 and 12 once stopped rows were compacted in place: about
+#: 90 MB whatever the batch (the encoder/prefill call) plus 20-23 MB a row, 19.9 MB of them the cache
+#: (+180 / +247 / +340 MiB).
+ROW_OVERHEAD_BYTES = 4 * 2**20
 CPU_MAX_BATCH = 16
 #: Largest automatic batch on a GPU, and the share of its free memory a batch may use.
 GPU_MAX_BATCH = 256
