@@ -90,14 +90,17 @@ def asks_of(windows: Iterable[Window], names: Sequence[str],
             yield w, chosen
 
 
-def pack_windows(asks: Iterable[Ask], rows: int) -> Iterator[list[Ask]]:
+def pack_windows(asks: Iterable[Ask], rows: int | Callable[[], int]) -> Iterator[list[Ask]]:
     """Batches of whole windows: as many consecutive windows as keep their (window, question) pairs within
     ``rows`` decoder rows (a window with more questions than that is a batch of its own).  With one question
-    per window a batch is ``rows`` windows.  The local and the Ray runner cut batches with this one rule."""
+    per window a batch is ``rows`` windows.  ``rows`` may be a function, asked anew for every batch (a runner
+    that halved its batch after running out of memory).  The local and the Ray runner cut batches with this
+    one rule."""
+    limit = rows if callable(rows) else lambda: rows
     batch: list[Ask] = []
     pairs = 0
     for ask in asks:
-        if batch and pairs + len(ask[1]) > rows:
+        if batch and pairs + len(ask[1]) > limit():
             yield batch
             batch, pairs = [], 0
         batch.append(ask)

@@ -31,9 +31,12 @@ asks only some questions of some windows (resuming pair by pair).
 
 from __future__ import annotations
 
+import itertools
+import os
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,14 +105,18 @@ class ScanRunner:
     :func:`~mellow.scan.scores.scoring_for`); the resolved kind of each question is :attr:`scorings` (by
     name), :attr:`scoring` and :attr:`prompt` are the first question's (all there is to a one-question scan).
     ``batch_size``: (window, question) rows per batch (with one question: windows per batch); None adapts to
-    memory (:func:`auto_batch_size`).  :attr:`model_id` names the model ("v0 sha256:1a2b3c4d5e6f", with the
-    dtype appended when it is not float32).  :attr:`timings` accumulates the cost of each stage.
+    memory (:func:`auto_batch_size`).  ``readers``: threads that read (and resample) the next batch's
+    windows while the model answers this one; None: none on the CPU (its cores are busy computing), up to
+    8 on a GPU (reading one window at a time would bound a GPU scan).  :attr:`model_id` names the model
+    ("v0 sha256:1a2b3c4d5e6f", with the dtype appended when it is not float32).  :attr:`timings` accumulates
+    the cost of each stage (with readers, ``read_s`` is the time spent waiting for them).
     """
 
     def __init__(self, engine: Engine, questions: str | Question | QuestionSet | Iterable[str | Question],
                  options: GenerationOptions | None = None, score: str | None = "auto",
-                 batch_size: int | None = None) -> None:
+                 batch_size: int | None = None, readers: int | None = None) -> None:
         self.engine = engine
+        self.readers = _readers(engine) if readers is None else int(readers)
         self.questions = QuestionSet.of(questions)
         self.options = options or GenerationOptions()
         self.scorings: dict[str, str | None] = {q.name: scoring_for(q.prompt, score) for q in self.questions}
@@ -153,10 +160,25 @@ class ScanRunner:
         one per (window, question) asked.  ``asks`` names the questions to ask of a window (the others of
         the set are skipped; a window not in it gets every question).  ``cancel`` is checked between batches
         (a batch is never cut short)."""
-        for batch in pack_windows(asks_of(windows, self.questions.names, asks), self.batch_size):
-            if cancel is not None and cancel.is_set():
-                return
-            yield self._answer_batch(batch)
+        packed = pack_windows(asks_of(windows, self.questions.names, asks), lambda: self.batch_size)
+        if not self.readers:
+            for batch in packed:
+                if cancel is not None and cancel.is_set():
+                    return
+                yield self._answer_batch(batch, self._read_all(batch))
+            return
+        with ThreadPoolExecutor(self.readers, thread_name_prefix="mellow-scan-read") as pool:
+            ahead = None  # the next batch and its reads, under way while this one is answered
+            for batch in itertools.chain(packed, [None]):
+                reading = None if batch is None else (batch, [pool.submit(self._read, w) for w, _ in batch])
+                if ahead is not None:
+                    if cancel is not None and cancel.is_set():
+                        return
+                    t0 = time.perf_counter()
+                    reads = [f.result() for f in ahead[1]]
+                    self.timings.read_s += time.perf_counter() - t0
+                    yield self._answer_batch(ahead[0], reads)
+                ahead = reading
 
     def run(self, windows: Iterable[Window], cancel: threading.Event | None = None,
             asks: Mapping[Window, Sequence[str]] | None = None) -> Iterator[WindowResult]:
@@ -164,10 +186,16 @@ class ScanRunner:
         for results in self.batches(windows, cancel, asks):
             yield from results
 
-    def _answer_batch(self, batch: list[Ask]) -> list[WindowResult]:
+    def _read_all(self, batch: list[Ask]) -> list[_Read | str]:
+        t0 = time.perf_counter()
+        reads = [self._read(w) for w, _ in batch]
+        self.timings.read_s += time.perf_counter() - t0
+        return reads
+
+    def _answer_batch(self, batch: list[Ask], reads: list[_Read | str]) -> list[WindowResult]:
         """Results of one batch; out of memory on a GPU halves the rows per batch and runs the halves."""
         try:
-            return self._run_batch(batch)
+            return self._run_batch(batch, reads)
         except Exception as exc:
             rows = sum(len(names) for _, names in batch)
             if not is_oom(exc) or rows == 1:
@@ -177,14 +205,12 @@ class ScanRunner:
                 torch.cuda.empty_cache()
             self.batch_size = max(1, min(self.batch_size, rows) // 2)
             if len(batch) == 1:
-                return self._answer_batch(batch)  # one window: its questions in smaller groups
+                return self._answer_batch(batch, reads)  # one window: its questions in smaller groups
             half = len(batch) // 2
-            return self._answer_batch(batch[:half]) + self._answer_batch(batch[half:])
+            first = self._answer_batch(batch[:half], reads[:half])
+            return first + self._answer_batch(batch[half:], reads[half:])
 
-    def _run_batch(self, batch: list[Ask]) -> list[WindowResult]:
-        t0 = time.perf_counter()
-        reads: list[_Read | str] = [self._read(w) for w, _ in batch]
-        self.timings.read_s += time.perf_counter() - t0
+    def _run_batch(self, batch: list[Ask], reads: list[_Read | str]) -> list[WindowResult]:
         good = [i for i, r in enumerate(reads) if isinstance(r, _Read)]
         pairs = [(row, name) for row, i in enumerate(good) for name in batch[i][1]]
         answers: dict[tuple[int, str], Answer] = {}
@@ -323,6 +349,11 @@ class ScanRunner:
     def _sync(self) -> None:
         if self.engine.device.type == "cuda":
             torch.cuda.synchronize(self.engine.device)
+
+
+def _readers(engine: Engine) -> int:
+    """Reading threads by default: none on the CPU, up to 8 (and at most the CPU count) on a GPU."""
+    return 0 if engine.device.type == "cpu" else max(1, min(8, os.cpu_count() or 1))
 
 
 def _model_id(engine: Engine) -> str:

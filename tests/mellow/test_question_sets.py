@@ -157,6 +157,18 @@ def test_the_driver_counts_answers_and_unreadable_windows(engine: Engine, record
         cancel.set()
     assert len(seen) == 1 and seen[0].progress.done == 4 and seen[0].progress.total == 10 and driver.cancelled
 
+    # Threads reading the next batch ahead (a GPU's default) give the same results and stop the same way.
+    ahead = ScanRunner(engine, two, GenerationOptions(max_len=2, stop_token=None), batch_size=4, readers=2)
+    assert list(ahead.run(windows, asks=asks)) == list(runner.run(windows, asks=asks))
+    first = next(ahead.batches(windows, cancel=threading.Event()))
+    assert [r.window for r in first] == [windows[0], windows[0], windows[1], windows[1]]
+    cancel = threading.Event()
+    got = []
+    for batch in ahead.batches(windows, cancel):
+        got.append(batch)
+        cancel.set()
+    assert len(got) == 1
+
 
 # ------------------------------------------------------------------------------------------------ sets
 def test_question_sets_from_prompts_files_and_presets(tmp_path: Path) -> None:
