@@ -30,7 +30,7 @@ from mellow.scan.driver import ScanDriver, ScanProgress
 from mellow.scan.keys import missing_asks
 from mellow.scan.merge import DEFAULT_THRESHOLD
 from mellow.scan.plan import MIN_HOP_S, ScanPlan, ScanRange, ScanSetupError, plan_scan, slot_two
-from mellow.scan.questions import QuestionSet, load_questions, preset, preset_names
+from mellow.scan.questions import QuestionSet, load_questions, preset
 from mellow.scan.resume import ResultLog, journal_path
 from mellow.scan.types import FileProblem, Window
 from mellow.scan.writers import APPENDABLE, EXPORTS, export_bytes, format_for, write_atomic
@@ -63,7 +63,7 @@ def add_parser(sub: Any) -> None:
     s.add_argument("--questions", default=None, metavar="FILE",
                    help="a .csv or .yaml file of questions: prompt, and optionally name and threshold")
     s.add_argument("--preset", default=None, metavar="NAME",
-                   help=f"a packaged question set ({', '.join(preset_names())})")
+                   help="a packaged question set, e.g. soundscape (an unknown name lists them)")
     s.add_argument("--out", required=True, metavar="FILE",
                    help="output file (.jsonl, .csv, .txt, .selections.txt)")
     s.add_argument("--format", default=None, metavar="F",
