@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
     from mellow.generation import Engine
     from mellow.model.model import MellowModel
+    from mellow.scan.runner import ScanRunner
+    from mellow.scan.types import Window, WindowResult
 
 ROOT = Path(__file__).resolve().parent.parent  # scripts put it on sys.path before importing this module
 BENCH_OUT = ROOT / "bench_out"  # long recordings written once and reused (git-ignored)
@@ -325,3 +327,60 @@ def null_sink_output() -> tuple[str | None, str]:
     if problem or "pulse" not in [d.name for d in list_output_devices()]:
         return None, problem or "PortAudio has no 'pulse' device (libasound2-plugins)"
     return "pulse", ""
+
+
+# ----------------------------------------------------------------------------------------------- scans
+SCAN_HOP = 10.0  # the scan benchmarks' hop (s): windows end to end
+CAPTION_PROMPT = "caption the audio."
+
+
+def caption_options() -> Any:
+    """The caption scan's options: 24 forced tokens per window."""
+    from mellow.generation import GenerationOptions
+
+    return GenerationOptions(max_len=24, stop_token=None)
+
+
+def load_text() -> str:
+    """The 1-minute load average, printed beside figures taken on a shared machine."""
+    return f"load {os.getloadavg()[0]:.1f}"
+
+
+def scan_windows(path: Path, seconds: float) -> list[Window]:
+    """The 10 s windows of a recording of ``seconds``, every :data:`SCAN_HOP`."""
+    from mellow.scan.types import Window
+
+    starts = np.arange(0.0, seconds - 10.0 + 1e-9, SCAN_HOP)
+    return [Window(file=path, start_s=float(s), end_s=float(s) + 10.0) for s in starts]
+
+
+def timed_scan(engine: Engine, questions: Any, opts: Any, windows: list[Window],
+               batch: int | None = None) -> tuple[list[WindowResult], float, ScanRunner]:
+    """Every window asked ``questions`` (a prompt or a QuestionSet): results, wall time (s), the runner."""
+    from mellow.scan.runner import ScanRunner
+
+    runner = ScanRunner(engine, questions, opts, batch_size=batch)
+    t0 = time.perf_counter()
+    results = list(runner.run(windows))
+    wall = time.perf_counter() - t0
+    assert all(r.error is None for r in results), [r.error for r in results if r.error]
+    return results, wall, runner
+
+
+def scan_report(label: str, windows: list[Window], wall: float, runner: ScanRunner) -> float:
+    """Print the real-time factor and the per-window stage costs; return the real-time factor."""
+    audio = SCAN_HOP * len(windows)
+    ms = runner.timings.per_window_ms()
+    print(f"{label}: {len(windows)} windows x {len(runner.questions)} question(s), batch "
+          f"{runner.batch_size}, {wall:.1f} s -> {audio / wall:.1f}x real time "
+          f"({1e3 * wall / len(windows):.0f} ms/window: read "
+          f"{ms['read_s']:.0f}, encoder {ms['encode_s']:.0f}, audio prefill {ms['audio_s']:.0f}, prompt "
+          f"prefill {ms['prompt_s']:.0f}, decode {ms['decode_s']:.0f} ms; {load_text()})")
+    return audio / wall
+
+
+def agreement(a: list[WindowResult], b: list[WindowResult]) -> tuple[float, float | None]:
+    """Share of identical texts, and the largest score difference, of two scans of the same windows."""
+    same = sum(x.text == y.text for x, y in zip(a, b, strict=True)) / len(a)
+    deltas = [abs(x.score - y.score) for x, y in zip(a, b, strict=True) if x.score is not None]
+    return same, (max(deltas) if deltas else None)

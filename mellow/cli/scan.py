@@ -1,16 +1,18 @@
-"""``mellow scan``: ask one prompt of every 10 s window of long recordings (files or folders).
+"""``mellow scan``: ask one prompt, or a set of questions, of every 10 s window of long recordings.
 
     mellow scan dawn.wav --prompt "is there a bird singing? answer yes or no" --out dawn.csv
+    mellow scan night/ --preset soundscape --out night.selections.txt
+    mellow scan night/ --questions mine.yaml --prompt "is there a frog calling? answer yes or no" --out n.csv
     mellow scan site_a/ --prompt "caption the audio." --hop 5 --out captions.jsonl
     mellow scan a.wav --pair b.wav --prompt "explain the difference between the two audios." --out d.jsonl
     mellow scan SD01/ --prompt "is a bird singing? answer yes or no" --timezone Europe/Berlin --out sd01.csv
 
-Outputs: ``.jsonl``/``.csv`` (one row per window, written as the scan goes, resumable), ``.txt`` (Audacity
-labels) and ``.selections.txt`` (Raven table); the last two hold the merged detections of yes/no scans (every
-window otherwise) and are written whole at the end, while a journal ``<out>.scan.jsonl`` next to them makes
-them resumable.  Rows carry clock time (``recording_start``, ``start_time``, ``end_time``, ``time_source``;
-:mod:`mellow.scan.clock`) read from each file's metadata and name, and Raven tables ``Begin Date``,
-``Begin Clock Time`` and ``Begin File``.
+Outputs: ``.jsonl``/``.csv`` (one row per window and question, written as the scan goes, resumable pair by
+pair), ``.txt`` (Audacity labels) and ``.selections.txt`` (Raven table); the last two hold the merged
+detections of each yes/no question (every answer otherwise), labelled by question, and are written whole at
+the end, while a journal ``<out>.scan.jsonl`` next to them makes them resumable.  Rows carry clock time
+(``recording_start``, ``start_time``, ``end_time``, ``time_source``; :mod:`mellow.scan.clock`) read from
+each file's metadata and name, and Raven tables ``Begin Date``, ``Begin Clock Time`` and ``Begin File``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -28,23 +31,26 @@ from mellow.cli import common
 from mellow.errors import one_line
 from mellow.scan.clock import ClockOptions, refresh_clock, with_clock
 from mellow.scan.driver import ScanDriver, ScanProgress
+from mellow.scan.keys import missing_asks
 from mellow.scan.merge import DEFAULT_THRESHOLD
 from mellow.scan.plan import MIN_HOP_S, ScanPlan, ScanRange, ScanSetupError, plan_scan, slot_two
+from mellow.scan.questions import QuestionSet, load_questions, preset
 from mellow.scan.resume import ResultLog, journal_path
 from mellow.scan.types import FileProblem, Window
 from mellow.scan.writers import APPENDABLE, EXPORTS, export_bytes, format_for, write_atomic
 from mellow.scan.writers.records import ScanRow
 from mellow.timefmt import format_seconds
 
-DESCRIPTION = ("Ask one prompt of every 10 s window of files or folders (recursively, sorted by path). "
-               "Rerunning the same command skips the windows already in the output; Ctrl-C stops after the "
-               "current batch with the output intact.")
-EPILOG = ("Outputs by --format or the suffix: .jsonl and .csv hold one row per window and grow as the scan "
-          "goes; .txt (Audacity labels) and .selections.txt (Raven) hold the merged detections of yes/no "
-          "scans (every window otherwise) and are written at the end, with a journal OUT.scan.jsonl kept "
-          "next to them for resuming.  Rows give each window's clock time where the file's metadata or name "
-          "tells when it was recorded (GUANO, AudioMoth, Song Meter, Frontier Labs; --timezone for times "
-          "without a zone, --start to give a file's start).")
+DESCRIPTION = ("Ask one prompt, or a set of questions, of every 10 s window of files or folders "
+               "(recursively, sorted by path); each window is encoded once for all its questions. Rerunning "
+               "the same command skips the (window, question) answers already in the output, so adding a "
+               "question computes only it; Ctrl-C stops after the current batch with the output intact.")
+EPILOG = ("Outputs by --format or the suffix: .jsonl and .csv hold one row per window and question and grow "
+          "as the scan goes; .txt (Audacity labels) and .selections.txt (Raven) hold the merged detections "
+          "of each yes/no question (every answer otherwise), labelled by question, and are written at the "
+          "end, with a journal OUT.scan.jsonl kept next to them for resuming.  Rows give each window's clock "
+          "time where the file's metadata or name tells when it was recorded (GUANO, AudioMoth, Song Meter, "
+          "Frontier Labs; --timezone for times without a zone, --start to give a file's start).")
 SCORE_MODES = {"auto": "auto", "yes-no": "yes-no", "none": None}
 DTYPES = ("float32", "bfloat16", "float16")
 #: The engine's scan settings by this command's flags (:meth:`ScanSetupError.in_terms`).
@@ -55,11 +61,15 @@ FLAG_NAMES = {"hop": "--hop", "from": "--from", "to": "--to", "against": "--agai
 # --------------------------------------------------------------------------------------------- parser
 def add_parser(sub: Any) -> None:
     """Register ``mellow scan`` on the ``mellow`` subparsers."""
-    s = sub.add_parser("scan", help="ask one prompt of every 10 s window of long recordings",
+    s = sub.add_parser("scan", help="ask one prompt or a set of questions of every 10 s window of recordings",
                        description=DESCRIPTION, epilog=EPILOG)
     s.add_argument("paths", nargs="+", metavar="PATH", help="audio files or folders")
-    s.add_argument("--prompt", required=True, metavar="TEXT",
-                   help='e.g. "is there a bird singing? answer yes or no"')
+    s.add_argument("--prompt", action="append", default=[], metavar="TEXT",
+                   help='e.g. "is there a bird singing? answer yes or no" (repeat it to ask several)')
+    s.add_argument("--questions", default=None, metavar="FILE",
+                   help="a .csv or .yaml file of questions: prompt, and optionally name and threshold")
+    s.add_argument("--preset", default=None, metavar="NAME",
+                   help="a packaged question set, e.g. soundscape (an unknown name lists them)")
     s.add_argument("--out", required=True, metavar="FILE",
                    help="output file (.jsonl, .csv, .txt, .selections.txt)")
     s.add_argument("--format", default=None, metavar="F",
@@ -79,11 +89,12 @@ def add_parser(sub: Any) -> None:
                    help="FILE_B's time minus the recording's time (s, default 0)")
     common.add_clock_args(s, "a folder scanned")
     s.add_argument("--threshold", type=common.probability, default=DEFAULT_THRESHOLD, metavar="P",
-                   help="score at which windows count as detections (default 0.5)")
+                   help="score at which windows count as detections (default 0.5; a question's own "
+                        "threshold wins)")
     s.add_argument("--score", choices=list(SCORE_MODES), default="auto",
                    help="yes-no: P(yes) per window; auto: when the prompt asks for yes or no or options")
     s.add_argument("--batch", type=common.positive_int, default=None, metavar="N",
-                   help="windows per batch (default: adapts to memory)")
+                   help="(window, question) answers decoded together (default: adapts to memory)")
     s.add_argument("--max-len", type=common.positive_int, default=300, metavar="N",
                    help="most tokens per answer (default 300)")
     s.add_argument("--dtype", choices=DTYPES, default="float32",
@@ -97,6 +108,20 @@ def add_parser(sub: Any) -> None:
 
 
 # --------------------------------------------------------------------------------------------- setup
+def _questions(args: argparse.Namespace) -> QuestionSet:
+    """The questions of --preset, then --questions, then each --prompt (a prompt is named after itself,
+    numbered when a question has that name already)."""
+    sets = []
+    if args.preset:
+        sets.append(preset(args.preset))
+    if args.questions:
+        sets.append(load_questions(Path(args.questions).expanduser()))
+    if not sets and not args.prompt:
+        raise common.UsageError("say what to ask: --prompt TEXT, --questions FILE or --preset NAME")
+    given = [q for qs in sets for q in qs]
+    return QuestionSet.of([*given, *args.prompt], "+".join(qs.name for qs in sets if qs.name))
+
+
 def _plan(args: argparse.Namespace) -> ScanPlan:
     """The windows of every file (problems listed, not raised); a setting the engine refuses is a usage
     error in the flags' words."""
@@ -163,14 +188,15 @@ def _ctrl_c_stops_after_batch(cancel: threading.Event) -> Iterator[None]:
 
 
 class _Bar:
-    """A tqdm bar on stderr showing the driver's progress (windows done/total, then its rates)."""
+    """A tqdm bar on stderr showing the driver's progress (windows, or answers of a question set,
+    done/total, then its rates)."""
 
-    def __init__(self, total: int, done: int) -> None:
+    def __init__(self, total: int, done: int, unit: str = "windows") -> None:
         from tqdm import tqdm
 
-        self.bar = tqdm(total=total, initial=done, unit="window", file=sys.stderr, desc="mellow scan",
+        self.bar = tqdm(total=total, initial=done, unit=unit[:-1], file=sys.stderr, desc="mellow scan",
                         dynamic_ncols=True, bar_format="{desc} {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt}"
-                        " windows{postfix}")
+                        f" {unit}{{postfix}}")
 
     def show(self, progress: ScanProgress) -> None:
         self.bar.update(progress.done - self.bar.n)
@@ -182,18 +208,22 @@ class _Bar:
         self.bar.write(f"warning: {text}", file=sys.stderr)
 
 
-def _drive(runner: Any, todo: list[Window], log: ResultLog, plan: ScanPlan, prompt: str) -> ScanDriver:
-    """Answer ``todo`` through the driver, appending each answered row and fsyncing after every batch;
-    unreadable windows are reported (once per file) and left out, so a rerun asks them again."""
+def _drive(runner: Any, asks: dict[Window, tuple[str, ...]], log: ResultLog, plan: ScanPlan,
+           total: int) -> ScanDriver:
+    """Ask each window of ``asks`` its questions through the driver, appending each answer's row and
+    fsyncing after every batch; unreadable windows are reported (once per file) and left out, so a rerun
+    asks them again.  ``total``: answers of the whole scan."""
     cancel = threading.Event()
-    driver = ScanDriver(runner, list(enumerate(todo)), plan.n_windows, plan.range_s / max(1, plan.n_windows))
-    bar, reported = _Bar(plan.n_windows, plan.n_windows - len(todo)), 0
-    recordings = plan.recordings
+    driver = ScanDriver(runner, list(enumerate(asks)), total, plan.range_s / max(1, plan.n_windows), asks)
+    todo = sum(len(names) for names in asks.values())
+    bar = _Bar(total, total - todo, "windows" if len(runner.questions) == 1 else "answers")
+    reported, recordings = 0, plan.recordings
     try:
         with _ctrl_c_stops_after_batch(cancel):
             for batch in driver.batches(cancel):
                 for _, r in batch.answered:
-                    row = ScanRow.from_result(r, prompt, runner.model_id, runner.key_of(r.window))
+                    q = runner.questions.get(r.question)
+                    row = ScanRow.from_result(r, q.prompt, runner.model_id, runner.key_of(r.window, q))
                     log.append(with_clock(row, recordings.get(str(r.window.file))))
                 log.sync()  # the batch's rows are on the disk
                 for problem in driver.problems[reported:]:
@@ -207,7 +237,7 @@ def _drive(runner: Any, todo: list[Window], log: ResultLog, plan: ScanPlan, prom
 
 
 # --------------------------------------------------------------------------------------------- command
-def _runner(args: argparse.Namespace) -> Any:
+def _runner(args: argparse.Namespace, questions: QuestionSet) -> Any:
     """The local batched runner over the engine, or the Ray runner (``--ray``/``--ray-address``)."""
     from mellow.generation import GenerationOptions
 
@@ -218,40 +248,48 @@ def _runner(args: argparse.Namespace) -> Any:
         from mellow.scan.ray_pipeline import RayScanRunner, model_spec
 
         spec = model_spec(args.config, args.model, args.tokenizer, args.device, args.dtype)
-        return RayScanRunner(spec, args.prompt, options, score=score, batch_size=args.batch,
+        return RayScanRunner(spec, questions, options, score=score, batch_size=args.batch,
                              address=args.ray_address, actors=args.ray_actors)
     from mellow.scan.runner import ScanRunner
 
     engine = common.open_engine(args)  # honours args.dtype
-    return ScanRunner(engine, args.prompt, options, score=score, batch_size=args.batch)
+    return ScanRunner(engine, questions, options, score=score, batch_size=args.batch)
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
-    """Plan, check the output, load the model, answer the windows not yet done, export, summarise."""
+    """Plan, check the output, load the model, ask the (window, question) pairs not yet answered, export,
+    summarise."""
     out_path = Path(args.out).expanduser()
     fmt = format_for(out_path, args.format)
+    questions = _questions(args)
     plan = _plan(args)
     for problem in plan.problems:
         print(f"warning: {_problem_line(problem)}", file=sys.stderr)
     _check_output(out_path, fmt)
-    runner = _runner(args)
+    runner = _runner(args, questions)
     try:
-        planned = [(w, runner.key_of(w)) for w in plan.windows]
+        names = {runner.key_of(w, q): q.name for w in plan.windows for q in questions}
         log_path = out_path if fmt in APPENDABLE else journal_path(out_path)
         with ResultLog(log_path, fmt if fmt in APPENDABLE else "jsonl") as log:
             _note_changed_files(plan, log.rows, log_path)
             _update_clock_times(log, plan)
-            todo = [w for w, k in planned if k not in log.keys]
-            driver = _drive(runner, todo, log, plan, args.prompt) if todo else None
+            asks = missing_asks(plan.windows, questions.names, runner.key_of, log.keys)
+            driver = _drive(runner, asks, log, plan, len(names)) if asks else None
             if driver is None:
-                print(f"all {len(planned)} windows already in {log_path}", file=sys.stderr)
-            wanted = {k for _, k in planned}
-            rows = [r for r in log.rows if r.key in wanted]
+                print(f"all {_answers(len(names), questions)} already in {log_path}", file=sys.stderr)
+            # Rows of earlier runs carry the name their question had then: today's name labels the exports.
+            rows = [replace(r, question=names[r.key]) for r in log.rows if r.key in names]
     finally:
         getattr(runner, "close", lambda: None)()
     if fmt not in APPENDABLE:
-        _export(args, fmt, out_path, rows, plan, detections=runner.scoring == "yes-no")
-    return _summary(plan, driver, rows, len(planned), log_path)
+        scored = [q.name for q in questions if runner.scorings[q.name] == "yes-no"]
+        _export(args, fmt, out_path, rows, plan, questions, scored)
+    return _summary(plan, driver, rows, len(names), log_path, questions)
+
+
+def _answers(n: int, questions: QuestionSet) -> str:
+    """"12 windows", or "96 answers (8 questions)" for a question set."""
+    return f"{n} windows" if len(questions) == 1 else f"{n} answers ({len(questions)} questions)"
 
 
 def _note_changed_files(plan: ScanPlan, rows: list[ScanRow], log_path: Path) -> None:
@@ -280,34 +318,39 @@ def _update_clock_times(log: ResultLog, plan: ScanPlan) -> None:
 
 
 def _export(args: argparse.Namespace, fmt: str, out_path: Path, rows: list[ScanRow], plan: ScanPlan,
-            detections: bool) -> None:
-    """Write a label track or Raven table whole (by rename): merged detections of yes/no scans, else every
-    window."""
+            questions: QuestionSet, scored: list[str]) -> None:
+    """Write a label track or Raven table whole (by rename): the merged detections of each yes/no question
+    (at its own threshold, else --threshold), every answer of the others."""
     from mellow.model.config import load_config
 
     audio = load_config(args.config).audio
     durations = {str(f.path): f.duration_s for f in plan.files}
-    data = export_bytes(fmt, rows, durations, detections, args.threshold, (audio.f_min, audio.f_max))
+    thresholds = {q.name: q.threshold for q in questions if q.threshold is not None}
+    data = export_bytes(fmt, rows, durations, scored, args.threshold, (audio.f_min, audio.f_max), thresholds)
     write_atomic(out_path, data)
     count = data.count(b"\n") - (fmt == "raven")  # lines, less the header
-    print(f"wrote {out_path} ({count} {'detections' if detections else 'windows'})", file=sys.stderr)
+    what = "detections" if len(scored) == len(questions) else "detections and answers" if scored else \
+        "windows" if len(questions) == 1 else "answers"
+    print(f"wrote {out_path} ({count} {what})", file=sys.stderr)
 
 
 def _summary(plan: ScanPlan, driver: ScanDriver | None, rows: list[ScanRow], n_planned: int,
-             out_path: Path) -> int:
+             out_path: Path, questions: QuestionSet) -> int:
     """Print what happened on stderr; the exit status (0, 2 when files failed, 130 when stopped)."""
     problems = plan.problems + (driver.problems if driver is not None else [])
+    have = f"{len(rows)} of {_answers(n_planned, questions)}"
     if driver is not None and driver.answered:
-        print(f"scanned {driver.answered} windows in {format_seconds(driver.elapsed_s)} "
-              f"({driver.realtime_factor:.1f}× real time); {len(rows)} of {n_planned} windows are in "
-              f"{out_path}", file=sys.stderr)
+        asked = f"{driver.windows} windows" if len(questions) == 1 else \
+            f"{driver.windows} windows ({driver.answered} answers)"
+        print(f"scanned {asked} in {format_seconds(driver.elapsed_s)} "
+              f"({driver.realtime_factor:.1f}× real time); {have} are in {out_path}", file=sys.stderr)
     if problems:
         print(f"{_files(len(problems))} could not be scanned:", file=sys.stderr)
         for p in problems:
             print(f"  {_problem_line(p)}", file=sys.stderr)
     if driver is not None and driver.cancelled:
-        print(f"interrupted: {len(rows)} of {n_planned} windows are in {out_path}; run the same command "
-              "again to continue", file=sys.stderr)
+        print(f"interrupted: {have} are in {out_path}; run the same command again to continue",
+              file=sys.stderr)
         return common.EXIT_INTERRUPTED
     if problems:
         print(f"error: {_files(len(problems))} could not be scanned (listed above); the other windows are in "

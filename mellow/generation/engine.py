@@ -47,7 +47,9 @@ class Engine:
 
     ``device`` is resolved with :func:`resolve_device`; the model is moved there, or kept on the CPU with a
     ``device_note`` when that fails (see :mod:`mellow.generation.devices` for the whole fallback policy).
-    ``dtype`` applies to the decoder (float32 default, as published; bfloat16/float16 are options).
+    ``dtype`` applies to the decoder and the audio encoder (float32 default, as published; bfloat16/float16
+    are options; the encoder's STFT and log-mel front end always run in float32, and encoder outputs are
+    handed on as float32).
     ``fault_hook`` is called with a stage name ("encode", "prefill", "step") before each stage; tests use it
     to inject failures.
     """
@@ -105,15 +107,16 @@ class Engine:
         return self._device
 
     def in_dtype(self, dtype: str | torch.dtype | None) -> Engine:
-        """This engine when its decoder already runs in ``dtype``, else a twin sharing the encoder, tokenizer
-        and files with a converted copy of the decoder (about half the decoder's memory more for bfloat16;
-        the float32 weights stay untouched, so nothing is lost converting back)."""
+        """This engine when it already runs in ``dtype``, else a twin sharing the tokenizer and files with
+        converted copies of the encoder and decoder (about half the model's memory more for bfloat16; the
+        float32 weights stay untouched, so nothing is lost converting back)."""
         want = devices.resolve_dtype(dtype)
         if want == self.dtype:
             return self
         model = copy.copy(self.model)
-        model._modules = dict(self.model._modules)  # a module list of its own: the decoder is replaced
+        model._modules = dict(self.model._modules)  # a module list of its own: encoder and decoder replaced
         model.caption_decoder = copy.deepcopy(self.model.caption_decoder).to(want)
+        model.audio_encoder = copy.deepcopy(self.model.audio_encoder).to(want)
         twin = Engine(model, self.tokenizer, device=self._device, dtype=want)
         twin.paths = dict(self.paths)
         return twin
@@ -129,6 +132,7 @@ class Engine:
         self.model.to(dev)
         if self.dtype != torch.float32:
             self.model.caption_decoder.to(self.dtype)
+            self.model.audio_encoder.to(self.dtype)
 
     def _fall_back_to_cpu(self, exc: BaseException, placing: bool = False) -> bool:
         """The CPU fallback (policy: :func:`fallback_note`): move everything to the CPU and say so."""
@@ -205,11 +209,30 @@ class Engine:
         step = self.chunk_rows or waves.shape[0]
         with torch.inference_mode():
             waves = waves.to(self._param_device())
-            return torch.cat([self.model.encode_audio(waves[i:i + step]) for i in range(0, len(waves), step)])
+            parts = [self.model.encode_audio(waves[i:i + step]) for i in range(0, len(waves), step)]
+            return torch.cat(parts).float()
 
     def new_cache(self, rows: int, answer_len: int) -> KVCache:
         """A zeroed KV cache of ``rows`` rows for the whole prefix and ``answer_len`` generated tokens."""
         return self.lm.new_cache(rows, self.config.prefix_len + answer_len)
+
+    def new_audio_cache(self, rows: int) -> KVCache:
+        """A zeroed KV cache of ``rows`` rows for the audio positions only (:meth:`prefill_audio` fills it
+        once per window; :meth:`share_audio` copies it under every question asked of the window)."""
+        return self.lm.new_cache(rows, self.config.audio_positions)
+
+    def share_audio(self, audio: KVCache, rows: Sequence[int], cache: KVCache) -> None:
+        """Copy the audio positions of row ``rows[i]`` of ``audio`` into row i of ``cache`` (exact copies:
+        a question asked on a shared audio part is the question asked alone)."""
+        n = audio.max_len
+        i = 0
+        while i < len(rows):  # runs of equal rows are one broadcast copy
+            j = i
+            while j < len(rows) and rows[j] == rows[i]:
+                j += 1
+            cache.k[:, i:j, :, :n] = audio.k[:, rows[i]:rows[i] + 1]
+            cache.v[:, i:j, :, :n] = audio.v[:, rows[i]:rows[i] + 1]
+            i = j
 
     def prefill_audio(self, a: torch.Tensor, b: torch.Tensor, cache: KVCache) -> None:
         """Write the keys/values of [a, SEP, b, SEP] (a, b: (n, audio_tokens, hidden)) into positions
@@ -219,20 +242,24 @@ class Engine:
 
     def prefill_prompt(self, ids: torch.Tensor, cache: KVCache) -> torch.Tensor:
         """Run prompt ids (n, prompt_len) (or (1, prompt_len), shared by every row) after the audio part of
-        ``cache`` (n rows); the logits (n, vocab) that choose the first answer token."""
+        ``cache`` (n rows); the logits (n, vocab) that choose the first answer token.  On the CPU the calls
+        take as many rows as make a whole prefix's positions (3 prompts of 129 = 387): the products of a
+        single prompt's 129 positions ran about a quarter slower per position."""
+        rows = None if self.chunk_rows is None else max(1, self.config.prefix_len // ids.shape[1])
         with torch.inference_mode():
             prompt = self.lm.embed(ids.to(self._param_device())).expand(cache.batch, -1, -1)
-            return self._rows(prompt, cache, self.config.audio_positions)
+            return self._rows(prompt, cache, self.config.audio_positions, rows)
 
     def step(self, tokens: torch.Tensor, cache: KVCache, pos: int) -> torch.Tensor:
         """One decoding step: token ids (n,) fed at position ``pos`` -> logits (n, vocab)."""
         with torch.inference_mode():
             return self.lm.step(tokens, cache, pos)
 
-    def _rows(self, x: torch.Tensor, cache: KVCache, start: int) -> torch.Tensor:
-        """The decoder over ``x`` (n, T, hidden) from ``start``, :attr:`chunk_rows` rows per call (rows are
-        independent, so this is the computation of one call); the last position's logits (n, vocab)."""
-        rows, n = self.chunk_rows, x.shape[0]
+    def _rows(self, x: torch.Tensor, cache: KVCache, start: int, rows: int | None = -1) -> torch.Tensor:
+        """The decoder over ``x`` (n, T, hidden) from ``start``, ``rows`` (default :attr:`chunk_rows`) rows
+        per call (rows are independent, so this is the computation of one call); the last position's logits
+        (n, vocab)."""
+        rows, n = self.chunk_rows if rows == -1 else rows, x.shape[0]
         if rows is None or rows >= n:
             return self.lm(x, cache, start)
         parts = [self.lm(x[i:i + rows], KVCache(cache.k[:, i:i + rows], cache.v[:, i:i + rows]), start)

@@ -9,8 +9,9 @@ written at absolute positions.  Positions start at 0 at the first prefix embeddi
 every position attends to every earlier position, as the published model does.
 
 Speed: decoding one token is a chain of matrix-vector products whose cost is reading the weights.  MKL runs
-a single (out, in) matrix-vector product on one core; written as a batch of two half-height products it uses
-both cores and reads the weights about twice as fast, so few-row products are computed that way.  Weights keep
+a single float32 (out, in) matrix-vector product on one core; written as a batch of two half-height products
+it uses both cores and reads the weights about twice as fast, so few-row float32 products are computed that
+way (bfloat16 ones go to oneDNN as they are).  Weights keep
 the standard layout: every parameter is its own contiguous tensor; the lm_head is tied to the input embedding.
 """
 
@@ -27,6 +28,8 @@ from mellow.model.config import DecoderConfig
 
 # Products with at most this many rows use the two-way split batched matmul on the CPU.
 _SPLIT_MAX_ROWS = 16
+# Inputs at least this long put the rows first in that split product (see project).
+_ROWS_FIRST_MIN_IN = 1024
 
 
 class RMSNorm(nn.Module):
@@ -114,8 +117,9 @@ class _LayerWeights:
 
 
 def _split(w: Tensor) -> Tensor:
-    """A CPU (out, in) weight as a (2, out / 2, in) view (two half-height matrices); others unchanged."""
-    if w.device.type == "cpu" and w.shape[0] % 2 == 0 and w.is_contiguous():
+    """A CPU float32 (out, in) weight as a (2, out / 2, in) view (two half-height matrices); others unchanged
+    (bfloat16 products go to oneDNN, whose plain product was as fast or faster at every row count)."""
+    if w.device.type == "cpu" and w.dtype == torch.float32 and w.shape[0] % 2 == 0 and w.is_contiguous():
         return w.detach().view(2, w.shape[0] // 2, w.shape[1])
     return w.detach()
 
@@ -127,22 +131,37 @@ def _gather(layer: DecoderLayer) -> _LayerWeights:
     return _LayerWeights(*ws, layer.input_layernorm.weight, layer.post_attention_layernorm.weight)
 
 
-def _project(x: Tensor, w: Tensor) -> Tensor:
+def project(x: Tensor, w: Tensor) -> Tensor:
     """x (..., in) @ W.T -> (..., out) for W (out, in), given as W or as its :func:`_split` view.
 
     On the CPU, products with few rows run as a batch of two half-height matrix-vector products (one per
     core); each output is still one complete dot product, so results match a plain product to rounding.
+    With several rows and a long input (the MLP's down projection, 1536 -> 576) the rows multiply the
+    transposed halves instead: MKL's kernel for a few long transposed columns ran about 1.5x slower here.
     """
     if w.dim() == 3:
         _, half, d_in = w.shape
         rows = x.numel() // d_in
         if rows == 1:  # the column's strides matter: (d_in, 1) as a transposed row takes MKL's fast path
             return torch.bmm(w, x.reshape(1, d_in).t().expand(2, d_in, 1)).view(*x.shape[:-1], 2 * half)
+        if rows <= _SPLIT_MAX_ROWS and d_in >= _ROWS_FIRST_MIN_IN:
+            out = torch.bmm(x.reshape(1, rows, d_in).expand(2, rows, d_in), w.transpose(1, 2))
+            return out.transpose(0, 1).reshape(*x.shape[:-1], 2 * half)
         if rows <= _SPLIT_MAX_ROWS:
             cols = x.reshape(rows, d_in).t().unsqueeze(0).expand(2, d_in, rows)
             return torch.bmm(w, cols).reshape(2 * half, rows).t().reshape(*x.shape[:-1], 2 * half)
         w = w.reshape(2 * half, d_in)
     return F.linear(x, w)
+
+
+def _attend_one(q: Tensor, keys: Tensor, values: Tensor, scale: float) -> Tensor:
+    """Attention of one new position: q (B, kv, rep, hd) (the query heads that share a kv head stacked, so
+    no key/value copy is made), keys/values (B, kv, T, hd) views of the cache -> (B, kv, rep, hd).
+
+    ``q`` is made contiguous first: the few-row products leave it transposed (last-dimension stride B), and
+    CPU ``scaled_dot_product_attention`` then leaves its flash kernel for the generic path, which copies the
+    scaled keys of every row (about a fifth of a batched decoding step at 5 rows and 400 positions)."""
+    return F.scaled_dot_product_attention(q.contiguous(), keys, values, scale=scale)
 
 
 def _rope(x: Tensor, cos: Tensor, sin_signed: Tensor) -> Tensor:
@@ -286,7 +305,7 @@ class CausalLM(nn.Module):
                 x = self._layer(x, blk, cos, sin, cache.k[i], cache.v[i], start_pos, mask, eps)
         if not all_logits:
             x = x[:, -1]
-        return _project(_rms_norm(x, self.model.norm.weight, eps), head)
+        return project(_rms_norm(x, self.model.norm.weight, eps), head)
 
     def _layer(self, x: Tensor, w: _LayerWeights, cos: Tensor, sin: Tensor, k_cache: Tensor, v_cache: Tensor,
                start: int, mask: Tensor | None, eps: float) -> Tensor:
@@ -296,29 +315,29 @@ class CausalLM(nn.Module):
         hd, nh, nkv = cfg.head_dim, cfg.num_attention_heads, cfg.num_key_value_heads
         nq = nh * hd
         h = _rms_norm(x, w.ln1, eps)
-        q = _rope(_project(h, w.q).view(b, t, nh, hd).transpose(1, 2), cos, sin)  # (B, nh, T, hd)
+        q = _rope(project(h, w.q).view(b, t, nh, hd).transpose(1, 2), cos, sin)  # (B, nh, T, hd)
         end = start + t
-        k_cache[:, :, start:end] = _rope(_project(h, w.k).view(b, t, nkv, hd).transpose(1, 2), cos, sin)
-        v_cache[:, :, start:end] = _project(h, w.v).view(b, t, nkv, hd).transpose(1, 2)
+        k_cache[:, :, start:end] = _rope(project(h, w.k).view(b, t, nkv, hd).transpose(1, 2), cos, sin)
+        v_cache[:, :, start:end] = project(h, w.v).view(b, t, nkv, hd).transpose(1, 2)
         keys = k_cache[:, :, :end]
         values = v_cache[:, :, :end]
         rep = nh // nkv
         if t == 1:
-            # One query per head: stack the query heads that share a kv head, so no key/value copy is made.
-            att = F.scaled_dot_product_attention(q.reshape(b, nkv, rep, hd), keys, values, scale=self.scale)
-            att = att.reshape(b, 1, nq)
-        else:
-            att = F.scaled_dot_product_attention(q, keys, values, attn_mask=mask, enable_gqa=rep > 1,
-                                                 scale=self.scale)
+            att = _attend_one(q.reshape(b, nkv, rep, hd), keys, values, self.scale).reshape(b, 1, nq)
+        else:  # from position 0 the mask is the plain causal one, whose blocks above the diagonal are skipped
+            causal = {"is_causal": True} if start == 0 else {"attn_mask": mask}
+            att = F.scaled_dot_product_attention(q, keys, values, enable_gqa=rep > 1, scale=self.scale,
+                                                 **causal)
             att = att.transpose(1, 2).reshape(b, t, nq)
-        x = x + _project(att, w.o)
+        x = x + project(att, w.o)
         h = _rms_norm(x, w.ln2, eps)
-        return x + _project(F.silu(_project(h, w.gate)) * _project(h, w.up), w.down)
+        act = F.silu(project(h, w.gate), inplace=True)
+        return x + project(act.mul_(project(h, w.up)), w.down)
 
     def _layer_step(self, x: Tensor, w: _LayerWeights, cos: Tensor, sin: Tensor, k_cache: Tensor,
                     v_cache: Tensor, pos: int, eps: float) -> Tensor:
         """:meth:`_layer` for one token of one sequence (x (1, 1, hidden)) with few tensor operations: the
-        normalised input is laid out once as the column of the split products (see :func:`_project`)."""
+        normalised input is laid out once as the column of the split products (see :func:`project`)."""
         cfg = self.config
         hd, nh, nkv = cfg.head_dim, cfg.num_attention_heads, cfg.num_key_value_heads
         d = x.shape[-1]

@@ -23,12 +23,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mellow.recordings.folder import absolute_path
 from mellow.recordings.reading import read_recording
 from mellow.recordings.records import Recording
 from mellow.recordings.zones import DEFAULT_ZONE, iso
-from mellow.scan.writers.records import ScanRow
+
+if TYPE_CHECKING:  # the rows' module imports the scan's questions, which import the plan, which imports this
+    from mellow.scan.writers.records import ScanRow
 
 #: The clock-time columns of a scan row, in table order.
 CLOCK_FIELDS = ("recording_start", "start_time", "end_time", "time_source")

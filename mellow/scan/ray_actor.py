@@ -24,6 +24,8 @@ import ray
 from mellow.errors import CheckpointError, MellowError, one_line
 from mellow.generation import GenerationOptions
 from mellow.model.config import ModelConfig
+from mellow.scan.batching import Ask, pack_windows
+from mellow.scan.questions import QuestionSet
 from mellow.scan.types import Window, WindowResult
 
 SHIPPED_DIR_NAME = "mellow-ray-files"
@@ -117,12 +119,18 @@ def window_from_json(text: str) -> Window:
     return Window(**{k: Path(v) if k in data["paths"] else v for k, v in data["fields"].items()})
 
 
-def batch_rows(windows: Sequence[Window], batch: int) -> list[dict[str, Any]]:
-    """The windows as Ray Data rows of one batch each, cut where the in-process runner cuts its batches, so
-    every actor call answers the batch the local scan would.  Columns: ``first`` (position in the scan of
-    the batch's first window) and ``windows`` (their :func:`window_json`, in order)."""
-    return [{"first": i, "windows": [window_json(w) for w in windows[i:i + batch]]}
-            for i in range(0, len(windows), batch)]
+def batch_rows(asks: Sequence[Ask], rows: int) -> list[dict[str, Any]]:
+    """The (window, question names) asks as Ray Data rows of one batch each, cut where the in-process runner
+    cuts its batches (:func:`~mellow.scan.batching.pack_windows` at ``rows`` rows), so every actor call
+    answers the batch the local scan would.  Columns: ``first`` (position in ``asks`` of the batch's first
+    window), ``windows`` (their :func:`window_json`, in order) and ``asks`` (each window's question names, as
+    JSON)."""
+    out, first = [], 0
+    for batch in pack_windows(asks, rows):
+        out.append({"first": first, "windows": [window_json(w) for w, _ in batch],
+                    "asks": [json.dumps(list(names)) for _, names in batch]})
+        first += len(batch)
+    return out
 
 
 def result_json(result: WindowResult) -> str:
@@ -139,14 +147,14 @@ def result_from_json(window: Window, text: str) -> WindowResult:
 class ScanActor:
     """A Ray Data ``map_batches`` class: builds the engine and its ScanRunner once, then answers batches.
 
-    In: rows of :func:`batch_rows` (one planned batch each).  Out, one row per window: ``idx`` int64
-    (position in the scan), ``result`` (:func:`result_json`), ``pid`` (the worker's process id, for fault
-    tests and logs); or, when the engine could not be built on this node (model files missing, say), one
-    row with ``idx`` :data:`SETUP_FAILED` and the reason.
+    In: rows of :func:`batch_rows` (one planned batch each).  Out, one row per (window, question) asked:
+    ``idx`` int64 (the window's position in the scan), ``result`` (:func:`result_json`, its ``question``
+    included), ``pid`` (the worker's process id, for fault tests and logs); or, when the engine could not be
+    built on this node (model files missing, say), one row with ``idx`` :data:`SETUP_FAILED` and the reason.
     """
 
-    def __init__(self, spec: ModelSpec, prompt: str, options: GenerationOptions | None, score: str | None,
-                 batch_size: int | None, threads: int | None = None) -> None:
+    def __init__(self, spec: ModelSpec, questions: str | QuestionSet, options: GenerationOptions | None,
+                 score: str | None, batch_size: int | None, threads: int | None = None) -> None:
         import torch
 
         from mellow.scan.runner import ScanRunner
@@ -159,7 +167,7 @@ class ScanActor:
         except MellowError as exc:  # sent as a row: Ray would hand the driver only a traceback's text
             self.setup_error = exc
             return
-        self.runner = ScanRunner(engine, prompt, options=options, score=score, batch_size=batch_size)
+        self.runner = ScanRunner(engine, questions, options=options, score=score, batch_size=batch_size)
 
     def __call__(self, rows: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         if self.setup_error is not None:
@@ -168,12 +176,14 @@ class ScanActor:
                     "pid": np.array([os.getpid()], dtype=np.int64)}
         idx: list[int] = []
         texts: list[str] = []
-        for first, encoded in zip(rows["first"].tolist(), rows["windows"], strict=True):
+        for first, encoded, names in zip(rows["first"].tolist(), rows["windows"], rows["asks"], strict=True):
             windows = [window_from_json(str(text)) for text in encoded]
-            results = list(self.runner.run(windows))
-            if [r.window for r in results] != windows:
-                raise RuntimeError("the scan runner did not answer the batch's windows one by one, in order")
-            idx += range(first, first + len(windows))
+            asks = {w: tuple(json.loads(str(n))) for w, n in zip(windows, names, strict=True)}
+            results = list(self.runner.run(windows, asks=asks))
+            position = {w: first + i for i, w in enumerate(windows)}
+            if [(r.window, r.question) for r in results] != [(w, n) for w in windows for n in asks[w]]:
+                raise RuntimeError("the scan runner did not answer the batch's questions in order")
+            idx += [position[r.window] for r in results]
             texts += [result_json(r) for r in results]
         return {"idx": np.asarray(idx, dtype=np.int64), "result": np.array(texts, dtype=object),
                 "pid": np.full(len(idx), os.getpid(), dtype=np.int64)}

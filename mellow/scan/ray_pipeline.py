@@ -1,8 +1,9 @@
 """The same scan on a Ray cluster: Ray Data distributes batches of windows over a pool of engine actors.
 
 :class:`RayScanRunner` has the shape of :class:`~mellow.scan.runner.ScanRunner` (``batches(windows, cancel)``
-yielding lists of :class:`~mellow.scan.types.WindowResult` in window order, ``model_id``, ``scoring``,
-``key_of``), so the driver (:mod:`mellow.scan.driver`) runs either and the CLI writes with the same writers.
+yielding lists of :class:`~mellow.scan.types.WindowResult` in window order, ``questions``, ``model_id``,
+``scoring``/``scorings``, ``key_of``), so the driver (:mod:`mellow.scan.driver`) runs either and the CLI
+writes with the same writers; question sets and ``asks`` (resuming pair by pair) work as in the local runner.
 Planning stays on the driver; the windows are cut into batches where the local runner cuts them, one Ray Data
 row (and block) per batch (``ray.data.from_items``) -> ``map_batches(ScanActor, ActorPoolStrategy(size=n))``;
 each actor loads the engine once and runs the ordinary ScanRunner on its batch (reading audio itself, window
@@ -22,7 +23,7 @@ import logging
 import math
 import threading
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -36,8 +37,9 @@ except ImportError as exc:  # the optional "cluster" extra
                       f"({one_line(exc)})") from None
 
 from mellow.generation import GenerationOptions
-from mellow.scan.batching import CPU_MAX_BATCH, GPU_MAX_BATCH
-from mellow.scan.keys import options_text, row_key
+from mellow.scan.batching import CPU_MAX_BATCH, GPU_MAX_BATCH, asks_of
+from mellow.scan.keys import ScanKeys
+from mellow.scan.questions import Question, QuestionSet
 from mellow.scan.ray_actor import SETUP_FAILED, ModelSpec, ScanActor, batch_rows, result_from_json, ship_file
 from mellow.scan.types import Window, WindowResult
 
@@ -128,22 +130,25 @@ class RayScanRunner:
     ``spec``: from :func:`model_spec`.  ``address``: None starts a local cluster (unless Ray is already up
     in this process), "auto" or "host:port" joins one.  ``actors``/``threads``: see :func:`pool_shape`.
     ``ship_model``: put the model files into the object store for nodes without them (None: when the
-    cluster has nodes other than this one).  ``batch_size``: windows per batch, in Ray Data and in each
-    actor's runner, so that the batches are a local scan's; None: Ray calls of the local runner's largest
-    automatic batch, which each actor's runner cuts by its own memory rule, as a local scan does.
+    cluster has nodes other than this one).  ``batch_size``: (window, question) rows per batch (windows, for
+    one question), in Ray Data and in each actor's runner, so that the batches are a local scan's; None: Ray
+    calls of the local runner's largest automatic batch, which each actor's runner cuts by its own memory
+    rule, as a local scan does.
     """
 
-    def __init__(self, spec: ModelSpec, prompt: str, options: GenerationOptions | None = None,
+    def __init__(self, spec: ModelSpec, questions: str | Question | QuestionSet | Iterable[str | Question],
+                 options: GenerationOptions | None = None,
                  score: str | None = "auto", batch_size: int | None = None, address: str | None = None,
                  actors: int | None = None, threads: int | None = None,
                  ship_model: bool | None = None) -> None:
         from mellow.generation.devices import dtype_name, resolve_dtype
         from mellow.scan.runner import model_id_for, scoring_for
 
-        self.prompt, self.options, self.score = prompt, options, score
+        self.questions = QuestionSet.of(questions)
+        self.options, self.score = options, score
         self._started_ray = connect(address)
         self.shape = pool_shape(actors, threads)
-        # Windows per Ray call: the forced batch, else the local runner's largest automatic one; each actor's
+        # Rows per Ray call: the forced batch, else the local runner's largest automatic one; each actor's
         # runner then cuts a call into batches of the forced size, or of what its memory rule allows.
         self.batch = int(batch_size or (GPU_MAX_BATCH if self.shape.num_gpus else CPU_MAX_BATCH))
         self.batch_size = batch_size
@@ -152,22 +157,25 @@ class RayScanRunner:
                            shipped_tokenizer=ship_file(Path(spec.tokenizer)))
         self.spec = spec
         self.model_id: str = model_id_for(spec.config, Path(spec.checkpoint), resolve_dtype(spec.dtype))
-        self.scoring: str | None = scoring_for(prompt, score)
-        self.options_text = options_text(options or GenerationOptions(), self.scoring, dtype_name(spec.dtype))
+        self.scorings = {q.name: scoring_for(q.prompt, score) for q in self.questions}
+        self.prompt, self.scoring = self.questions[0].prompt, self.scorings[self.questions[0].name]
+        self.keys = ScanKeys(self.questions, options or GenerationOptions(), self.scorings,
+                             dtype_name(spec.dtype), self.model_id)
         self.worker_pids: list[int] = []  # process ids of the actors that answered, in order of first answer
 
-    def key_of(self, window: Window) -> str:
-        """The resume key of this runner's question about ``window`` (the local runner's, to the bit)."""
-        return row_key(window, self.prompt, self.options_text, self.model_id)
+    def key_of(self, window: Window, question: str | Question | None = None) -> str:
+        """The resume key of ``question`` (a name; None: the only one) about ``window`` (the local
+        runner's, to the bit)."""
+        return self.keys.key_of(window, question)
 
-    def _dataset(self, windows: list[Window]) -> Any:
+    def _dataset(self, asks: list[tuple[Window, tuple[str, ...]]]) -> Any:
         from ray.data import ActorPoolStrategy, DataContext
 
         ctx = DataContext.get_current()
         ctx.enable_progress_bars = False  # the CLI draws its own bar
         ctx.print_on_execution_start = False
         logging.getLogger("ray.data").setLevel(logging.WARNING)  # no per-run INFO lines on the CLI's stderr
-        batches = batch_rows(windows, self.batch)
+        batches = batch_rows(asks, self.batch)
         rows = ray.data.from_items(batches, override_num_blocks=len(batches))  # a retry redoes one batch
         with warnings.catch_warnings():
             # Ray 2.60 takes actor fault-tolerance options only as the deprecated **ray_remote_args; they are
@@ -175,34 +183,38 @@ class RayScanRunner:
             warnings.filterwarnings("ignore", message=".*ray_remote_args. is deprecated")
             return rows.map_batches(
                 ScanActor, batch_size=1, batch_format="numpy",  # one planned batch per call
-                fn_constructor_args=(self.spec, self.prompt, self.options, self.score, self.batch_size,
+                fn_constructor_args=(self.spec, self.questions, self.options, self.score, self.batch_size,
                                      self.shape.num_cpus),
                 compute=ActorPoolStrategy(size=self.shape.actors),
                 num_cpus=self.shape.num_cpus, num_gpus=self.shape.num_gpus,
                 max_restarts=-1, max_task_retries=BATCH_RETRIES)
 
-    def batches(self, windows: Iterable[Window],
-                cancel: threading.Event | None = None) -> Iterator[list[WindowResult]]:
-        """Yield the results released by each batch Ray hands back, in the order of ``windows`` (a batch
-        that arrives ahead of an earlier one waits for it, so a list may be empty).  ``cancel`` stops after
-        the batch in hand; everything already answered is still yielded."""
-        todo = list(windows)
+    def batches(self, windows: Iterable[Window], cancel: threading.Event | None = None,
+                asks: Mapping[Window, Sequence[str]] | None = None) -> Iterator[list[WindowResult]]:
+        """Yield the results released by each batch Ray hands back (one per (window, question) asked; a
+        window not in ``asks`` gets every question), in the order of ``windows`` (a batch that arrives ahead
+        of an earlier one waits for it, so a list may be empty).  ``cancel`` stops after the batch in hand;
+        everything already answered is still yielded."""
+        todo = list(asks_of(windows, self.questions.names, asks))
         if not todo:
             return
-        pending: dict[int, WindowResult] = {}
+        pending: dict[int, list[WindowResult]] = {}
         next_idx = 0
         batches = iter(self._dataset(todo).iter_batches(batch_size=None, batch_format="numpy"))
         try:
             for batch in _user_errors(batches):
                 self._note_pids(batch["pid"].tolist())
+                got: dict[int, list[WindowResult]] = {}
                 for idx, text in zip(batch["idx"].tolist(), batch["result"], strict=True):
                     if idx == SETUP_FAILED:
                         raise MellowError(f"on a Ray worker: {json.loads(str(text))['error']}")
+                    got.setdefault(idx, []).append(result_from_json(todo[idx][0], str(text)))
+                for idx, results in got.items():
                     if idx >= next_idx and idx not in pending:  # a retried batch's second answer is dropped
-                        pending[idx] = result_from_json(todo[idx], str(text))
+                        pending[idx] = results
                 released = []
                 while next_idx in pending:
-                    released.append(pending.pop(next_idx))
+                    released += pending.pop(next_idx)
                     next_idx += 1
                 yield released
                 if cancel is not None and cancel.is_set():
@@ -210,11 +222,13 @@ class RayScanRunner:
         finally:
             getattr(batches, "close", lambda: None)()  # stops the pipeline now, not when collected
         if pending:
-            yield [pending[i] for i in sorted(pending)]
+            yield [r for i in sorted(pending) for r in pending[i]]
 
-    def run(self, windows: Iterable[Window], cancel: threading.Event | None = None) -> Iterator[WindowResult]:
-        """One result per window, in the order of ``windows`` (:meth:`batches`, flattened)."""
-        for results in self.batches(windows, cancel):
+    def run(self, windows: Iterable[Window], cancel: threading.Event | None = None,
+            asks: Mapping[Window, Sequence[str]] | None = None) -> Iterator[WindowResult]:
+        """One result per (window, question) asked, in the order of ``windows`` (:meth:`batches`,
+        flattened)."""
+        for results in self.batches(windows, cancel, asks):
             yield from results
 
     def _note_pids(self, pids: list[int]) -> None:

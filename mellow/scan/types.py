@@ -1,4 +1,4 @@
-"""The data a whole-recording scan passes between its parts: windows in, per-window results out.
+"""The data a whole-recording scan passes between its parts: windows in, per-(window, question) results out.
 
 Planning (:mod:`mellow.scan.plan`) makes :class:`Window` rows; the batched runner (:mod:`mellow.scan.runner`)
 turns them into :class:`WindowResult` rows; merging and the writers read those.  No Qt, no Ray.
@@ -37,7 +37,9 @@ class WindowResult:
     ``text`` is the greedy answer (cut at the stop token), ``tokens`` its token ids (stop token included
     when produced).  ``score`` is P(yes) for yes/no scans (None otherwise); ``choices`` maps option letters
     ("a", "b", ...) to probabilities for multiple-choice scans (None otherwise).  ``error`` is a one-line
-    reason when the window could not be read (then text is "" and nothing else is set).
+    reason when the window could not be read (then text is "" and nothing else is set).  ``question`` is the
+    name of the question answered (:class:`~mellow.scan.questions.Question`; a scan of several questions
+    gives one result per window and question).
     """
 
     window: Window
@@ -46,6 +48,7 @@ class WindowResult:
     score: float | None = None
     choices: dict[str, float] | None = None
     error: str | None = None
+    question: str = ""
 
 
 @dataclass(frozen=True)
@@ -66,3 +69,4 @@ class Detection:
     max_score: float
     n_windows: int
     text: str = ""  # the answer of the highest-scoring window
+    question: str = ""  # the name of the question whose answers these are

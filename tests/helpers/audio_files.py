@@ -57,3 +57,25 @@ def write_recording(path: Path, seconds: float, rate: int = 16000, channels: int
     mono = (gated + 0.05 * rng.standard_normal(t.shape)).astype(np.float32)
     data = np.stack([mono] * channels, axis=1) if channels > 1 else mono
     return _written(path, data, rate, subtype)
+
+
+def write_changing(path: Path, seconds: float, rate: int = 44100, seed: int = 0) -> Path:
+    """A stereo 16-bit recording whose content changes every 3 s (tones, noise, silence, clicks); the right
+    channel is the left at half level."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * rate)) / rate
+    out = np.zeros((t.size, 2), dtype=np.float32)
+    for start in range(0, int(seconds), 3):
+        sel = (t >= start) & (t < start + 3)
+        kind = rng.integers(0, 4)
+        if kind == 0:
+            sig = 0.4 * np.sin(2 * np.pi * rng.uniform(100, 4000) * t[sel])
+        elif kind == 1:
+            sig = rng.uniform(0.05, 0.5) * rng.standard_normal(sel.sum())
+        elif kind == 2:
+            sig = np.zeros(sel.sum())
+        else:
+            sig = (rng.random(sel.sum()) < 0.002).astype(float)
+        out[sel, 0] = sig
+        out[sel, 1] = 0.5 * sig
+    return _written(path, out, rate, "PCM_16")

@@ -1,12 +1,16 @@
-"""What the scan tests share: the yes/no prompt, the reference scan the Ray tests compare with, and hand-made
-window results (no model) for the store's own tests."""
+"""What the scan tests share: the yes/no prompt, the reference scan the Ray tests compare with, windows of a
+recording, a window asked alone (the truth a batched scan must equal), and hand-made window results (no
+model) for the store's own tests."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from mellow.generation import GenerationOptions
+import numpy as np
+
+from mellow.audio import Clip
+from mellow.generation import Engine, GenerationOptions
 from mellow.scan.types import Window, WindowResult
 from mellow_desktop.core.scan_record import ScanRecord
 
@@ -23,6 +27,23 @@ class ScanReference:
     results: list[WindowResult]
     model_id: str
     keys: list[str]  # the resume key of each window
+
+
+def windows_of(path: Path, seconds: float, hop: float, **slot2: object) -> list[Window]:
+    """The 10 s windows of a recording of ``seconds`` every ``hop``, the last one end-aligned."""
+    starts = list(np.arange(0.0, seconds - 10.0 + 1e-9, hop))
+    if starts[-1] + 10.0 < seconds:
+        starts.append(seconds - 10.0)
+    return [Window(file=path, start_s=float(s), end_s=float(s) + 10.0, **slot2) for s in starts]  # type: ignore[arg-type]
+
+
+def asked_alone(engine: Engine, w: Window, prompt: str, opts: GenerationOptions) -> WindowResult:
+    """One window asked alone through Engine.stream (slot 2 its own window unless it names another): the
+    stream's result."""
+    b = Clip(w.slot2_file, w.slot2_start_s) if w.slot2_file is not None else Clip(w.file, w.start_s)
+    stream = engine.stream(Clip(w.file, w.start_s), b, prompt, opts)
+    list(stream)
+    return stream.result
 
 
 def fake_results(record: ScanRecord, texts: list[str],

@@ -23,6 +23,7 @@ from tests.helpers.paths import ROOT
 pytestmark = pytest.mark.subprocess
 SOURCES = ("pyproject.toml", "README.md", "mellow", "mellow_desktop")
 PACKAGE_DATA = ("mellow/model/configs/v0.yaml", "mellow/model/configs/tiny.yaml",
+                "mellow/scan/presets/soundscape.yaml", "mellow/scan/presets/urban.yaml",
                 "mellow_desktop/core/data/prompt_presets.json", "mellow_desktop/core/data/mellow-desktop.svg",
                 "mellow_desktop/core/data/samples/birdsong.flac", "mellow_desktop/core/data/samples/hum.flac")
 
@@ -89,6 +90,8 @@ def test_installed_copy_finds_configs_presets_and_samples(venv: Path, clean_env:
         "print(','.join(config_names()), load_config('v0').prefix_len)\n"
         "print(len(load_presets()), ','.join(sorted(p.name for p in samples_dir().glob('*.flac'))))\n"
         "print(app_icon_file().stat().st_size > 0)\n"
+        "from mellow.scan.questions import preset, preset_names\n"
+        "print(','.join(preset_names()), len(preset('soundscape')))\n"
     )
     out = _run([str(venv / "bin" / "python"), "-c", code], cwd=tmp_path, env=clean_env).stdout.splitlines()
     for module_file in out[:2]:
@@ -98,6 +101,7 @@ def test_installed_copy_finds_configs_presets_and_samples(venv: Path, clean_env:
     presets, samples = out[3].split()
     assert int(presets) >= 5 and samples == "birdsong.flac,hum.flac"
     assert out[4] == "True"
+    assert out[5] == "household,soundscape,urban 8"
 
 
 def test_installed_mellow_info_runs_outside_the_checkout(venv: Path, clean_env: dict[str, str],

@@ -15,6 +15,7 @@ import pytest
 import soundfile as sf
 
 from mellow.cli.main import main
+from mellow.scan.clock import CLOCK_FIELDS
 from mellow.scan.plan import ScanRange, plan_scan
 from mellow.scan.writers import audacity, jsonl, raven, table
 from tests.helpers.audio_files import write_recording as _wav
@@ -145,7 +146,7 @@ def test_raven_and_audacity_exports_of_a_scored_scan(tiny_ckpt: Path, gguf: Path
     header = out.read_bytes().split(b"\n")[0].decode()
     assert header == ("Selection\tView\tChannel\tBegin Time (s)\tEnd Time (s)\tLow Freq (Hz)\t"
                       "High Freq (Hz)\tBegin Path\tBegin File\tFile Offset (s)\tBegin Date\t"
-                      "Begin Clock Time\tAnswer\tScore")
+                      "Begin Clock Time\tAnnotation\tAnswer\tScore")
     journal = jsonl.read(tmp_path / "birds.selections.txt.scan.jsonl")
     assert [(r.file, r.start_s) for r in journal] == _windows([a, b])
     sel = raven.read(out)  # threshold 0: every window is a detection, each file one event
@@ -272,3 +273,78 @@ def test_ray_flag_gives_the_rows_of_the_local_scan(tiny_ckpt: Path, gguf: Path, 
         proc = _run(_scan_args([audio], out, tiny_ckpt, gguf, "--prompt", YES_NO, *extra), env)
         assert proc.returncode == 0, proc.stderr[-3000:]
     assert jsonl.read(distributed) == jsonl.read(local) and len(jsonl.read(local)) == 4
+
+
+# ------------------------------------------------------------------------------------------- question sets
+def test_adding_a_question_to_a_finished_scan_asks_only_it(tiny_ckpt: Path, gguf: Path, env: dict[str, str],
+                                                           tmp_path: Path, fixtures_dir: Path) -> None:
+    """A one-question .jsonl in the layout written before question sets: rerun, nothing is asked; with a
+    second --prompt only the new question is asked, the old rows stay byte for byte."""
+    audio = _wav(tmp_path / "a.wav", 25.0)
+    out = tmp_path / "scan.jsonl"
+    first = _run(_scan_args([audio], out, tiny_ckpt, gguf, "--prompt", YES_NO), env)
+    assert first.returncode == 0, first.stderr[-3000:]
+    legacy_fields = list(json.loads((fixtures_dir / "scan" / "scan_before_question_sets.jsonl").read_text()
+                                    .splitlines()[0]))
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r.pop("question") for r in records] == ["dog barking"] * 3
+    for r in records:  # the clock-time columns came after question sets; the fixture has neither
+        assert [r.pop(name) for name in CLOCK_FIELDS][:3] == ["", "", ""]
+    assert all(list(r) == legacy_fields for r in records)
+    legacy = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode()
+    out.write_bytes(legacy)
+
+    again = _run(_scan_args([audio], out, tiny_ckpt, gguf, "--prompt", YES_NO), env)
+    assert again.returncode == 0 and "all 3 windows already in" in again.stderr and out.read_bytes() == legacy
+    both = _scan_args([audio], out, tiny_ckpt, gguf, "--prompt", YES_NO, "--prompt", "caption the audio.")
+    added = _run(both, env)
+    assert added.returncode == 0, added.stderr[-3000:]
+    assert "scanned 3 windows (3 answers)" in added.stderr and "6 of 6 answers (2 questions)" in added.stderr
+    data = out.read_bytes()
+    assert data.startswith(legacy)
+    rows = jsonl.read(out)
+    assert [(r.start_s, r.question) for r in rows[3:]] == [(t, "caption the audio") for t in (0, 10, 15)]
+    assert all(r.score is None and r.tokens and r.prompt == "caption the audio." for r in rows[3:])
+    questions = tmp_path / "mine.csv"
+    questions.write_text(f"name,prompt\ndogs,{YES_NO}\ncaption,caption the audio.\n")
+    named = _run(_scan_args([audio], out, tiny_ckpt, gguf, "--questions", str(questions)), env)
+    assert named.returncode == 0 and "all 6 answers (2 questions) already in" in named.stderr
+    assert out.read_bytes() == data, "renaming questions asks nothing again"
+
+
+def test_a_preset_scan_writes_a_raven_table_labelled_by_question(tiny_ckpt: Path, gguf: Path,
+                                                                 env: dict[str, str], tmp_path: Path) -> None:
+    from mellow.scan.questions import preset
+
+    audio = _wav(tmp_path / "night.wav", 12.0)
+    out = tmp_path / "night.selections.txt"
+    proc = _run(_scan_args([audio], out, tiny_ckpt, gguf, "--preset", "soundscape", "--threshold", "0"), env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "scanned 2 windows (16 answers)" in proc.stderr and "wrote" in proc.stderr
+    journal = jsonl.read(tmp_path / "night.selections.txt.scan.jsonl")
+    names = list(preset("soundscape").names)
+    assert [(r.start_s, r.question) for r in journal] == [(s, n) for s in (0.0, 2.0) for n in names]
+    selections = raven.read(out)  # threshold 0: each question's two windows merge into one detection
+    assert [(s.annotation, s.begin_s, s.end_s) for s in selections] == [(n, 0.0, 12.0) for n in names]
+    for s in selections:
+        assert s.score == pytest.approx(max(r.score for r in journal if r.question == s.annotation), abs=1e-6)
+
+
+@pytest.mark.parametrize(("extra", "words"), [
+    ([], "say what to ask: --prompt TEXT, --questions FILE or --preset NAME"),
+    (["--preset", "jungle"], "unknown question preset 'jungle'"),
+    (["--questions", "Q"], "Q.csv: row 2 has no prompt"),
+    (["--prompt", "caption the audio.", "--prompt", "caption the audio."], "two questions have the prompt"),
+])
+def test_question_errors_are_one_line_and_exit_2(extra: list[str], words: str, tmp_path: Path,
+                                                 tiny_ckpt: Path, gguf: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    audio = _wav(tmp_path / "a.wav", 12.0)
+    bad = tmp_path / "Q.csv"
+    bad.write_text("name,prompt\nx,\n")
+    extra = [str(bad) if x == "Q" else x for x in extra]
+    out = tmp_path / "out.jsonl"
+    assert main(_scan_args([audio], out, tiny_ckpt, gguf, *extra)) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: ") and words in err[-1], err
+    assert not out.exists()

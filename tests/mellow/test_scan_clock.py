@@ -86,10 +86,10 @@ def _row(i: int, **clock: str) -> ScanRow:
 
 
 def _legacy_csv(rows: list[ScanRow]) -> bytes:
-    """``rows`` as the CSV of a version before the clock columns."""
+    """``rows`` as the CSV of a version before the clock and question columns."""
     data = table.header() + b"".join(table.encode_row(r) for r in rows)
     records = list(csv.reader(io.StringIO(data.decode(), newline="")))
-    keep = [i for i, name in enumerate(records[0]) if name not in CLOCK]
+    keep = [i for i, name in enumerate(records[0]) if name not in (*CLOCK, "question")]
     out = io.StringIO(newline="")
     csv.writer(out).writerows([[r[i] for i in keep] for r in records])
     return out.getvalue().encode()

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile as sf
 import torch
 
 from mellow.audio import Clip
@@ -18,47 +17,12 @@ from mellow.scan.driver import ScanDriver
 from mellow.scan.runner import ScanRunner
 from mellow.scan.scores import ChoiceScore, YesNoScore, parse_options, scoring_for
 from mellow.scan.types import Window
+from tests.helpers.audio_files import write_changing
 from tests.helpers.engines import lively_tiny_model as _lively_tiny_model
+from tests.helpers.scans import asked_alone, windows_of
 
 YES_NO_PROMPT = "is there a dog barking in the audio? answer yes or no"
 CHOICE_PROMPT = "which sound is loudest? a) a dog b) rain c) music"
-
-
-def _recording(path: Path, seconds: float, rate: int = 44100, seed: int = 0) -> Path:
-    """A stereo recording whose content changes every few seconds (tones, noise, silence, clicks)."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * rate)) / rate
-    out = np.zeros((t.size, 2), dtype=np.float32)
-    for start in range(0, int(seconds), 3):
-        sel = (t >= start) & (t < start + 3)
-        kind = rng.integers(0, 4)
-        if kind == 0:
-            sig = 0.4 * np.sin(2 * np.pi * rng.uniform(100, 4000) * t[sel])
-        elif kind == 1:
-            sig = rng.uniform(0.05, 0.5) * rng.standard_normal(sel.sum())
-        elif kind == 2:
-            sig = np.zeros(sel.sum())
-        else:
-            sig = (rng.random(sel.sum()) < 0.002).astype(float)
-        out[sel, 0] = sig
-        out[sel, 1] = 0.5 * sig
-    sf.write(path, out, rate, subtype="PCM_16")
-    return path
-
-
-def _windows(path: Path, seconds: float, hop: float, **slot2) -> list[Window]:
-    starts = list(np.arange(0.0, seconds - 10.0 + 1e-9, hop))
-    if starts[-1] + 10.0 < seconds:
-        starts.append(seconds - 10.0)
-    return [Window(file=path, start_s=float(s), end_s=float(s) + 10.0, **slot2) for s in starts]
-
-
-def _alone(engine: Engine, w: Window, prompt: str, opts: GenerationOptions):
-    """One window asked alone through Engine.stream: its result."""
-    b = Clip(w.slot2_file, w.slot2_start_s) if w.slot2_file is not None else Clip(w.file, w.start_s)
-    stream = engine.stream(Clip(w.file, w.start_s), b, prompt, opts)
-    list(stream)
-    return stream.result
 
 
 @pytest.fixture(scope="module")
@@ -68,21 +32,21 @@ def engine(tokenizer) -> Engine:
 
 @pytest.fixture(scope="module")
 def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _recording(tmp_path_factory.mktemp("scan") / "field recording.wav", 150.0)
+    return write_changing(tmp_path_factory.mktemp("scan") / "field recording.wav", 150.0)
 
 
 # ------------------------------------------------------------------------------------------------ identity
 def test_tiny_scan_equals_one_window_at_a_time(engine: Engine, recording: Path) -> None:
-    windows = _windows(recording, 150.0, hop=7.0)
+    windows = windows_of(recording, 150.0, hop=7.0)
     assert len(windows) == 21 and windows[-1].start_s == 140.0
     free = GenerationOptions(max_len=10, stop_token=None)
-    free_alone = [_alone(engine, w, YES_NO_PROMPT, free) for w in windows]
+    free_alone = [asked_alone(engine, w, YES_NO_PROMPT, free) for w in windows]
     assert len({tuple(r.tokens) for r in free_alone}) > 3  # the windows really get different answers
     # A stop token that rows produce at different steps (or never), so rows stop one by one.
     firsts = Counter(r.tokens.index(t) for r in free_alone for t in set(r.tokens[1:]))
     stop = Counter(t for r in free_alone for t in set(r.tokens[1:8])).most_common(1)[0][0]
     opts = GenerationOptions(max_len=10, stop_token=stop)
-    alone = [_alone(engine, w, YES_NO_PROMPT, opts) for w in windows]
+    alone = [asked_alone(engine, w, YES_NO_PROMPT, opts) for w in windows]
     lengths = {len(r.tokens) for r in alone}
     assert len(lengths) > 1 and firsts, lengths
     want_scores = YesNoScore.for_tokenizer(engine.tokenizer)(
@@ -101,21 +65,21 @@ def test_tiny_scan_equals_one_window_at_a_time(engine: Engine, recording: Path) 
 
 
 def test_against_and_pair_slots(engine: Engine, recording: Path, tmp_path: Path) -> None:
-    other = _recording(tmp_path / "site B.flac", 40.0, rate=32000, seed=5)
+    other = write_changing(tmp_path / "site B.flac", 40.0, rate=32000, seed=5)
     opts = GenerationOptions(max_len=6, stop_token=None)
     prompt = "explain the difference between the two audios."
-    against = _windows(recording, 40.0, hop=10.0, slot2_file=other, slot2_start_s=12.5)
+    against = windows_of(recording, 40.0, hop=10.0, slot2_file=other, slot2_start_s=12.5)
     pair = [Window(w.file, w.start_s, w.end_s, slot2_file=other, slot2_start_s=w.start_s) for w in against]
     for windows in (against, pair):
         runner = ScanRunner(engine, prompt, opts, batch_size=3)
         assert runner.scoring is None
         got = list(runner.run(windows))
-        alone = [_alone(engine, w, prompt, opts) for w in windows]
+        alone = [asked_alone(engine, w, prompt, opts) for w in windows]
         assert [(r.text, r.tokens, r.score) for r in got] == [(a.text, a.tokens, None) for a in alone]
 
 
 def test_choices_scores_match_single_window_logits(engine: Engine, recording: Path) -> None:
-    windows = _windows(recording, 40.0, hop=10.0)
+    windows = windows_of(recording, 40.0, hop=10.0)
     runner = ScanRunner(engine, CHOICE_PROMPT, GenerationOptions(max_len=3, stop_token=None), batch_size=4)
     assert runner.scoring == "choices"
     got = list(runner.run(windows))
@@ -133,7 +97,7 @@ def test_the_driver_reports_unreadable_windows_counts_progress_and_cancels_betwe
         engine: Engine, recording: Path, tmp_path: Path) -> None:
     broken = tmp_path / "broken.wav"
     broken.write_bytes(b"RIFF\x00\x00\x00\x00WAVEnot really")
-    windows = _windows(recording, 60.0, hop=10.0)
+    windows = windows_of(recording, 60.0, hop=10.0)
     windows.insert(2, Window(file=broken, start_s=0.0, end_s=10.0))
     windows.insert(4, Window(file=tmp_path / "gone.wav", start_s=0.0, end_s=10.0))
     opts = GenerationOptions(max_len=4, stop_token=None)
@@ -151,7 +115,7 @@ def test_the_driver_reports_unreadable_windows_counts_progress_and_cancels_betwe
     good = {i: r for b in batches for i, r in b.answered}
     assert sorted(good) == [0, 1, 3, 5, 6, 7] and all(good[i].window == windows[i] for i in good)
     assert all(len(r.tokens) == 4 for r in good.values())
-    assert good[0].text == _alone(engine, windows[0], "caption the audio.", opts).text
+    assert good[0].text == asked_alone(engine, windows[0], "caption the audio.", opts).text
     assert (driver.answered, driver.failed, driver.cancelled) == (6, 2, False)
 
     cancel = threading.Event()
@@ -179,12 +143,19 @@ def test_model_id_and_auto_batch(engine: Engine, tiny_ckpt: Path, gguf: Path) ->
 
 
 def test_bfloat16_scan_runs(tokenizer, recording: Path) -> None:
-    engine = Engine(_lively_tiny_model(), tokenizer, device="cpu", dtype="bfloat16")
-    windows = _windows(recording, 30.0, hop=10.0)
+    """bfloat16 end to end: the encoder (after its float32 front end) and the decoder; a twin made from a
+    float32 engine converts copies and leaves the float32 weights as they were."""
+    engine32 = Engine(_lively_tiny_model(), tokenizer, device="cpu")
+    engine = engine32.in_dtype("bfloat16")
+    weights = (engine.model.audio_encoder.projection.linear1.weight, engine.lm.model.embed_tokens.weight)
+    assert [w.dtype for w in weights] == [torch.bfloat16] * 2
+    assert engine32.model.audio_encoder.projection.linear1.weight.dtype == torch.float32
+    assert engine32.lm.model.embed_tokens.weight.dtype == torch.float32
+    windows = windows_of(recording, 30.0, hop=10.0)
     runner = ScanRunner(engine, YES_NO_PROMPT, GenerationOptions(max_len=3, stop_token=None), batch_size=2)
     got = list(runner.run(windows))
     assert runner.model_id.endswith(" bfloat16")
-    alone = [_alone(engine, w, YES_NO_PROMPT, runner.options) for w in windows]
+    alone = [asked_alone(engine, w, YES_NO_PROMPT, runner.options) for w in windows]
     assert [r.tokens for r in got] == [a.tokens for a in alone]
     assert all(0.0 <= r.score <= 1.0 for r in got)
 
@@ -232,12 +203,12 @@ def test_choice_token_ids_and_option_parsing(tokenizer) -> None:
 @pytest.mark.slow
 def test_v0_scan_equals_one_window_at_a_time(v0_recipe_model, tokenizer, tmp_path: Path) -> None:
     engine = Engine(v0_recipe_model, tokenizer, device="cpu")
-    path = _recording(tmp_path / "v0.wav", 30.0, seed=3)
-    windows = _windows(path, 30.0, hop=10.0)
+    path = write_changing(tmp_path / "v0.wav", 30.0, seed=3)
+    windows = windows_of(path, 30.0, hop=10.0)
     for prompt, opts in ((YES_NO_PROMPT, GenerationOptions(max_len=8)),
                          ("caption the audio.", GenerationOptions(max_len=12, stop_token=None))):
         got = list(ScanRunner(engine, prompt, opts, batch_size=3).run(windows))
-        alone = [_alone(engine, w, prompt, opts) for w in windows]
+        alone = [asked_alone(engine, w, prompt, opts) for w in windows]
         assert [(r.text, r.tokens) for r in got] == [(a.text, a.tokens) for a in alone]
         if prompt == YES_NO_PROMPT:
             scorer = YesNoScore.for_tokenizer(tokenizer)

@@ -113,17 +113,17 @@ def test_raven_table_has_the_exact_header_and_counts_time_on_across_files(tmp_pa
     path.write_bytes(export_bytes("raven", rows, durations, scored=False, threshold=0.5))
     first = path.read_bytes().split(b"\n")[0]
     assert first == (b"Selection\tView\tChannel\tBegin Time (s)\tEnd Time (s)\tLow Freq (Hz)\tHigh Freq (Hz)"
-                     b"\tBegin Path\tBegin File\tFile Offset (s)\tBegin Date\tBegin Clock Time\tAnswer"
-                     b"\tScore")
+                     b"\tBegin Path\tBegin File\tFile Offset (s)\tBegin Date\tBegin Clock Time\tAnnotation"
+                     b"\tAnswer\tScore")
     lines = path.read_bytes().split(b"\n")[1:-1]
-    assert len(lines) == len(rows) and all(len(line.split(b"\t")) == 14 for line in lines)
+    assert len(lines) == len(rows) and all(len(line.split(b"\t")) == 15 for line in lines)
     assert lines[3].split(b"\t")[8] == b"dawn chorus.wav" and lines[3].split(b"\t")[10:12] == [b"", b""]
     assert lines[0].split(b"\t")[:3] == [b"1", b"Spectrogram 1", b"1"]
     assert lines[0].split(b"\t")[5:7] == [b"50", b"14000"]
     selections = raven.read(path)
     offset = {name: sum(list(durations.values())[:i]) for i, name in enumerate(durations)}
-    assert [(s.path, s.file_offset_s, s.answer, s.score) for s in selections] == [
-        (r.file, r.start_s, r.text, None) for r in rows]
+    assert [(s.path, s.file_offset_s, s.answer, s.score, s.annotation) for s in selections] == [
+        (r.file, r.start_s, r.text, None, "bird") for r in rows]
     assert [s.begin_s for s in selections] == pytest.approx([offset[r.file] + r.start_s for r in rows])
     assert [s.end_s - s.begin_s for s in selections] == pytest.approx([10.0] * len(rows))
 

@@ -24,19 +24,27 @@ def test_windows_travel_unchanged(ray_cluster, tmp_path: Path, name: str) -> Non
                Window(tmp_path / name, 0.1, 10.1, "h", slot2_file=tmp_path / ("b " + name),
                       slot2_start_s=3.25, slot2_hash="h2")]
     assert [window_from_json(window_json(w)) for w in windows] == windows
-    rows = ray_cluster.data.from_items(batch_rows(windows, 1)).take_all()
+    rows = ray_cluster.data.from_items(batch_rows([(w, ("q",)) for w in windows], 1)).take_all()
     assert [window_from_json(r["windows"][0]) for r in sorted(rows, key=lambda r: r["first"])] == windows
 
 
 def test_rows_are_cut_like_the_local_batches() -> None:
-    """One row per batch of exactly the batch size, the rest last: the local runner's batches."""
+    """One row per batch of exactly the batch size, the rest last: the local runner's batches; with
+    several questions, whole windows of at most that many (window, question) rows."""
+    import json
+
     from mellow.scan.ray_actor import batch_rows, window_from_json
 
     windows = [Window(Path("/r.wav"), float(s), s + 10.0) for s in range(0, 110, 10)]
-    rows = batch_rows(windows, 4)
+    rows = batch_rows([(w, ("q",)) for w in windows], 4)
     assert [r["first"] for r in rows] == [0, 4, 8]
     assert [[window_from_json(t).start_s for t in r["windows"]] for r in rows] == [
         [0, 10, 20, 30], [40, 50, 60, 70], [80, 90, 100]]
+    asks = [(w, ("a", "b") if i != 2 else ("b",)) for i, w in enumerate(windows[:5])]
+    rows = batch_rows(asks, 3)
+    assert [r["first"] for r in rows] == [0, 1, 3, 4]
+    assert [[json.loads(a) for a in r["asks"]] for r in rows] == [[["a", "b"]], [["a", "b"], ["b"]],
+                                                                  [["a", "b"]], [["a", "b"]]]
 
 
 @pytest.mark.subprocess

@@ -184,3 +184,28 @@ def test_full_size_model_same_rows_on_ray(ray_cluster, v0_recipe_model, scan_pla
                            batch_size=len(windows), actors=1)
     assert list(runner.run(windows)) == want
     assert runner.model_id == local.model_id and any(r.error for r in want) and any(r.text for r in want)
+
+
+def test_question_set_on_ray_equals_the_in_process_set(ray_cluster, scan_plan, tiny_ckpt: Path,
+                                                       gguf: Path) -> None:
+    """Two questions, some windows asked only one of them (resuming pair by pair): one actor with the
+    in-process run's threads and batches gives the in-process results to the bit, keys included."""
+    from mellow.generation import Engine
+    from mellow.scan.questions import QuestionSet
+    from mellow.scan.ray_pipeline import RayScanRunner, model_spec
+    from mellow.scan.runner import ScanRunner
+
+    questions = QuestionSet.of([YES_NO, "caption the audio."])
+    windows = scan_plan.windows[:3] + scan_plan.windows[-3:]  # the last ones: the file gone before reading
+    asks = {windows[1]: ("caption the audio",), windows[4]: ("tone",)}
+    local = ScanRunner(Engine.load("tiny", tiny_ckpt, gguf, device="cpu"), questions, SCAN_OPTIONS,
+                       batch_size=3)
+    want = list(local.run(windows, asks=asks))
+    runner = RayScanRunner(model_spec("tiny", tiny_ckpt, gguf, device="cpu"), questions, SCAN_OPTIONS,
+                           batch_size=3, actors=1)
+    got = list(runner.run(windows, asks=asks))
+    assert got == want and len(got) == 10
+    assert [r.question for r in got[:3]] == ["tone", "caption the audio", "caption the audio"]
+    assert any(r.error for r in got) and all(r.tokens for r in got if r.error is None)
+    assert runner.scorings == local.scorings == {"tone": "yes-no", "caption the audio": None}
+    assert all(runner.key_of(w, q) == local.key_of(w, q) for w in windows for q in questions.names)

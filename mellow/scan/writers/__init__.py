@@ -1,5 +1,6 @@
-"""Scan outputs: JSON lines and CSV (one row per window, appendable, resumable), Audacity label tracks and
-Raven selection tables (merged detections for scored scans, every window otherwise), with readers.
+"""Scan outputs: JSON lines and CSV (one row per window and question, appendable, resumable), Audacity label
+tracks and Raven selection tables (merged detections of scored questions, every window's answer otherwise,
+labelled by question), with readers.
 
 ``FORMATS`` names them; :func:`format_for` picks one from ``--format`` or the file name.
 """
@@ -7,7 +8,8 @@ Raven selection tables (merged detections for scored scans, every window otherwi
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
@@ -59,52 +61,101 @@ def ordered(rows: Sequence[ScanRow], files: Sequence[str]) -> list[ScanRow]:
     return sorted(rows, key=lambda r: (rank.get(r.file, len(rank)), r.file, r.start_s))
 
 
-def labels_for(rows: Sequence[ScanRow], scored: bool, threshold: float) -> list[Label]:
+#: Which rows are merged into detections: all (True), none (False), or the questions of these names.
+Scored = bool | Collection[str]
+
+
+def _scored(scored: Scored, question: str) -> bool:
+    return scored if isinstance(scored, bool) else question in scored
+
+
+def _by_question(rows: Sequence[ScanRow]) -> dict[str, list[ScanRow]]:
+    """Rows grouped by question name, in the order the questions first appear (each group in row order)."""
+    groups: dict[str, list[ScanRow]] = {}
+    for r in rows:
+        groups.setdefault(r.question, []).append(r)
+    return groups
+
+
+@dataclass(frozen=True)
+class _Item:
+    """One label or selection before formatting: a window's answer or a merged detection."""
+
+    file: str
+    start_s: float
+    end_s: float
+    text: str
+    score: float | None
+    question: str
+
+
+def _items(rows: Sequence[ScanRow], scored: Scored, threshold: float,
+           thresholds: Mapping[str, float] | None) -> list[_Item]:
+    """Per question: its merged detections when scored (at its threshold), else every window's answer;
+    all of them in window order (file by file, by start), the questions in order at equal times."""
+    rank = {f: i for i, f in enumerate(dict.fromkeys(r.file for r in rows))}
+    items: list[tuple[tuple[int, float, int], _Item]] = []
+    for q_rank, (question, group) in enumerate(_by_question(rows).items()):
+        if _scored(scored, question):
+            limit = (thresholds or {}).get(question, threshold)
+            got = [_Item(str(d.file), d.start_s, d.end_s, d.text, d.max_score, question)
+                   for d in merge_detections([r.to_result() for r in group], limit)]
+        else:
+            got = [_Item(r.file, r.start_s, r.end_s, r.text, r.score, question) for r in group]
+        items += [((rank.get(i.file, len(rank)), i.start_s, q_rank), i) for i in got]
+    return [i for _, i in sorted(items, key=lambda pair: pair[0])]
+
+
+def labels_for(rows: Sequence[ScanRow], scored: Scored, threshold: float,
+               thresholds: Mapping[str, float] | None = None) -> list[Label]:
     """Audacity labels: merged detections (label "answer (max score)") or, unscored, every window's answer.
 
-    Rows of several files are prefixed with the file's name ("dawn.wav: yes (0.93)"), times within the file.
+    Rows of several questions are labelled with the question's name ("birds: yes (0.93)"), rows of several
+    files with the file's name ("dawn.wav: yes (0.93)"), times within the file.  ``scored``: see
+    :data:`Scored`; ``thresholds`` by question name override ``threshold``.
     """
-    multi = len({r.file for r in rows}) > 1
+    multi_file = len({r.file for r in rows}) > 1
+    multi_question = len({r.question for r in rows}) > 1
+    labels = []
+    for i in _items(rows, scored, threshold, thresholds):
+        text = f"{i.text} ({i.score:.2f})" if _scored(scored, i.question) else i.text
+        if multi_question:
+            text = f"{i.question}: {text}"
+        if multi_file:
+            text = f"{Path(i.file).name}: {text}"
+        labels.append(Label(i.start_s, i.end_s, text))
+    return labels
 
-    def name(file: str, text: str) -> str:
-        return f"{Path(file).name}: {text}" if multi else text
 
-    if scored:
-        events = merge_detections([r.to_result() for r in rows], threshold)
-        return [Label(d.start_s, d.end_s, name(str(d.file), f"{d.text} ({d.max_score:.2f})")) for d in events]
-    return [Label(r.start_s, r.end_s, name(r.file, r.text)) for r in rows]
-
-
-def selections_for(rows: Sequence[ScanRow], durations: dict[str, float], scored: bool, threshold: float,
-                   band: tuple[float, float] = (50.0, 14000.0)) -> list[Selection]:
-    """Raven selections; a file's times are offset by the lengths of the files before it in ``durations``.
-    A selection's clock time is its first window's ``start_time``."""
+def selections_for(rows: Sequence[ScanRow], durations: dict[str, float], scored: Scored, threshold: float,
+                   band: tuple[float, float] = (50.0, 14000.0),
+                   thresholds: Mapping[str, float] | None = None) -> list[Selection]:
+    """Raven selections, ``Annotation`` the question's name; a file's times are offset by the lengths of the
+    files before it in ``durations``.  A selection's clock time is its first window's ``start_time``."""
     offsets, total = {}, 0.0
     for file, duration in durations.items():
         offsets[file] = total
         total += duration
     low, high = band
-    if scored:
-        clock = {(r.file, r.start_s): r.start_time for r in rows}
-        events = merge_detections([r.to_result() for r in rows], threshold)
-        return [Selection(offsets.get(str(d.file), 0.0) + d.start_s, offsets.get(str(d.file), 0.0) + d.end_s,
-                          str(d.file), d.start_s, d.text, d.max_score, low, high,
-                          clock.get((str(d.file), d.start_s), "")) for d in events]
-    return [Selection(offsets.get(r.file, 0.0) + r.start_s, offsets.get(r.file, 0.0) + r.end_s, r.file,
-                      r.start_s, r.text, r.score, low, high, r.start_time) for r in rows]
+    clock = {(r.file, r.start_s): r.start_time for r in rows}
+    return [Selection(offsets.get(i.file, 0.0) + i.start_s, offsets.get(i.file, 0.0) + i.end_s, i.file,
+                      i.start_s, i.text, i.score, low, high, clock.get((i.file, i.start_s), ""), i.question)
+            for i in _items(rows, scored, threshold, thresholds)]
 
 
-def export_bytes(fmt: str, rows: Sequence[ScanRow], durations: dict[str, float], scored: bool,
-                 threshold: float, band: tuple[float, float] = (50.0, 14000.0)) -> bytes:
+def export_bytes(fmt: str, rows: Sequence[ScanRow], durations: dict[str, float], scored: Scored,
+                 threshold: float, band: tuple[float, float] = (50.0, 14000.0),
+                 thresholds: Mapping[str, float] | None = None) -> bytes:
     """The whole output file of ``fmt`` for ``rows`` (put in window order first)."""
     rows = ordered(rows, list(durations))
     if fmt == "audacity":
-        return audacity.encode(labels_for(rows, scored, threshold))
+        return audacity.encode(labels_for(rows, scored, threshold, thresholds))
     if fmt == "raven":
-        return raven.encode(selections_for(rows, durations, scored, threshold, band))
+        return raven.encode(selections_for(rows, durations, scored, threshold, band, thresholds))
     module = table_module(fmt)
     return module.header() + b"".join(module.encode_row(r) for r in rows)
 
 
-__all__ = ["APPENDABLE", "EXPORTS", "FORMATS", "FormatError", "Label", "ScanRow", "Selection", "export_bytes",
-           "format_for", "labels_for", "ordered", "selections_for", "table_module", "write_atomic"]
+__all__ = ["APPENDABLE", "EXPORTS", "FORMATS", "FormatError", "Label", "ScanRow", "Scored", "Selection",
+           "export_bytes", "format_for", "labels_for", "ordered", "selections_for", "table_module",
+           "write_atomic"]

@@ -8,7 +8,8 @@ escaped with :mod:`~mellow.scan.writers.tabtext`; an empty ``Score`` means "not 
 Clock time uses Raven's own measurement names and forms: ``Begin File`` (the file's name, without its
 folder), ``Begin Date`` (``YYYY/MM/DD``) and ``Begin Clock Time`` (``HH:MM:SS.sss``, 24-hour), the wall
 clock of the selection's start in the offset its recording's start was read with; both empty when the start
-is unknown.  Tables written before these columns existed are read too (columns are read by name).
+is unknown.  ``Annotation`` names the question (Raven's column for a selection's label), ``Answer`` holds
+the model's answer.  Tables written before these columns existed are read too (columns are read by name).
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from pathlib import Path
 from mellow.scan.writers.tabtext import decode_lines, encode_lines, escape, seconds, unescape
 
 HEADER = ("Selection", "View", "Channel", "Begin Time (s)", "End Time (s)", "Low Freq (Hz)", "High Freq (Hz)",
-          "Begin Path", "Begin File", "File Offset (s)", "Begin Date", "Begin Clock Time", "Answer", "Score")
+          "Begin Path", "Begin File", "File Offset (s)", "Begin Date", "Begin Clock Time",
+          "Annotation", "Answer", "Score")
 #: Columns a table written before they existed lacks.
-OPTIONAL = ("Begin File", "Begin Date", "Begin Clock Time")
+OPTIONAL = ("Begin File", "Begin Date", "Begin Clock Time", "Annotation")
 VIEW = "Spectrogram 1"
 CHANNEL = 1
 
@@ -30,7 +32,8 @@ CHANNEL = 1
 @dataclass(frozen=True)
 class Selection:
     """One row: times in the combined timeline, the file and the offset within it, answer and score;
-    ``start_time`` is the selection's start in clock time (ISO 8601 with offset, "" when unknown)."""
+    ``start_time`` is the selection's start in clock time (ISO 8601 with offset, "" when unknown),
+    ``annotation`` the question's name."""
 
     begin_s: float
     end_s: float
@@ -41,6 +44,7 @@ class Selection:
     low_hz: float = 50.0
     high_hz: float = 14000.0
     start_time: str = ""
+    annotation: str = ""
 
 
 def date_and_clock(start_time: str) -> tuple[str, str]:
@@ -58,7 +62,8 @@ def encode(selections: list[Selection]) -> bytes:
         day, clock = date_and_clock(s.start_time)
         rows.append([str(number), VIEW, str(CHANNEL), seconds(s.begin_s), seconds(s.end_s), f"{s.low_hz:g}",
                      f"{s.high_hz:g}", escape(s.path), escape(Path(s.path).name), seconds(s.file_offset_s),
-                     day, clock, escape(s.answer), "" if s.score is None else f"{s.score:.6f}"])
+                     day, clock, escape(s.annotation), escape(s.answer),
+                     "" if s.score is None else f"{s.score:.6f}"])
     return encode_lines(rows)
 
 
@@ -86,7 +91,8 @@ def parse(data: bytes, name: str = "the file") -> list[Selection]:
         out.append(Selection(float(rec["Begin Time (s)"]), float(rec["End Time (s)"]),
                              unescape(rec["Begin Path"]), float(rec["File Offset (s)"]),
                              unescape(rec["Answer"]), score, float(rec["Low Freq (Hz)"]),
-                             float(rec["High Freq (Hz)"]), start))
+                             float(rec["High Freq (Hz)"]), start,
+                             unescape(rec.get("Annotation", ""))))
     return out
 
 

@@ -1,8 +1,11 @@
 """The per-window row every export is made from (its resume key: :mod:`mellow.scan.keys`).
 
-A :class:`ScanRow` is one :class:`~mellow.scan.types.WindowResult` flattened with the scan's prompt and
-model: the row of the ``.jsonl`` and ``.csv`` outputs (same fields, same names) and of the sidecar journal of
-label/Raven outputs.
+A :class:`ScanRow` is one :class:`~mellow.scan.types.WindowResult` flattened with its question's name and
+prompt and the model: the row of the ``.jsonl`` and ``.csv`` outputs (same fields, same names) and of the
+sidecar journal of label/Raven outputs.  A scan of several questions has one row per (window, question).
+
+Files written before question sets existed have no ``question`` field (:data:`ScanRow.OPTIONAL`): they are
+one-question scans, and their rows read with the :func:`~mellow.scan.questions.short_name` of their prompt.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mellow.scan.questions import short_name
 from mellow.scan.types import Window, WindowResult
 
 
@@ -20,9 +24,10 @@ class ScanRow:
 
     ``file`` is absolute; ``slot2_file`` is the reference clip (``--against``) or the paired recording
     (``--pair``), None when slot 2 held the same window.  ``score``/``choices`` are None unless computed.
-    ``key`` identifies the question (see :func:`mellow.scan.keys.row_key`).  ``recording_start``,
-    ``start_time``, ``end_time`` and ``time_source`` place the window in clock time (ISO 8601 with offset,
-    "" when unknown; :mod:`mellow.scan.clock`); they are not part of the key.
+    ``question`` is the question's name, ``prompt`` its prompt.  ``key`` identifies the window and the
+    question (see :func:`mellow.scan.keys.row_key`; it hashes the prompt, not the name).
+    ``recording_start``, ``start_time``, ``end_time`` and ``time_source`` place the window in clock time
+    (ISO 8601 with offset, "" when unknown; :mod:`mellow.scan.clock`); they are not part of the key.
     """
 
     file: str
@@ -42,13 +47,18 @@ class ScanRow:
     start_time: str = ""
     end_time: str = ""
     time_source: str = ""
+    question: str = ""
 
-    #: Field order of every table format.
+    #: Field order of every table format (``key`` stays last: a CSV row cut short is recognised by it).
     FIELDS = ("file", "start_s", "end_s", "recording_start", "start_time", "end_time", "time_source",
-              "slot2_file", "slot2_start_s", "prompt", "text", "score", "choices", "model", "tokens",
-              "file_hash", "key")
-    #: Fields a table written before they existed may lack (read as "").
-    OPTIONAL = ("recording_start", "start_time", "end_time", "time_source")
+              "slot2_file", "slot2_start_s", "question", "prompt", "text", "score", "choices", "model",
+              "tokens", "file_hash", "key")
+    #: Fields that files written before them lack (read as "", a missing question as its prompt's short name).
+    OPTIONAL = ("recording_start", "start_time", "end_time", "time_source", "question")
+
+    def __post_init__(self) -> None:
+        if not self.question:
+            self.question = short_name(self.prompt)
 
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.FIELDS}
@@ -75,10 +85,10 @@ class ScanRow:
                    score=result.score, choices=result.choices, model=model, tokens=list(result.tokens),
                    slot2_file=None if w.slot2_file is None else str(w.slot2_file),
                    slot2_start_s=None if w.slot2_file is None else w.slot2_start_s, file_hash=w.file_hash,
-                   key=key)
+                   key=key, question=result.question)
 
     def to_result(self) -> WindowResult:
         window = Window(Path(self.file), self.start_s, self.end_s, self.file_hash,
                         None if self.slot2_file is None else Path(self.slot2_file), self.slot2_start_s or 0.0)
         return WindowResult(window, text=self.text, tokens=list(self.tokens), score=self.score,
-                            choices=self.choices)
+                            choices=self.choices, question=self.question)
