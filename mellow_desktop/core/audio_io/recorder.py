@@ -25,6 +25,8 @@ import numpy as np
 
 from mellow.audio_io.devices import (
     DEVICE_DEFAULT_RATE,
+    STALL_TIMEOUT_S,
+    STARTUP_TIMEOUT_S,
     close_stream,
     open_stream,
     sounddevice_module,
@@ -38,12 +40,6 @@ _NOTHING = np.zeros((0, 0), dtype=np.float32)  # "no block this time" (distinct 
 
 LEVEL_WINDOW_S = 0.15
 """The live level is the peak of the blocks received in this many recent seconds."""
-
-STALL_TIMEOUT_S = 2.0
-"""No audio for this long while recording counts as the device having gone away."""
-
-STARTUP_TIMEOUT_S = 6.0
-"""The same before the first block arrives (some devices and sound servers start slowly)."""
 
 _FALLBACK_RATES = (DEVICE_DEFAULT_RATE, 48000, 44100)
 """Rates tried, in this order, when the device refuses the requested one."""
