@@ -153,6 +153,17 @@ def _show(event: ListenEvent, out: TextIO) -> None:
         print(f"{'note' if event.kind in _NOTES else 'warning'}: {event.text}", file=sys.stderr)
 
 
+def _warn_unscored(prompts: tuple[str, ...]) -> None:
+    """Say which questions can never detect: only yes/no questions get a score."""
+    from mellow.scan.scores import YES_NO as SCORED
+    from mellow.scan.scores import scoring_for
+
+    for prompt in prompts:
+        if scoring_for(prompt) != SCORED:
+            print(f'warning: "{prompt}" is not a yes/no question (no "answer yes or no"): its windows are '
+                  "answered but never detected", file=sys.stderr)
+
+
 def run(args: argparse.Namespace, out: TextIO) -> int:
     """Check, load the model, listen until the input ends, the duration passes or Ctrl-C; summarise."""
     from mellow.listen.listener import Listener
@@ -160,6 +171,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     from mellow.listen.sources import SourceError
 
     settings = _settings(args)
+    _warn_unscored(settings.prompts)
     folder = check_folder(Path(args.out).expanduser() if args.out else default_folder())
     source = _source(args)
     engine = common.open_engine(args)
