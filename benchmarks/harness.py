@@ -321,7 +321,7 @@ def null_sink_output() -> tuple[str | None, str]:
                            check=False).stdout
     if not any(f"\t{default}\t" in line and "null-sink" in line for line in sinks.splitlines()):
         return None, f"the default sink {default!r} is not a null sink"
-    from mellow_desktop.core.audio_io.devices import list_output_devices, portaudio_problem
+    from mellow.audio_io.devices import list_output_devices, portaudio_problem
 
     problem = portaudio_problem()
     if problem or "pulse" not in [d.name for d in list_output_devices()]:

@@ -4,6 +4,7 @@
     mellow batch pairs.csv --out results.jsonl           answer every row (resumable)
     mellow scan dawn.wav --prompt TEXT --out dawn.csv    every 10 s window of long recordings (resumable)
     mellow recordings SD01 [--timezone Europe/Berlin]    a folder's recordings: start times, gaps, recorders
+    mellow listen --prompt TEXT [--out FOLDER]           ask a live input every 10 s, keep clips of detections
     mellow download [--dir PATH]                        fetch v0.ckpt and the tokenizer
     mellow convert v0.ckpt                              write v0.safetensors next to it (faster loads)
     mellow info                                         where the files are, model facts
@@ -21,12 +22,13 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from mellow.cli import batch, common, convert, download, generate, info, recordings, scan
+from mellow.cli import batch, common, convert, download, generate, info, listen, recordings, scan
 from mellow.errors import MellowError, one_line
 
 #: Command name -> its module, in the order ``mellow --help`` lists them.
 COMMANDS: dict[str, ModuleType] = {"generate": generate, "batch": batch, "download": download,
-                                   "convert": convert, "info": info, "scan": scan, "recordings": recordings}
+                                   "convert": convert, "info": info, "scan": scan, "recordings": recordings,
+                                   "listen": listen}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,7 +3,8 @@
 For each batch of windows the runner
 
 1. reads every window with :func:`mellow.audio.load_window` (``Clip(file, start_s)``, exactly as a single
-   question cuts it; only the part of the file the window needs), slot 2 likewise (the same window again,
+   question cuts it; only the part of the file the window needs) or with the runner's ``read_window`` (live
+   listening cuts its windows from a ring buffer), slot 2 likewise (the same window again,
    a fixed reference clip — encoded once and remembered — or the paired recording's window);
 2. encodes the distinct windows (:meth:`Engine.encode_waves <mellow.generation.Engine.encode_waves>`), once
    per window whatever the number of questions;
@@ -35,7 +36,7 @@ import itertools
 import os
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +60,9 @@ __all__ = ["ScanRunner", "ScanTimings", "auto_batch_size", "model_id_for", "scor
 
 _REFERENCE_CACHE = 4  # encoded slot-2 clips remembered (a fixed --against clip is encoded once)
 Answer = tuple[str, list[int], object]  # text, tokens, score (P(yes), choices or None)
+
+#: Slot 1's audio of a window: (clip_samples,) float32 at the model's rate.
+WindowReader = Callable[[Window], torch.Tensor]
 
 
 @dataclass
@@ -109,13 +113,17 @@ class ScanRunner:
     windows while the model answers this one; None: none on the CPU (its cores are busy computing), up to
     8 on a GPU (reading one window at a time would bound a GPU scan).  :attr:`model_id` names the model
     ("v0 sha256:1a2b3c4d5e6f", with the dtype appended when it is not float32).  :attr:`timings` accumulates
-    the cost of each stage (with readers, ``read_s`` is the time spent waiting for them).
+    the cost of each stage (with readers, ``read_s`` is the time spent waiting for them).  ``read_window``
+    gives slot 1's audio of a window (default: :func:`~mellow.audio.load_window` of ``Clip(window.file,
+    window.start_s)``); an exception it raises makes that window unreadable.
     """
 
     def __init__(self, engine: Engine, questions: str | Question | QuestionSet | Iterable[str | Question],
                  options: GenerationOptions | None = None, score: str | None = "auto",
-                 batch_size: int | None = None, readers: int | None = None) -> None:
+                 batch_size: int | None = None, readers: int | None = None,
+                 read_window: WindowReader | None = None) -> None:
         self.engine = engine
+        self._read_window = read_window or self._load_window
         self.readers = _readers(engine) if readers is None else int(readers)
         self.questions = QuestionSet.of(questions)
         self.options = options or GenerationOptions()
@@ -239,7 +247,7 @@ class ScanRunner:
         """The window's audio, or a one-line reason why it cannot be read."""
         audio = self.engine.config.audio
         try:
-            wave_a = load_window(Clip(w.file, w.start_s), audio)
+            wave_a = self._read_window(w)
             if w.slot2_file is None:
                 return _Read(wave_a, None, None)
             key = (str(w.slot2_file), float(w.slot2_start_s))
@@ -248,6 +256,9 @@ class ScanRunner:
             return _Read(wave_a, load_window(Clip(w.slot2_file, w.slot2_start_s), audio), key)
         except Exception as exc:  # noqa: BLE001 - any unreadable window is reported, and the scan goes on
             return user_message(exc, "reading this window")
+
+    def _load_window(self, w: Window) -> torch.Tensor:
+        return load_window(Clip(w.file, w.start_s), self.engine.config.audio)
 
     def _encode(self, reads: list[_Read]) -> tuple[torch.Tensor, torch.Tensor]:
         """Audio tokens of slots 1 and 2, each (n, audio_tokens, hidden), from one encoder forward."""

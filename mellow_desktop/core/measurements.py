@@ -27,6 +27,7 @@ import numpy as np
 import soundfile as sf
 
 from mellow.audio import to_mono
+from mellow.audio_io.levels import to_dbfs
 from mellow.errors import AudioError, one_line
 from mellow.timefmt import format_seconds
 
@@ -139,11 +140,6 @@ def _signed(value: float, unit: str, digits: int) -> str:
     if math.isinf(value):
         return ("+inf" if value > 0 else "-inf") + unit
     return f"{value:+.{digits}f}{unit}"
-
-
-def to_dbfs(linear: float) -> float:
-    """20·log10 of a linear level; 0 gives ``-inf``."""
-    return 20.0 * math.log10(linear) if linear > 0.0 else -math.inf
 
 
 # ----------------------------------------------------------------------------------------------- accumulators

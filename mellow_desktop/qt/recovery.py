@@ -14,7 +14,7 @@ from mellow_desktop.qt.jobs import failure_message
 
 def recover_recordings(chat: Any, open_link: Callable[[str], None]) -> list[Path]:
     """Repair recordings left unfinished by a crash and offer them in ``chat`` (links ``"A|file-uri"``)."""
-    from mellow_desktop.core.audio_io.wav_writer import find_unfinished_recordings, repair_wav
+    from mellow.audio_io.wav_writer import find_unfinished_recordings, repair_wav
 
     recovered = []
     for path in find_unfinished_recordings(paths.recordings_dir()):
@@ -35,7 +35,7 @@ def recover_recordings(chat: Any, open_link: Callable[[str], None]) -> list[Path
 
 def audio_problem(input_device: str | None) -> str | None:
     """Why recording cannot work (no PortAudio, no input device), or None."""
-    from mellow_desktop.core.audio_io.devices import recording_unavailable_reason
+    from mellow.audio_io.devices import recording_unavailable_reason
 
     try:
         return recording_unavailable_reason(input_device)

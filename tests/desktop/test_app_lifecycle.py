@@ -94,7 +94,7 @@ def test_settings_and_window_state_are_restored(qtbot, make_window, settings) ->
 
 
 def test_unfinished_recording_is_repaired_and_offered(qtbot, window, isolated_data_dir: Path) -> None:
-    from mellow_desktop.core.audio_io.wav_writer import WavWriter, marker_path
+    from mellow.audio_io.wav_writer import WavWriter, marker_path
 
     folder = isolated_data_dir / "recordings"
     folder.mkdir(parents=True)

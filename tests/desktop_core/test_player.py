@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from mellow.audio_io.devices import AudioUnavailable, resolve_device
 from mellow.errors import AudioError
-from mellow_desktop.core.audio_io.devices import AudioUnavailable, resolve_device
 from mellow_desktop.core.audio_io.player import Player, PlayerStatus
 from mellow_desktop.core.audio_io.recorder import Recorder
 from mellow_desktop.core.measurements import measure_file

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from mellow_desktop.core.audio_io.devices import AudioUnavailable, recording_unavailable_reason
+from mellow.audio_io.devices import AudioUnavailable, recording_unavailable_reason
+from mellow.audio_io.wav_writer import marker_path
 from mellow_desktop.core.audio_io.recorder import Recorder, RecorderStatus
-from mellow_desktop.core.audio_io.wav_writer import marker_path
 from mellow_desktop.core.measurements import measure_file
 from tests.helpers.audio_files import write_tone
 from tests.helpers.audio_stack import PulseStack, play_file, private_pulse, stop_process

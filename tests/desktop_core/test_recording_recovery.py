@@ -16,13 +16,13 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from mellow.errors import AudioError
-from mellow_desktop.core.audio_io.wav_writer import (
+from mellow.audio_io.wav_writer import (
     WavWriter,
     find_unfinished_recordings,
     marker_path,
     repair_wav,
 )
+from mellow.errors import AudioError
 from mellow_desktop.core.measurements import measure_file
 from tests.helpers.audio_files import write_tone
 from tests.helpers.audio_stack import PulseStack, play_file, stop_process
@@ -143,7 +143,7 @@ def test_disk_full_while_recording_stops_with_a_message_and_keeps_the_file(
 WRITER_CHILD = """
 import sys
 import numpy as np
-from mellow_desktop.core.audio_io.wav_writer import WavWriter
+from mellow.audio_io.wav_writer import WavWriter
 sr = 16000
 writer = WavWriter(sys.argv[1], sr, 2, sys.argv[2])
 n = 0
@@ -185,7 +185,7 @@ def test_killed_writer_loses_nothing_it_wrote(tmp_path: Path, subtype: str) -> N
 WRITER_FULL_CHILD = """
 import resource, signal, sys
 import numpy as np
-from mellow_desktop.core.audio_io.wav_writer import WavWriteError, WavWriter
+from mellow.audio_io.wav_writer import WavWriteError, WavWriter
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 resource.setrlimit(resource.RLIMIT_FSIZE, (50_001, 50_001))
 writer = WavWriter(sys.argv[1], 8000, 1, "PCM_16")

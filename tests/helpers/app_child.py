@@ -204,7 +204,7 @@ def run_load(d: Driver) -> None:
 
 
 def run_no_audio(d: Driver) -> None:
-    from mellow_desktop.core.audio_io import devices
+    from mellow.audio_io import devices
 
     w = d.window
     w.start_background_tasks()  # what main() does: includes the audio check

@@ -169,7 +169,7 @@ def ensure_pulse(timeout: float = 15.0) -> PulseStack:
 
 
 def _check_portaudio() -> None:
-    from mellow_desktop.core.audio_io.devices import list_input_devices, portaudio_problem
+    from mellow.audio_io.devices import list_input_devices, portaudio_problem
 
     problem = portaudio_problem()
     if problem:

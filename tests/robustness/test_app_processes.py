@@ -210,7 +210,7 @@ def test_closing_the_window_while_recording_keeps_a_complete_file(pulse_audio: A
     data, rate = sf.read(path, always_2d=True)
     assert len(data) / rate > 2.0  # everything recorded until the window closed
     assert np.sqrt(np.mean(data[rate:] ** 2)) > 0.01  # the tone was recorded, not silence
-    from mellow_desktop.core.audio_io.wav_writer import find_unfinished_recordings
+    from mellow.audio_io.wav_writer import find_unfinished_recordings
 
     assert find_unfinished_recordings(path.parent) == []
 

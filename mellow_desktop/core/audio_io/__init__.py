@@ -5,7 +5,7 @@ Importing this package does not import ``sounddevice``: PortAudio problems surfa
 :class:`AudioUnavailable` (or a reason string from :mod:`.devices`) when recording or playback starts.
 """
 
-from mellow_desktop.core.audio_io.devices import (
+from mellow.audio_io.devices import (
     AudioDevice,
     AudioUnavailable,
     list_input_devices,
@@ -14,15 +14,15 @@ from mellow_desktop.core.audio_io.devices import (
     portaudio_problem,
     recording_unavailable_reason,
 )
-from mellow_desktop.core.audio_io.player import Player, PlayerStatus
-from mellow_desktop.core.audio_io.recorder import Recorder, RecorderStatus
-from mellow_desktop.core.audio_io.wav_writer import (
+from mellow.audio_io.wav_writer import (
     RepairResult,
     WavWriteError,
     WavWriter,
     find_unfinished_recordings,
     repair_wav,
 )
+from mellow_desktop.core.audio_io.player import Player, PlayerStatus
+from mellow_desktop.core.audio_io.recorder import Recorder, RecorderStatus
 
 __all__ = [
     "AudioDevice",

@@ -22,13 +22,13 @@ import numpy as np
 import soundfile as sf
 
 from mellow.audio import to_mono
-from mellow.errors import AudioError, one_line
-from mellow_desktop.core.audio_io.devices import (
+from mellow.audio_io.devices import (
     AudioUnavailable,
     close_stream,
     open_stream,
     sounddevice_module,
 )
+from mellow.errors import AudioError, one_line
 
 FEED_CHUNK = 8192
 """Frames per chunk read by the file feeder."""

@@ -1,9 +1,9 @@
 """Recording to a WAV file while it runs, polled by a GUI timer. No Qt here.
 
 Data path: the PortAudio callback only copies each input block into a queue. A writer thread drains the
-queue into a :class:`~mellow_desktop.core.audio_io.wav_writer.WavWriter`, computes the level, and flushes
+queue into a :class:`~mellow.audio_io.wav_writer.WavWriter`, computes the level, and flushes
 the file (header sizes + fsync) every ``flush_interval_s`` (0.25 s by default), so a crash or SIGKILL loses
-well under 1 s; :func:`~mellow_desktop.core.audio_io.wav_writer.repair_wav` restores such a file.
+well under 1 s; :func:`~mellow.audio_io.wav_writer.repair_wav` restores such a file.
 
 Failures (device gone, stream error, disk full) stop the recording, keep what was written, and appear as
 ``RecorderStatus.error``; :meth:`Recorder.stop` still returns the finished file.
@@ -23,27 +23,23 @@ from typing import Any
 
 import numpy as np
 
-from mellow.errors import one_line
-from mellow_desktop.core.audio_io.devices import (
+from mellow.audio_io.devices import (
     DEVICE_DEFAULT_RATE,
+    STALL_TIMEOUT_S,
+    STARTUP_TIMEOUT_S,
     close_stream,
     open_stream,
     sounddevice_module,
 )
-from mellow_desktop.core.audio_io.wav_writer import WavWriteError, WavWriter
-from mellow_desktop.core.measurements import to_dbfs
+from mellow.audio_io.levels import to_dbfs
+from mellow.audio_io.wav_writer import WavWriteError, WavWriter
+from mellow.errors import one_line
 from mellow_desktop.core.paths import recordings_dir
 
 _NOTHING = np.zeros((0, 0), dtype=np.float32)  # "no block this time" (distinct from the None sentinel)
 
 LEVEL_WINDOW_S = 0.15
 """The live level is the peak of the blocks received in this many recent seconds."""
-
-STALL_TIMEOUT_S = 2.0
-"""No audio for this long while recording counts as the device having gone away."""
-
-STARTUP_TIMEOUT_S = 6.0
-"""The same before the first block arrives (some devices and sound servers start slowly)."""
 
 _FALLBACK_RATES = (DEVICE_DEFAULT_RATE, 48000, 44100)
 """Rates tried, in this order, when the device refuses the requested one."""

@@ -11,15 +11,12 @@ but holds silence; the notice names the input device so that the user knows whic
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 
-from mellow_desktop.core.audio_io.devices import AudioUnavailable, resolve_device
-from mellow_desktop.core.measurements import format_db, measure_file, to_dbfs
-
-SILENT_PEAK_DBFS = -60.0
-"""A recording whose peak stays below this level (dBFS) counts as silent (16-bit dither is about -90)."""
+from mellow.audio_io.devices import AudioUnavailable, resolve_device
+from mellow.audio_io.levels import SILENT_PEAK_DBFS, is_silent, to_dbfs
+from mellow_desktop.core.measurements import format_db, measure_file
 
 WATCH_AFTER_S = 2.0
 """:class:`SilenceWatch` speaks only after this many seconds of recording (devices start with zeros)."""
@@ -31,11 +28,6 @@ def input_device_name(device: int | str | None) -> str:
         return resolve_device(device, "input").name
     except AudioUnavailable:
         return "the default input" if device is None else str(device)
-
-
-def is_silent(peak_dbfs: float) -> bool:
-    """True when a peak level (dBFS; ``-inf`` for digital zeros) is below :data:`SILENT_PEAK_DBFS`."""
-    return not math.isnan(peak_dbfs) and peak_dbfs < SILENT_PEAK_DBFS
 
 
 def silent_input_notice(peak_dbfs: float, device_name: str) -> str | None:

@@ -108,7 +108,7 @@ class SettingsDialog(QDialog):
         self._update_enabled()
 
     def _fill_devices(self, input_device: str, output_device: str) -> None:
-        from mellow_desktop.core.audio_io.devices import (
+        from mellow.audio_io.devices import (
             AudioUnavailable,
             list_input_devices,
             list_output_devices,

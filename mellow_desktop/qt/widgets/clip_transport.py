@@ -19,8 +19,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from mellow.audio_io.devices import AudioUnavailable
 from mellow.errors import MellowError, one_line
-from mellow_desktop.core.audio_io.devices import AudioUnavailable
 from mellow_desktop.qt.jobs import failure_message
 
 POLL_MS = 33

@@ -175,6 +175,12 @@ _VERBS = {"input": "record from", "output": "play on"}
 DEVICE_DEFAULT_RATE = 0
 """In :func:`open_stream`'s ``samplerates``: the device's own default rate."""
 
+STALL_TIMEOUT_S = 2.0
+"""No audio for this long from a running input stream counts as the device having gone away."""
+
+STARTUP_TIMEOUT_S = 6.0
+"""The same before the first block arrives (some devices and sound servers start slowly)."""
+
 
 @dataclass(frozen=True)
 class OpenStream:
@@ -245,3 +251,13 @@ def close_stream(stream: Any) -> None:
             stream.abort()
         with contextlib.suppress(Exception):
             stream.close()
+
+
+def refresh_devices() -> None:
+    """Make PortAudio list the devices again (one plugged in after it started is found only then).  Every
+    stream this process has open is closed by it, so call it only when none is."""
+    sd = sounddevice_module()
+    with contextlib.suppress(Exception):
+        sd._terminate()
+    with contextlib.suppress(Exception):
+        sd._initialize()
