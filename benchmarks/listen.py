@@ -58,7 +58,7 @@ def listen_once(engine, audio: Path, questions: int, windows: int, max_len: int,
     """Listen to ``audio`` in real time for ``windows`` windows; the figures of that session."""
     from mellow.listen import FileSource, Listener, ListenSettings, read_rows
 
-    settings = ListenSettings(prompts=tuple(QUESTIONS[:questions]), max_len=max_len, threshold=1.0,
+    settings = ListenSettings(questions=tuple(QUESTIONS[:questions]), max_len=max_len, threshold=1.0,
                               duration_s=10.0 * windows)
     listener = Listener(engine, FileSource(audio, speed=1.0), settings, folder)
     t0 = time.monotonic()

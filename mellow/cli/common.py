@@ -124,6 +124,34 @@ def start_overrides(specs: Sequence[str], folders: Sequence[Path], zone: tzinfo)
 
 
 # --------------------------------------------------------------------------------------------- helpers
+def add_question_args(p: Any, ask: str) -> None:
+    """--prompt (repeatable), --questions FILE and --preset NAME on a parser or group; ``ask``: what they
+    are asked of ("every 10 s window")."""
+    p.add_argument("--prompt", action="append", default=[], metavar="TEXT",
+                   help=f'asked of {ask}, e.g. "is there a bird singing? answer yes or no" (repeat it to ask '
+                        "several)")
+    p.add_argument("--questions", default=None, metavar="FILE",
+                   help="a .csv or .yaml file of questions: prompt, and optionally name and threshold")
+    p.add_argument("--preset", default=None, metavar="NAME",
+                   help="a packaged question set, e.g. soundscape (an unknown name lists them)")
+
+
+def question_set(args: argparse.Namespace) -> Any:
+    """The QuestionSet of --preset, then --questions, then each --prompt (a prompt is named after itself,
+    numbered when a question has that name already); UsageError when none is given."""
+    from mellow.scan.questions import QuestionSet, load_questions, preset
+
+    sets = []
+    if args.preset:
+        sets.append(preset(args.preset))
+    if args.questions:
+        sets.append(load_questions(Path(args.questions).expanduser()))
+    if not sets and not args.prompt:
+        raise UsageError("say what to ask: --prompt TEXT, --questions FILE or --preset NAME")
+    given = [q for qs in sets for q in qs]
+    return QuestionSet.of([*given, *args.prompt], "+".join(qs.name for qs in sets if qs.name))
+
+
 def generation_options(args: argparse.Namespace) -> Any:
     """The :class:`~mellow.generation.GenerationOptions` of :func:`add_decoding_args`' arguments (validated:
     a bad value is an OptionsError, so "error: ..." and exit 2)."""

@@ -45,8 +45,7 @@ def add_parser(sub: Any) -> None:
     src.add_argument("--duration", type=common.seconds, default=None, metavar="S",
                      help="stop after S seconds of input (default: until Ctrl-C or the end of --input)")
     q = s.add_argument_group("questions and detections")
-    q.add_argument("--prompt", action="append", required=True, metavar="TEXT",
-                   help='e.g. "is there a bird singing? answer yes or no" (repeat for more questions)')
+    common.add_question_args(q, "every window")
     q.add_argument("--hop", type=common.number, default=WINDOW_S, metavar="S",
                    help="seconds between window starts (default 10; less: overlapping windows)")
     q.add_argument("--threshold", type=common.probability, default=0.5, metavar="P",
@@ -87,7 +86,7 @@ def _settings(args: argparse.Namespace) -> ListenSettings:
     try:
         limit = DiskLimit.parse(args.max_disk) if args.max_disk else None
         return ListenSettings(
-            prompts=tuple(args.prompt), threshold=args.threshold, hop_s=args.hop, hits=args.hits,
+            questions=common.question_set(args), threshold=args.threshold, hop_s=args.hop, hits=args.hits,
             within=args.within, pre_s=args.pre, post_s=args.post, keep_stream=args.keep_stream,
             privacy_prompt=args.privacy_prompt, privacy_threshold=args.privacy_threshold, max_disk=limit,
             keep_last=args.keep_last, max_lag_s=args.max_lag, silence_after_s=args.silence_alert,

@@ -34,7 +34,7 @@ from mellow.scan.driver import ScanDriver, ScanProgress
 from mellow.scan.keys import missing_asks
 from mellow.scan.merge import DEFAULT_THRESHOLD
 from mellow.scan.plan import MIN_HOP_S, ScanPlan, ScanRange, ScanSetupError, plan_scan, slot_two
-from mellow.scan.questions import QuestionSet, load_questions, preset
+from mellow.scan.questions import QuestionSet
 from mellow.scan.resume import ResultLog, journal_path
 from mellow.scan.types import FileProblem, Window
 from mellow.scan.writers import APPENDABLE, EXPORTS, export_bytes, format_for, write_atomic
@@ -64,12 +64,7 @@ def add_parser(sub: Any) -> None:
     s = sub.add_parser("scan", help="ask one prompt or a set of questions of every 10 s window of recordings",
                        description=DESCRIPTION, epilog=EPILOG)
     s.add_argument("paths", nargs="+", metavar="PATH", help="audio files or folders")
-    s.add_argument("--prompt", action="append", default=[], metavar="TEXT",
-                   help='e.g. "is there a bird singing? answer yes or no" (repeat it to ask several)')
-    s.add_argument("--questions", default=None, metavar="FILE",
-                   help="a .csv or .yaml file of questions: prompt, and optionally name and threshold")
-    s.add_argument("--preset", default=None, metavar="NAME",
-                   help="a packaged question set, e.g. soundscape (an unknown name lists them)")
+    common.add_question_args(s, "every 10 s window")
     s.add_argument("--out", required=True, metavar="FILE",
                    help="output file (.jsonl, .csv, .txt, .selections.txt)")
     s.add_argument("--format", default=None, metavar="F",
@@ -108,20 +103,6 @@ def add_parser(sub: Any) -> None:
 
 
 # --------------------------------------------------------------------------------------------- setup
-def _questions(args: argparse.Namespace) -> QuestionSet:
-    """The questions of --preset, then --questions, then each --prompt (a prompt is named after itself,
-    numbered when a question has that name already)."""
-    sets = []
-    if args.preset:
-        sets.append(preset(args.preset))
-    if args.questions:
-        sets.append(load_questions(Path(args.questions).expanduser()))
-    if not sets and not args.prompt:
-        raise common.UsageError("say what to ask: --prompt TEXT, --questions FILE or --preset NAME")
-    given = [q for qs in sets for q in qs]
-    return QuestionSet.of([*given, *args.prompt], "+".join(qs.name for qs in sets if qs.name))
-
-
 def _plan(args: argparse.Namespace) -> ScanPlan:
     """The windows of every file (problems listed, not raised); a setting the engine refuses is a usage
     error in the flags' words."""
@@ -261,7 +242,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     summarise."""
     out_path = Path(args.out).expanduser()
     fmt = format_for(out_path, args.format)
-    questions = _questions(args)
+    questions = common.question_set(args)
     plan = _plan(args)
     for problem in plan.problems:
         print(f"warning: {_problem_line(problem)}", file=sys.stderr)

@@ -68,10 +68,11 @@ class Judge:
         self.ring, self.settings, self.place, self.k = ring, settings, place, keeping
         self.window = round(WINDOW_S * ring.rate)
         self.frames: dict[Window, int] = {}
-        self.answerer = WindowAnswerer(engine, settings.prompts, settings.privacy_prompt,
+        self.answerer = WindowAnswerer(engine, settings.questions, settings.privacy_prompt,
                                        window_reader(ring, engine.config.audio, self.frames.__getitem__),
                                        settings.max_len)
-        self.rules = [HitRule(settings.threshold, settings.hits, settings.within) for _ in settings.prompts]
+        self.rules = [HitRule(settings.threshold_of(q), settings.hits, settings.within)
+                      for q in settings.questions]
         self.qids = [question_id(p) for p in settings.prompts]
         self.answered = self.skipped = self.lost = self.unreadable = self.detections = 0
         self.answered_until = 0
@@ -164,7 +165,7 @@ class Judge:
         else:
             rule = self.rules[q]
             detection = rule.push(result.score)
-            row = ListenRow(scan, question_index=q, role=QUESTION, threshold=self.settings.threshold,
+            row = ListenRow(scan, question_index=q, role=QUESTION, threshold=rule.threshold,
                             hit=rule.is_hit(result.score), detection=detection, **common)
             if detection:
                 row = self._keep_clip(q, start, row, speech)

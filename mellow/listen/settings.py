@@ -12,6 +12,7 @@ from typing import Any
 
 from mellow.errors import MellowError
 from mellow.scan.plan import MIN_HOP_S
+from mellow.scan.questions import Question, QuestionError, QuestionSet
 
 WINDOW_S = 10.0
 """Seconds the model hears at a time."""
@@ -77,9 +78,10 @@ class DiskLimit:
 class ListenSettings:
     """A listening session's settings.
 
-    ``prompts``: the questions asked of every window (yes/no questions give a score and can detect); one for
-    now — the question sets will ask several in one pass.  Windows of :data:`WINDOW_S` start every ``hop_s``.
-    A window is a hit when its P(yes) reaches ``threshold``; a detection when ``hits`` of the last ``within``
+    ``questions``: asked of every window in one pass (a :class:`~mellow.scan.questions.QuestionSet`, or
+    prompts and questions to make one; yes/no questions give a score and can detect).  Windows of
+    :data:`WINDOW_S` start every ``hop_s``.  A window is a hit when its P(yes) reaches its question's
+    threshold (else ``threshold``); a detection when ``hits`` of the last ``within``
     windows (this one included) are hits.  Each detection keeps ``pre_s`` before and ``post_s`` after its
     window.  ``privacy_prompt``: windows whose P(yes) for it reaches ``privacy_threshold`` keep no audio.
     ``max_disk``: the limit for kept audio, oldest first removed, never the newest ``keep_last`` clips of a
@@ -88,7 +90,7 @@ class ListenSettings:
     seconds of input.  ``on_detect``: a shell command run per detection with its row as JSON on stdin.
     """
 
-    prompts: tuple[str, ...]
+    questions: QuestionSet
     threshold: float = 0.5
     hop_s: float = WINDOW_S
     hits: int = 1
@@ -107,14 +109,13 @@ class ListenSettings:
     max_len: int = 300
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "prompts", tuple(p.strip() for p in self.prompts))
+        object.__setattr__(self, "questions", _question_set(self.questions))
         problems = self._problems()
         if problems:
             raise ListenSetupError(problems[0])
 
     def _problems(self) -> list[str]:
         checks = [
-            (not self.prompts or not all(self.prompts), "a question to ask is needed (a prompt, not empty)"),
             (not MIN_HOP_S <= self.hop_s <= 3600, f"the hop must be {MIN_HOP_S:g} to 3600 seconds"),
             (not 0.0 <= self.threshold <= 1.0, "the threshold must be between 0 and 1"),
             (not 0.0 <= self.privacy_threshold <= 1.0, "the privacy threshold must be between 0 and 1"),
@@ -134,15 +135,37 @@ class ListenSettings:
         return [text for bad, text in checks if bad]
 
     @property
+    def prompts(self) -> tuple[str, ...]:
+        return tuple(q.prompt for q in self.questions)
+
+    def threshold_of(self, question: Question) -> float:
+        """The P(yes) at which a window of ``question`` is a hit: its own threshold, else ``threshold``."""
+        return self.threshold if question.threshold is None else question.threshold
+
+    @property
     def ring_s(self) -> float:
         """Seconds the ring buffer holds: the lag allowed, a window, both rolls and a margin."""
         return self.max_lag_s + 2 * WINDOW_S + self.pre_s + self.post_s + self.hop_s + 30.0
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["prompts"] = list(self.prompts)
+        data["questions"] = [{"name": q.name, "prompt": q.prompt, "threshold": q.threshold}
+                             for q in self.questions]
         data["max_disk"] = None if self.max_disk is None else self.max_disk.text()
         return data
+
+
+def _question_set(given: object) -> QuestionSet:
+    """The set of ``given``: a QuestionSet as is, a prompt, a Question, or a sequence of them."""
+    if isinstance(given, QuestionSet):
+        return given
+    items = [given] if isinstance(given, (str, Question)) else list(given)  # type: ignore[call-overload]
+    if not items or any(isinstance(q, str) and not q.strip() for q in items):
+        raise ListenSetupError("a question to ask is needed (a prompt, not empty)")
+    try:
+        return QuestionSet.of([q.strip() if isinstance(q, str) else q for q in items])
+    except QuestionError as exc:
+        raise ListenSetupError(str(exc)) from None
 
 
 def default_folder() -> Path:

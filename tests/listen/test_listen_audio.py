@@ -54,7 +54,7 @@ def test_a_bird_played_into_the_sink_is_detected_where_it_was_heard(pulse_audio:
 
     engine = Engine(tiny_model, tokenizer, device="cpu")
     silence = _zero_window_score(engine)
-    settings = ListenSettings(prompts=(YES_NO,), threshold=silence + 2e-5, max_len=1, keep_stream=True)
+    settings = ListenSettings(questions=(YES_NO,), threshold=silence + 2e-5, max_len=1, keep_stream=True)
     source = DeviceSource(pulse_audio.device, refresh=False)
     listener = Listener(engine, source, settings, tmp_path / "station")
     session = listener.start()
@@ -141,7 +141,7 @@ def test_the_full_size_model_listens_like_it_scans(v0_recipe_model, tokenizer, t
     sf.write(audio, np.concatenate([resample(data, rate).numpy(), np.zeros(64000, np.float32)]), 32000,
              subtype="PCM_16")
     engine = Engine(v0_recipe_model, tokenizer, device="cpu")
-    listener = Listener(engine, FileSource(audio, speed=10), ListenSettings(prompts=(YES_NO,), max_len=2),
+    listener = Listener(engine, FileSource(audio, speed=10), ListenSettings(questions=(YES_NO,), max_len=2),
                         tmp_path / "station")
     session = listener.start()
     assert listener.wait(timeout=900)

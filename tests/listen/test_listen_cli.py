@@ -96,6 +96,35 @@ def test_a_file_heard_fast_is_answered_as_a_scan_and_kept_whole(tiny_ckpt: Path,
     assert info["ended"] and info["answered"] == 6 and info["skipped"] == 0 and info["input"] == str(audio)
 
 
+def test_a_question_set_is_asked_in_one_pass_each_question_at_its_own_threshold(
+        tiny_ckpt: Path, gguf: Path, tiny_model, tokenizer, tmp_path: Path) -> None:
+    """--questions FILE: every window answered for each question exactly as a scan of that set answers it,
+    rows named by question, and a question's own threshold deciding its detections."""
+    from mellow.generation import Engine, GenerationOptions
+    from mellow.scan.questions import load_questions
+    from mellow.scan.runner import ScanRunner
+    from mellow.scan.types import Window
+
+    audio = _field_recording(tmp_path / "hide.wav", 30.0, seed=3)
+    qfile = tmp_path / "hide.yaml"
+    qfile.write_text("questions:\n"
+                     f"  - {{name: birds, prompt: '{YES_NO}', threshold: 0.0}}\n"
+                     "  - {name: dog, prompt: 'is a dog barking? answer yes or no', threshold: 1.0}\n")
+    args = [a for a in listen_args(tmp_path / "out", tiny_ckpt, gguf, "--input", str(audio), "--speed", "20",
+                                   "--max-lag", "600", "--questions", str(qfile)) if a != YES_NO]
+    args.remove("--prompt")
+    proc = run_listen(args, child_env(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = read_rows(session_of(tmp_path / "out"))
+    runner = ScanRunner(Engine(tiny_model, tokenizer, device="cpu"), load_questions(qfile),
+                        GenerationOptions(max_len=1))
+    want = list(runner.run([Window(audio, s, s + 10.0) for s in (0.0, 10.0, 20.0)]))
+    assert [(r.scan.question, r.question_index, r.scan.start_s, r.scan.tokens, r.score) for r in rows] == \
+        [(w.question, ("birds", "dog").index(w.question), w.window.start_s, w.tokens, w.score) for w in want]
+    assert [(r.scan.question, r.threshold, r.detection) for r in rows] == \
+        [("birds", 0.0, True), ("dog", 1.0, False)] * 3
+
+
 def test_privacy_withholds_the_audio_of_windows_it_says_yes_to(tiny_ckpt: Path, gguf: Path, tiny_model,
                                                                tokenizer, tmp_path: Path) -> None:
     """Loud and quiet birdsong alternate by window; the tiny model's privacy score is higher for the loud

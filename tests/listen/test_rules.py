@@ -149,8 +149,8 @@ def test_settings_and_limits_in_plain_words() -> None:
         with pytest.raises(ListenSetupError, match=words):
             DiskLimit.parse(bad)
     with pytest.raises(ListenSetupError, match="hits must be between 1 and"):
-        ListenSettings(prompts=("q",), hits=3, within=2)
+        ListenSettings(questions=("q",), hits=3, within=2)
     with pytest.raises(ListenSetupError, match="a question to ask"):
-        ListenSettings(prompts=(" ",))
+        ListenSettings(questions=(" ",))
     with pytest.raises(ListenSetupError, match="hop must be"):
-        ListenSettings(prompts=("q",), hop_s=0.1)
+        ListenSettings(questions=("q",), hop_s=0.1)
