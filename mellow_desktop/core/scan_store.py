@@ -72,8 +72,19 @@ def _record(row: sqlite3.Row) -> ScanRecord:
 
 def _options_json(scan: ScanRecord) -> str:
     options = {"generation": dataclasses.asdict(scan.generation_options()), "dtype": scan.dtype,
-               "score": scan.score, "zone": scan.zone, "date_from": scan.date_from, "date_to": scan.date_to}
+               "score": scan.score, "zone": scan.zone, "date_from": scan.date_from, "date_to": scan.date_to,
+               **({"set_name": scan.questions.name} if scan.questions is not None and scan.questions.name
+                  else {})}
     return json.dumps(options, ensure_ascii=False, default=str)
+
+
+def _set_name(row: sqlite3.Row) -> str:
+    """The question set's name a ``scan`` row's options hold ("" when none)."""
+    try:
+        options = json.loads(row["options"] or "{}")
+    except json.JSONDecodeError:
+        return ""
+    return str(options.get("set_name") or "") if isinstance(options, dict) else ""
 
 
 def _file_values(scan: ScanRecord) -> list[tuple[object, ...]]:
@@ -163,23 +174,32 @@ class ScanStore:
 
     def get(self, scan_id: int) -> ScanRecord | None:
         row = self._conn.execute("SELECT * FROM scan WHERE id = ?", (int(scan_id),)).fetchone()
-        return None if row is None else self._with_files(_record(row))
+        return None if row is None else self._with_files(_record(row), _set_name(row))
 
-    def _with_files(self, scan: ScanRecord) -> ScanRecord:
+    def _with_files(self, scan: ScanRecord, set_name: str = "") -> ScanRecord:
         files = self._conn.execute("SELECT * FROM scan_file WHERE scan_id = ? ORDER BY idx", (scan.id,))
         scan.files = [ScannedFile(**{c: r[c] for c in FILE_COLUMNS[2:]}) for r in files]
         rows = self._conn.execute("SELECT * FROM scan_question WHERE scan_id = ? ORDER BY q",
                                   (scan.id,)).fetchall()
         if len(rows) > 1:  # a question set (one question: the scan's prompt, as before sets)
             scan.questions = QuestionSet(tuple(stored_question(r["name"], r["prompt"], r["threshold"])
-                                               for r in rows))
+                                               for r in rows), set_name)
         scan.scorings = {q.name: r["scoring"] for q, r in zip(scan.question_set, rows, strict=False)}
         return scan
 
     def add_questions(self, scan: ScanRecord, more: QuestionSet) -> None:
         """Add the questions ``more`` to the stored scan (Resume then asks only them of every window); sets
         the record's questions, label and scorings (``more``'s resolved as the scan resolves its own)."""
-        joined = scan.question_set.joined(more)  # QuestionError when a name or prompt is taken
+        taken = set(scan.question_set.names)
+        renamed = []
+        for q in more:  # a name already taken is numbered: "tone (2)"
+            name, k = q.name, 1
+            while name in taken:
+                k += 1
+                name = f"{q.name} ({k})"
+            taken.add(name)
+            renamed.append(dataclasses.replace(q, name=name))
+        joined = scan.question_set.joined(QuestionSet(tuple(renamed), more.name))  # a prompt asked: error
         first = len(scan.question_set)
         if scan.questions is None and len(joined) > 1:  # the first question keeps the scan's threshold
             joined = QuestionSet((dataclasses.replace(joined[0], threshold=scan.threshold), *joined[1:]))
@@ -211,7 +231,7 @@ class ScanStore:
         needle = text.strip().casefold()
         if not needle:
             rows = self._conn.execute("SELECT * FROM scan ORDER BY created DESC, id DESC LIMIT ?", (limit,))
-            return [self._with_files(_record(r)) for r in rows.fetchall()]
+            return [self._with_files(_record(r), _set_name(r)) for r in rows.fetchall()]
         ids = matching_ids(self._conn, self.fts, needle, limit, table="scan")
         return [r for r in (self.get(i) for i in ids) if r is not None]
 

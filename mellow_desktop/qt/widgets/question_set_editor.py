@@ -180,13 +180,15 @@ class QuestionSetEditor(QWidget):
             self.load_file(chosen)
 
     def save(self, name: str) -> Path | None:
-        """Save the table as the set ``name`` and list it; None after a one-line message."""
+        """Save the table as the set ``name`` and list it (the table then shows the names given to unnamed
+        questions); None after a one-line message."""
         try:
-            path = save_set(self.question_set(), name, self.folder)
+            questions = self.question_set()
+            path = save_set(questions, name, self.folder)
         except QuestionError as exc:
             self.message.emit(str(exc))
             return None
-        self.set_name = name.strip()
+        self.show_set(QuestionSet(questions.questions, name.strip()))
         self.refresh_choices(select=path.stem)
         self.message.emit(f"Saved the question set to {path}")
         return path
