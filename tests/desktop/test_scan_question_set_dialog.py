@@ -30,6 +30,7 @@ def test_a_preset_is_edited_saved_and_asked_as_a_set(qtbot: Any, tmp_path: Path)
     assert not dialog.questions.isVisible() and dialog.prompt.isVisible()
     dialog.many.setChecked(True)
     assert dialog.questions.isVisible() and not dialog.prompt.isVisible()
+    assert dialog.whole.isChecked()  # the range's choice is a group of its own
     labels = [dialog.questions.sets.itemText(i) for i in range(dialog.questions.sets.count())]
     assert {"soundscape (preset)", "urban (preset)", "household (preset)"} <= set(labels)
     assert dialog.questions.choose("soundscape (preset)")

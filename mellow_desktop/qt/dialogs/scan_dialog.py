@@ -13,6 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QButtonGroup,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -82,6 +83,9 @@ class ScanDialog(QDialog):
         self.many = QRadioButton("Question set", self)
         self.many.setToolTip("Several questions asked of every window at once (one encoding per window)")
         self.one_question.setChecked(True)
+        self.ask_mode = QButtonGroup(self)  # exclusive apart from the range's radio buttons
+        self.ask_mode.addButton(self.one_question)
+        self.ask_mode.addButton(self.many)
         self.questions = QuestionSetEditor(self, sets_folder)
         self.questions.setVisible(False)
         self.questions.message.connect(self._say)

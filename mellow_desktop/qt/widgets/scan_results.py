@@ -187,9 +187,9 @@ class ScanResults(QWidget):
 
     def _layout(self) -> None:
         top = QHBoxLayout()
-        for w in (self.title, self.progress, self.progress_label):
+        top.addWidget(self.title, 1)  # takes the room left (a long title is cut, never drawn over the rest)
+        for w in (self.progress, self.progress_label):
             top.addWidget(w)
-        top.addStretch(1)
         for w in (self.cancel_button, self.resume_button, self.ask_button, self.export_button):
             top.addWidget(w)
         filters = QHBoxLayout()

@@ -105,14 +105,22 @@ class ScanTimeline(QWidget, WholeFileScale):
             self._paint_curve(p, question)
         if len(self.lanes()) > 1:  # the lane's name, over its score area's top left
             r = self._score_rect(question)
-            p.setPen(self.palette().text().color())
             font = p.font()
             font.setBold(True)
             p.setFont(font)
-            p.drawText(r.adjusted(4, 2, -4, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
-                       question)
+            self._label(p, QPointF(r.left() + 4, r.top() + 2 + p.fontMetrics().ascent()), question)
             font.setBold(False)
             p.setFont(font)
+
+    def _label(self, p: QPainter, at: QPointF, text: str) -> None:
+        """``text`` from baseline point ``at`` on a pale backing, legible over the curve and the shading."""
+        fm = p.fontMetrics()
+        back = QColor(self.palette().base().color())
+        back.setAlpha(200)
+        width = fm.horizontalAdvance(text) + 4
+        p.fillRect(QRectF(at.x() - 2, at.y() - fm.ascent(), width, fm.height()), back)
+        p.setPen(self.palette().text().color())
+        p.drawText(at, text)
 
     def _paint_detections(self, p: QPainter, question: str) -> None:
         shade = QColor(220, 60, 60, 70)
@@ -144,10 +152,12 @@ class ScanTimeline(QWidget, WholeFileScale):
         y = self.threshold_y(question)
         p.setPen(QPen(QColor("#d9534f"), 1.5, Qt.PenStyle.DashLine))
         p.drawLine(QPointF(0, y), QPointF(self.width(), y))
-        p.setPen(self.palette().text().color())
         label = f"threshold {self.view.threshold_of(question or self.lanes()[0]):.2f}"
-        x = 4.0 if len(self.lanes()) == 1 else r.right() - 4 - p.fontMetrics().horizontalAdvance(label)
-        p.drawText(QPointF(x, y - 3), label)
+        if len(self.lanes()) == 1:
+            p.setPen(self.palette().text().color())
+            p.drawText(QPointF(4, y - 3), label)
+        else:  # at the lane's right end, on a backing (the lane's name is at its left)
+            self._label(p, QPointF(r.right() - 6 - p.fontMetrics().horizontalAdvance(label), y - 3), label)
         if len(times):  # over the threshold line, which it may follow closely
             pts = [QPointF(self.x_of(t), r.bottom() - s * r.height())
                    for t, s in zip(times, scores, strict=True)]
