@@ -110,3 +110,24 @@ def test_a_scan_stored_before_question_sets_opens_and_resumes_nothing(tmp_path: 
         loaded = session.store.load(int(record.id or 0))
     assert loaded is not None and [r.text for r in loaded.results] == ["yes", "no"]
     assert {r.question for r in loaded.results} == {old.question_set.names[0]}
+
+
+def test_the_report_of_a_set_names_each_question_and_its_curve(tmp_path: Path) -> None:
+    from mellow.scan.types import Window, WindowResult
+    from mellow_desktop.core.scan_report import report_html
+
+    with HistoryStore.open(tmp_path / "history.sqlite3") as store:
+        record = ScanRecord(prompt=set_label(SET), questions=SET, file="/field/<dawn>.wav", n_windows=2,
+                            scorings={"tone": "yes-no", "caption": None}, duration_s=20.0, threshold=0.6)
+        store.scans.create(record)
+        asked = (("tone", "yes", 0.2), ("caption", "a <bird>", None))
+        answers = [(i, WindowResult(Window(Path(record.file), 10.0 * i, 10.0 * i + 10), text=t, tokens=[1],
+                                    score=None if s is None else s + 0.5 * i, question=q))
+                   for i in (0, 1) for q, t, s in asked]
+        store.scans.append_results(record, answers)
+        loaded = store.scans.load(int(record.id or 0))
+    page = report_html(loaded)  # the file is not there: the report says so and goes on
+    assert "Question “tone”" in page and "(threshold 0.30)" in page and "(threshold 0.60)" in page
+    assert "<h2>Score: tone</h2>" in page and "Score: caption" not in page
+    assert "<th>Question</th>" in page and "a &lt;bird&gt;" in page and "Results (4 answers)" in page
+    assert page.count('class="hit"') == 1  # tone at 0.7 ≥ its 0.3; 0.2 is under it
