@@ -115,6 +115,11 @@ class ScanRecord(StoredEntry):
         """Answers the scan plans: one per window and question."""
         return self.n_windows * self.n_questions
 
+    @property
+    def unit(self) -> str:
+        """What its progress counts: "windows" (one question) or "answers" (a set)."""
+        return "windows" if self.n_questions == 1 else "answers"
+
     def threshold_of(self, name: str) -> float:
         """The detection threshold of question ``name`` (its own, else the scan's)."""
         own = self.question_set.get(name).threshold if self.questions is not None else None

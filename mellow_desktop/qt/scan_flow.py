@@ -27,6 +27,7 @@ from mellow_desktop.core.history_store import HistoryStore
 from mellow_desktop.core.model_loading import not_ready_message
 from mellow_desktop.core.scan_activity import file_starts, scan_grid
 from mellow_desktop.core.scan_export import EXPORT_FORMATS, export_scan
+from mellow_desktop.core.scan_planning import unplanned_note
 from mellow_desktop.core.scan_record import LoadedScan, ScanRecord
 from mellow_desktop.core.scan_view import ScanView
 from mellow_desktop.qt.clip_pair import ClipPair
@@ -167,10 +168,9 @@ class ScanFlow(QObject):
         self.record = record
         self.view.set_record(record)
         self._show_title()
-        unit = "windows" if record.n_questions == 1 else "answers"
-        self.pane.set_progress(len(self.view), record.n_answers, f"0 of {record.n_answers} {unit}")
+        self.pane.set_progress(len(self.view), record.n_answers, f"0 of {record.n_answers} {record.unit}")
         self.refresh_history()
-        for note in (job.notice, _unplanned_note(record)):
+        for note in (job.notice, unplanned_note(record)):
             if note:
                 self.notify(note)
 
@@ -200,7 +200,7 @@ class ScanFlow(QObject):
         self._show_title()
         self.refresh_history()
         done = len(self.view or ())
-        unit = "windows" if self.record is None or self.record.n_questions == 1 else "answers"
+        unit = self.record.unit if self.record is not None else "windows"
         text = {"finished": f"Scan finished: {done} {unit}.",
                 "cancelled": f"Scan stopped after {done} {unit} (Resume finishes it)."}.get(
             status, f"The scan failed: {message}")
@@ -262,9 +262,8 @@ class ScanFlow(QObject):
         record = self.record
         if record is None:
             return
-        unit = "windows" if record.n_questions == 1 else "answers"
         self.pane.set_running(False, can_resume=done < record.n_answers)
-        self.pane.set_progress(done, record.n_answers, f"{done} of {record.n_answers} {unit}")
+        self.pane.set_progress(done, record.n_answers, f"{done} of {record.n_answers} {record.unit}")
 
     def add_question(self, prompt: str) -> bool:
         """Add the question ``prompt`` to the shown stored scan and ask it of every window (the answers
@@ -407,15 +406,6 @@ class ScanFlow(QObject):
         self.last_export_folder = str(out.parent)
         self.notify(f"Exported the scan to {out}")
         return out
-
-
-def _unplanned_note(record: ScanRecord) -> str | None:
-    """"2 of 48 files could not be scanned: a.wav: <reason>; …" for a folder scan, or None."""
-    bad = [f for f in record.files if f.problem]
-    if not bad or not record.is_folder:
-        return None
-    listed = "; ".join(f"{f.name}: {f.problem}" for f in bad[:3]) + ("; …" if len(bad) > 3 else "")
-    return f"{len(bad)} of {len(record.files)} files could not be scanned (the others are): {listed}"
 
 
 def _once(signal: Any, slot: Callable[..., None]) -> None:

@@ -16,7 +16,7 @@ _MARK = {"finished": "", "running": " (not finished)", "cancelled": " (stopped)"
 
 def done_text(r: ScanRecord, done: int) -> str:
     """"34 of 720 windows", or for a question set "68 of 1440 answers" (``done``: answers stored)."""
-    return f"{done} of {r.n_windows} windows" if r.n_questions == 1 else f"{done} of {r.n_answers} answers"
+    return f"{done} of {r.n_answers} {r.unit}"
 
 
 def scan_item_text(r: ScanRecord, done: int) -> str:
