@@ -15,6 +15,7 @@ from mellow.model_files import data_dir as engine_data_dir
 ENV_VAR = "MELLOW_DATA_DIR"
 HISTORY_DB_NAME = "history.sqlite3"
 RECORDINGS_DIR_NAME = "recordings"
+QUESTION_SETS_DIR_NAME = "question_sets"
 
 
 def data_dir(create: bool = True) -> Path:
@@ -36,3 +37,11 @@ def recordings_dir(create: bool = True) -> Path:
 def history_db_path(create_dir: bool = True) -> Path:
     """The SQLite history database file (``<data dir>/history.sqlite3``)."""
     return data_dir(create_dir) / HISTORY_DB_NAME
+
+
+def question_sets_dir(create: bool = True) -> Path:
+    """Folder of the user's saved question sets (``<data dir>/question_sets``, YAML files)."""
+    path = data_dir(create) / QUESTION_SETS_DIR_NAME
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
+    return path

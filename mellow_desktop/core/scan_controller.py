@@ -53,9 +53,10 @@ class ScanController:
         precision); ``reuse``: a ``mellow scan`` output (.jsonl/.csv) whose rows of the same question are
         taken as answered instead of being asked again."""
         engine = engine.in_dtype(record.dtype)
-        runner = ScanRunner(engine, record.prompt, record.generation_options(), score=record.score,
+        runner = ScanRunner(engine, record.question_set, record.generation_options(), score=record.score,
                             batch_size=batch_size)
-        record.scoring, record.model_id = runner.scoring, runner.model_id
+        record.scoring, record.scorings = runner.scoring, dict(runner.scorings)
+        record.model_id = runner.model_id
         record.model_checksum = checksum_of(runner.model_id)
         rows = _rows_of(reuse) if reuse else []
         session = ScanSession.create(db_path, record, engine.config.audio)
@@ -71,7 +72,8 @@ class ScanController:
         try:
             record = session.record
             engine = engine.in_dtype(record.dtype)
-            runner = ScanRunner(engine, record.prompt, record.generation_options(), score=record.scoring,
+            runner = ScanRunner(engine, record.question_set, record.generation_options(),
+                                score=record.scoring if record.questions is None else record.score,
                                 batch_size=batch_size)
             if record.model_id and runner.model_id != record.model_id:
                 raise ScanSetupError(f"this scan was made with the model {record.model_id}; load that model "
@@ -85,11 +87,12 @@ class ScanController:
         """Answer the missing windows batch by batch, storing each batch before yielding it.  At the end the
         scan's status is "finished" or "cancelled" (``cancel`` set), with a message naming the files whose
         windows could not be read; "failed" when an error is raised on."""
-        todo = self.session.missing()
+        asks = self.session.asks()
+        todo = [(i, w) for i, w in self.session.windows if w in asks]
         if self.record.status != "running" and todo:
             self.session.finish("running")
-        self.driver = driver = ScanDriver(self.runner, todo, self.record.n_windows,
-                                          self.session.audio_per_window_s)
+        self.driver = driver = ScanDriver(self.runner, todo, self.record.n_answers,
+                                          self.session.audio_per_window_s, asks)
         try:
             for batch in driver.batches(cancel):
                 self.session.append(batch.answered)

@@ -160,3 +160,12 @@ def unplanned(record: ScanRecord, plan: ScanPlan) -> list[ScannedFile]:
     """The record's files with windows that cannot be read now (moved away, broken since)."""
     planned = {str(f.path) for f in plan.files}
     return [replace(f) for f in record.files if f.n_windows and f.path not in planned]
+
+
+def unplanned_note(record: ScanRecord) -> str | None:
+    """"2 of 48 files could not be scanned: a.wav: <reason>; …" for a folder scan, or None."""
+    bad = [f for f in record.files if f.problem]
+    if not bad or not record.is_folder:
+        return None
+    listed = "; ".join(f"{f.name}: {f.problem}" for f in bad[:3]) + ("; …" if len(bad) > 3 else "")
+    return f"{len(bad)} of {len(record.files)} files could not be scanned (the others are): {listed}"

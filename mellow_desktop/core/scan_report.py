@@ -76,11 +76,16 @@ def _parameters(rec: ScanRecord, threshold: float, n_done: int) -> list[tuple[st
     slot2 = {"same": "the same window", "against": f"fixed reference {rec.slot2_file} from "
              f"{format_seconds(rec.slot2_start_s)}", "pair": f"paired recording {rec.slot2_file} "
              f"(offset {rec.slot2_start_s:g} s)"}.get(rec.slot2_mode, rec.slot2_mode)
-    return [("Prompt", rec.prompt), ("Range", f"{format_seconds(rec.from_s)} – {to}"),
+    asked = [("Prompt", rec.prompt)] if rec.questions is None else [
+        (f"Question “{q.name}”", f"{q.prompt} (threshold {rec.threshold_of(q.name):.2f})")
+        for q in rec.questions]
+    done = (("Windows", f"{n_done} of {rec.n_windows} answered ({rec.status})") if rec.questions is None else
+            ("Answers", f"{n_done} of {rec.n_answers} ({rec.n_questions} questions; {rec.status})"))
+    return [*asked, ("Range", f"{format_seconds(rec.from_s)} – {to}"),
             ("Hop", f"{rec.hop_s:g} s"), ("Threshold", f"{threshold:.2f}"), ("Slot 2", slot2),
             ("Score", rec.scoring or "none"),
             ("Decoding", f"greedy, at most {rec.max_len} tokens, {rec.dtype}"),
-            ("Windows", f"{n_done} of {rec.n_windows} answered ({rec.status})"),
+            done,
             ("Started", _when(rec.created)), ("Ended", _when(rec.finished)), ("Model", rec.model_id),
             ("Model checksum", rec.model_checksum)]
 
@@ -89,13 +94,17 @@ def _table(view: ScanView, threshold: float, recording: Recording | None = None)
     """The results; with a recording whose start is known, each window's clock time beside its offsets."""
     timed = recording is not None and recording.start is not None
     clock = "<th>Clock time</th>" if timed else ""
-    head = f"<tr><th>#</th>{clock}<th>Start</th><th>End</th><th>Answer</th><th>Score</th></tr>"
+    sets = view.has_questions
+    asked = "<th>Question</th>" if sets else ""
+    head = f"<tr><th>#</th>{clock}{asked}<th>Start</th><th>End</th><th>Answer</th><th>Score</th></tr>"
     body = []
     for n, row in enumerate(view.table(), start=1):
-        start, end, answer, score = row.cells()
-        hit = ' class="hit"' if row.score is not None and row.score >= threshold else ""
+        *named, start, end, answer, score = row.cells(question=sets)
+        limit = view.threshold_of(row.question) if sets else threshold
+        hit = ' class="hit"' if row.score is not None and row.score >= limit else ""
         at = clock_at(recording, row.start_s) if timed else None
         when = f"<td class=num>{_e(at.isoformat(sep=' ', timespec='seconds'))}</td>" if at else ""
+        when += "".join(f"<td>{_e(c)}</td>" for c in named)  # the question's name
         cells = "".join(f"<td class=num>{_e(c)}</td>" for c in (start, end))
         body.append(f"<tr{hit}><td class=num>{n}</td>{when}{cells}<td>{_e(answer)}</td>"
                     f"<td class=num>{_e(score)}</td></tr>")
@@ -131,7 +140,8 @@ def report_html(loaded: LoadedScan, threshold: float | None = None, audio: Audio
     if overview is None:
         overview, note = _overview(rec, audio)
     duration = float(rec.duration_s or getattr(overview, "duration_s", 0.0) or 1.0)
-    detections = view.detections() if rec.scoring == "yes-no" else []
+    scored = rec.scoring == "yes-no" if rec.questions is None else any(view.scored(n) for n in view.names)
+    detections = view.detections() if scored else []
     facts = _facts(rec, overview)
     if recording is not None and recording.start is not None:
         facts.append(("Recording start", f"{iso(recording.start)} (from {recording.time_source})"))
@@ -146,8 +156,12 @@ def report_html(loaded: LoadedScan, threshold: float | None = None, audio: Audio
                          f"{threshold:.2f} merged.</p>")
     else:
         parts.append(f"<p class=note>{_e(note)}</p>")
-    times, scores = view.score_curve()
-    if scores.size:
-        parts += ["<h2>Score</h2>", score_svg(times, scores, duration, threshold)]
-    parts += [f"<h2>Results ({len(view)} windows)</h2>", _table(view, threshold, recording)]
+    for name in view.names if view.has_questions else (None,):
+        times, scores = view.score_curve(name)
+        if scores.size:
+            title = "Score" if name is None else f"Score: {_e(name)}"
+            limit = threshold if name is None else view.threshold_of(name)
+            parts += [f"<h2>{title}</h2>", score_svg(times, scores, duration, limit)]
+    unit = "answers" if view.has_questions else "windows"
+    parts += [f"<h2>Results ({len(view)} {unit})</h2>", _table(view, threshold, recording)]
     return html_page(f"Mellow scan: {rec.file_name}", parts)

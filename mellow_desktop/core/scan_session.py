@@ -19,6 +19,7 @@ from pathlib import Path
 from mellow.errors import one_line
 from mellow.model.config import AudioConfig
 from mellow.recordings import Recording
+from mellow.scan.keys import missing_asks
 from mellow.scan.plan import ScanPlan
 from mellow.scan.types import Window, WindowResult
 from mellow.scan.writers.records import ScanRow
@@ -125,24 +126,36 @@ class ScanSession:
         return self.plan.range_s / max(1, self.plan.n_windows)
 
     def missing(self) -> list[tuple[int, Window]]:
-        """(plan index, window) of every planned window not yet answered, in plan order."""
-        done = self.store.done_indices(self.record)
-        return [(i, w) for i, w in self.windows if i not in done]
+        """(plan index, window) of every planned window with a question not yet answered, in plan order."""
+        asks = self.asks()
+        return [(i, w) for i, w in self.windows if w in asks]
+
+    def asks(self) -> dict[Window, tuple[str, ...]]:
+        """For each planned window with questions not yet answered, their names (in the set's order): the
+        driver's ``asks`` (a question added to a stored scan is asked alone)."""
+        names = self.record.question_set.names
+        done_pairs = self.store.done_pairs(self.record)
+        windows = self.windows
+        done = {self.record.key_of(w, names[q]) for i, w in windows for q in range(len(names))
+                if (i, q) in done_pairs}
+        return missing_asks([w for _, w in windows], names, self.record.key_of, done)
 
     def append(self, batch: Sequence[tuple[int, WindowResult]]) -> None:
         """Store one batch of results in one transaction (durable when this returns)."""
         self.store.append_results(self.record, batch)
 
     def adopt(self, rows: Iterable[ScanRow]) -> int:
-        """Store as answered the missing windows whose resume key is among ``rows`` (rows of a ``mellow
-        scan`` output of the same file, prompt, options and model); returns how many."""
+        """Store as answered the missing (window, question) pairs whose resume key is among ``rows`` (rows
+        of a ``mellow scan`` output of the same file, questions, options and model); returns how many."""
         by_key = {r.key: r for r in rows}
+        asks = self.asks()
         found = []
-        for i, w in self.missing():
-            row = by_key.get(self.record.key_of(w))
-            if row is not None:
-                found.append((i, WindowResult(w, text=row.text, tokens=list(row.tokens), score=row.score,
-                                              choices=row.choices)))
+        for i, w in self.windows:
+            for name in asks.get(w, ()):
+                row = by_key.get(self.record.key_of(w, name))
+                if row is not None:
+                    found.append((i, WindowResult(w, text=row.text, tokens=list(row.tokens), score=row.score,
+                                                  choices=row.choices, question=name)))
         self.append(found)
         return len(found)
 

@@ -22,11 +22,13 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from mellow.errors import MellowError, one_line
 from mellow.generation.devices import dtype_name
+from mellow.scan.questions import QuestionSet
+from mellow.scan.scores import scoring_for
 from mellow.scan.types import WindowResult
 from mellow_desktop.core.deleted import SCAN, Deleted
 from mellow_desktop.core.history_record import HistoryError
 from mellow_desktop.core.history_schema import index_record, matching_ids, transaction, unindex_record
-from mellow_desktop.core.scan_record import LoadedScan, ScannedFile, ScanRecord
+from mellow_desktop.core.scan_record import LoadedScan, ScannedFile, ScanRecord, set_label, stored_question
 from mellow_desktop.core.scan_schema import (
     FILE_COLUMNS,
     QUESTION_COLUMNS,
@@ -70,8 +72,19 @@ def _record(row: sqlite3.Row) -> ScanRecord:
 
 def _options_json(scan: ScanRecord) -> str:
     options = {"generation": dataclasses.asdict(scan.generation_options()), "dtype": scan.dtype,
-               "score": scan.score, "zone": scan.zone, "date_from": scan.date_from, "date_to": scan.date_to}
+               "score": scan.score, "zone": scan.zone, "date_from": scan.date_from, "date_to": scan.date_to,
+               **({"set_name": scan.questions.name} if scan.questions is not None and scan.questions.name
+                  else {})}
     return json.dumps(options, ensure_ascii=False, default=str)
+
+
+def _set_name(row: sqlite3.Row) -> str:
+    """The question set's name a ``scan`` row's options hold ("" when none)."""
+    try:
+        options = json.loads(row["options"] or "{}")
+    except json.JSONDecodeError:
+        return ""
+    return str(options.get("set_name") or "") if isinstance(options, dict) else ""
 
 
 def _file_values(scan: ScanRecord) -> list[tuple[object, ...]]:
@@ -79,10 +92,25 @@ def _file_values(scan: ScanRecord) -> list[tuple[object, ...]]:
              f.problem) for i, f in enumerate(scan.files)]
 
 
+def _question_values(scan: ScanRecord, first: int = 0) -> list[tuple[object, ...]]:
+    """The ``scan_question`` rows of the scan's questions from the ``first``-th on (a one-question scan
+    stores the scan's threshold with its question, as before sets)."""
+    qs = scan.question_set
+    return [(scan.id, k, q.name, q.prompt, scan.threshold if scan.questions is None else q.threshold,
+             scan.scoring_of(q.name)) for k, q in enumerate(qs) if k >= first]
+
+
+def _q_index(scan: ScanRecord, r: WindowResult) -> int:
+    """The stored index of the question ``r`` answers (0: a result without a question's name)."""
+    if not r.question or scan.questions is None:
+        return 0
+    return scan.questions.names.index(r.question)
+
+
 def _window_values(scan: ScanRecord, plan_index: int, r: WindowResult) -> tuple[object, ...]:
     w = r.window
     file_idx, idx = scan.locate(int(plan_index))
-    return (scan.id, file_idx, idx, 0, float(w.start_s), float(w.end_s),
+    return (scan.id, file_idx, idx, _q_index(scan, r), float(w.start_s), float(w.end_s),
             float(w.slot2_start_s) if w.slot2_file is not None else None, r.text, json.dumps(list(r.tokens)),
             r.score, None if r.choices is None else json.dumps(r.choices), r.error)
 
@@ -92,8 +120,11 @@ def _result(scan: ScanRecord, row: sqlite3.Row) -> WindowResult:
     choices = None if raw is None else {str(k): float(v) for k, v in raw.items()}
     window = scan.window_of(int(row["file_idx"]), float(row["start_s"]), float(row["end_s"]),
                             row["slot2_start_s"])
+    names = scan.question_set.names
+    q = int(row["q"])
     return WindowResult(window, text=row["text"], tokens=[int(t) for t in json.loads(row["tokens"])],
-                        score=row["score"], choices=choices, error=row["error"])
+                        score=row["score"], choices=choices, error=row["error"],
+                        question=names[q] if q < len(names) else "")
 
 
 class ScanStore:
@@ -129,7 +160,7 @@ class ScanStore:
         sid = int(self._conn.execute(_insert_sql("scan", columns), values).lastrowid)
         scan.id = sid
         self._conn.executemany(_FILE_INSERT, _file_values(scan))
-        self._conn.execute(_QUESTION_INSERT, (sid, 0, scan.prompt, scan.prompt, scan.threshold, scan.scoring))
+        self._conn.executemany(_QUESTION_INSERT, _question_values(scan))
         self._reindex(sid, fresh=True)
         return sid
 
@@ -143,12 +174,48 @@ class ScanStore:
 
     def get(self, scan_id: int) -> ScanRecord | None:
         row = self._conn.execute("SELECT * FROM scan WHERE id = ?", (int(scan_id),)).fetchone()
-        return None if row is None else self._with_files(_record(row))
+        return None if row is None else self._with_files(_record(row), _set_name(row))
 
-    def _with_files(self, scan: ScanRecord) -> ScanRecord:
+    def _with_files(self, scan: ScanRecord, set_name: str = "") -> ScanRecord:
         files = self._conn.execute("SELECT * FROM scan_file WHERE scan_id = ? ORDER BY idx", (scan.id,))
         scan.files = [ScannedFile(**{c: r[c] for c in FILE_COLUMNS[2:]}) for r in files]
+        rows = self._conn.execute("SELECT * FROM scan_question WHERE scan_id = ? ORDER BY q",
+                                  (scan.id,)).fetchall()
+        if len(rows) > 1:  # a question set (one question: the scan's prompt, as before sets)
+            scan.questions = QuestionSet(tuple(stored_question(r["name"], r["prompt"], r["threshold"])
+                                               for r in rows), set_name)
+        scan.scorings = {q.name: r["scoring"] for q, r in zip(scan.question_set, rows, strict=False)}
         return scan
+
+    def add_questions(self, scan: ScanRecord, more: QuestionSet) -> None:
+        """Add the questions ``more`` to the stored scan (Resume then asks only them of every window); sets
+        the record's questions, label and scorings (``more``'s resolved as the scan resolves its own)."""
+        taken = set(scan.question_set.names)
+        renamed = []
+        for q in more:  # a name already taken is numbered: "tone (2)"
+            name, k = q.name, 1
+            while name in taken:
+                k += 1
+                name = f"{q.name} ({k})"
+            taken.add(name)
+            renamed.append(dataclasses.replace(q, name=name))
+        joined = scan.question_set.joined(QuestionSet(tuple(renamed), more.name))  # a prompt asked: error
+        first = len(scan.question_set)
+        if scan.questions is None and len(joined) > 1:  # the first question keeps the scan's threshold
+            joined = QuestionSet((dataclasses.replace(joined[0], threshold=scan.threshold), *joined[1:]))
+        before = scan.questions, scan.prompt, dict(scan.scorings)
+        scan.questions, scan.prompt = joined, set_label(joined)
+        scan.scorings = {q.name: scan.scoring_of(q.name) if k < first else scoring_for(q.prompt, scan.score)
+                         for k, q in enumerate(joined)}
+        try:
+            with self._write("add the questions to"):
+                self._conn.execute("DELETE FROM scan_question WHERE scan_id = ?", (scan.id,))
+                self._conn.executemany(_QUESTION_INSERT, _question_values(scan))
+                self._conn.execute("UPDATE scan SET prompt = ? WHERE id = ?", (scan.prompt, scan.id))
+                self._reindex(int(scan.id or 0))
+        except BaseException:
+            scan.questions, scan.prompt, scan.scorings = before
+            raise
 
     def set_status(self, scan_id: int, status: str, message: str | None = None) -> None:
         """Mark the scan "finished", "cancelled", "failed" (with ``message``) or "running" again (resumed)."""
@@ -164,18 +231,23 @@ class ScanStore:
         needle = text.strip().casefold()
         if not needle:
             rows = self._conn.execute("SELECT * FROM scan ORDER BY created DESC, id DESC LIMIT ?", (limit,))
-            return [self._with_files(_record(r)) for r in rows.fetchall()]
+            return [self._with_files(_record(r), _set_name(r)) for r in rows.fetchall()]
         ids = matching_ids(self._conn, self.fts, needle, limit, table="scan")
         return [r for r in (self.get(i) for i in ids) if r is not None]
 
     # ------------------------------------------------------------------------------------------- windows
     def done_indices(self, scan: ScanRecord | int) -> set[int]:
-        """Plan indices of the windows of ``scan`` (a record, or a stored scan's id) already answered."""
+        """Plan indices of the windows of ``scan`` (a record, or a stored scan's id) with at least one
+        answer."""
+        return {i for i, _q in self.done_pairs(scan)}
+
+    def done_pairs(self, scan: ScanRecord | int) -> set[tuple[int, int]]:
+        """(plan index, question index) of every answer of ``scan`` (a record, or a stored scan's id)."""
         scan = scan if isinstance(scan, ScanRecord) else self.get(scan) or ScanRecord(prompt="", file="")
-        rows = self._conn.execute(f"SELECT file_idx, idx FROM scan_window WHERE scan_id = ? AND {_ANSWERED}",
-                                  (int(scan.id or 0),))
+        rows = self._conn.execute(f"SELECT file_idx, idx, q FROM scan_window WHERE scan_id = ? AND "
+                                  f"{_ANSWERED}", (int(scan.id or 0),))
         firsts = scan.first_windows()
-        return {firsts[int(f)] + int(i) for f, i in rows if int(f) < len(firsts)}
+        return {(firsts[int(f)] + int(i), int(q)) for f, i, q in rows if int(f) < len(firsts)}
 
     def restart(self, scan: ScanRecord, changed: Iterable[int]) -> None:
         """Forget the stored windows of the files ``changed`` (file indices: their content changed, so the
@@ -193,7 +265,7 @@ class ScanStore:
             self._reindex(sid)
 
     def done_counts(self, ids: Iterable[int]) -> dict[int, int]:
-        """Windows stored per scan (for "34 of 720 windows" in the history list; 0 when none)."""
+        """Answers stored per scan (for "34 of 720 windows" in the history list; 0 when none)."""
         wanted = [int(i) for i in ids]
         counts = dict.fromkeys(wanted, 0)
         marks = ", ".join("?" * len(wanted))

@@ -20,11 +20,14 @@ from PySide6.QtWidgets import QDialog, QDockWidget, QFileDialog, QMainWindow
 
 from mellow.errors import user_message
 from mellow.recordings import Location
+from mellow.scan.questions import QuestionError, QuestionSet
 from mellow_desktop.core.activity import ActivityWindow
+from mellow_desktop.core.history_record import HistoryError
 from mellow_desktop.core.history_store import HistoryStore
 from mellow_desktop.core.model_loading import not_ready_message
 from mellow_desktop.core.scan_activity import file_starts, scan_grid
 from mellow_desktop.core.scan_export import EXPORT_FORMATS, export_scan
+from mellow_desktop.core.scan_planning import unplanned_note
 from mellow_desktop.core.scan_record import LoadedScan, ScanRecord
 from mellow_desktop.core.scan_view import ScanView
 from mellow_desktop.qt.clip_pair import ClipPair
@@ -85,6 +88,8 @@ class ScanFlow(QObject):
         p.resume_requested.connect(self.resume)
         p.export_requested.connect(lambda fmt: self.export(fmt))
         self.activity.window_chosen.connect(self._go_to_activity_window)
+        self.activity.question_changed.connect(self.update_activity)
+        p.add_question_requested.connect(self.add_question)
         self.activity.message.connect(notify)
         for panel in clips.both():
             panel.window_changed.connect(lambda _slot, pn=panel: self._follow_window(pn))
@@ -160,11 +165,12 @@ class ScanFlow(QObject):
     def _on_started(self, job: ScanJob, record: ScanRecord) -> None:
         if job is not self.job or self.view is None:
             return
-        self.record = self.view.record = record
+        self.record = record
+        self.view.set_record(record)
         self._show_title()
-        self.pane.set_progress(len(self.view), record.n_windows, f"0 of {record.n_windows} windows")
+        self.pane.set_progress(len(self.view), record.n_answers, f"0 of {record.n_answers} {record.unit}")
         self.refresh_history()
-        for note in (job.notice, _unplanned_note(record)):
+        for note in (job.notice, unplanned_note(record)):
             if note:
                 self.notify(note)
 
@@ -189,13 +195,14 @@ class ScanFlow(QObject):
         self.job = None
         if job.scan_id is not None:
             self.record = self.store.scans.get(job.scan_id) or self.record
-        missing = self.record is not None and len(self.view or ()) < self.record.n_windows
+        missing = self.record is not None and len(self.view or ()) < self.record.n_answers
         self.pane.set_running(False, can_resume=missing)
         self._show_title()
         self.refresh_history()
         done = len(self.view or ())
-        text = {"finished": f"Scan finished: {done} windows.",
-                "cancelled": f"Scan stopped after {done} windows (Resume finishes it)."}.get(
+        unit = self.record.unit if self.record is not None else "windows"
+        text = {"finished": f"Scan finished: {done} {unit}.",
+                "cancelled": f"Scan stopped after {done} {unit} (Resume finishes it)."}.get(
             status, f"The scan failed: {message}")
         if status != "failed" and self.record is not None and self.record.message:
             text += f" {self.record.message[0].upper()}{self.record.message[1:]}."
@@ -246,22 +253,47 @@ class ScanFlow(QObject):
         files = loaded.record.files
         self.panel = self._panel_for(Path(files[first].path if files else loaded.record.file))
         self._show_title()
-        missing = len(loaded.results) < loaded.record.n_windows
-        self.pane.set_running(False, can_resume=missing)
-        self.pane.set_progress(len(loaded.results), loaded.record.n_windows,
-                               f"{len(loaded.results)} of {loaded.record.n_windows} windows")
+        self._show_stored_progress(len(loaded.results))
         self.dock.show()
         self.update_activity()
         return loaded
 
+    def _show_stored_progress(self, done: int) -> None:
+        record = self.record
+        if record is None:
+            return
+        self.pane.set_running(False, can_resume=done < record.n_answers)
+        self.pane.set_progress(done, record.n_answers, f"{done} of {record.n_answers} {record.unit}")
+
+    def add_question(self, prompt: str) -> bool:
+        """Add the question ``prompt`` to the shown stored scan and ask it of every window (the answers
+        stored stay; only the new question is asked); False after a one-line message."""
+        record = self.record
+        if record is None or record.id is None or self.view is None:
+            self.notify("Open or run a scan first.")
+            return False
+        if not self.can_start():
+            return False
+        try:
+            self.store.scans.add_questions(record, QuestionSet.of(prompt.strip()))
+        except (QuestionError, HistoryError) as exc:
+            self.notify(str(exc))
+            return False
+        self.view.set_record(record)
+        self._show_title()
+        self.refresh_history()
+        return self.resume()
+
     # ------------------------------------------------------------------------------------------- activity
     def update_activity(self) -> None:
-        """Chart the shown scan's activity when it is a folder scan with clock times (else hide the chart)."""
+        """Chart the shown scan's activity when it is a folder scan with clock times (else hide the chart),
+        for the question the pane's picker names (a question set's first by default)."""
         view, record = self.view, self.record
         if view is None or record is None or not view.has_files or not file_starts(record):
             self.activity_dock.hide()
             return
-        grid, windows = scan_grid(record, view.results, view.threshold)
+        question = self.activity.set_questions(view.names)
+        grid, windows = scan_grid(record, view.of_question(question), view.threshold_of(question))
         self.activity.show_grid(grid, windows, self.location_of())
         if self.activity_dock.isHidden():
             self.activity_dock.show()
@@ -363,22 +395,17 @@ class ScanFlow(QObject):
             path = chosen
         loaded = self.store.scans.load(self.record.id)
         try:
-            out = export_scan(loaded, path, fmt, threshold=self.view.threshold if self.view else None)
+            view = self.view
+            question = self.activity.question() if view is not None and view.has_questions and \
+                view.has_files and fmt == "html" else None  # the activity report follows the picker
+            out = export_scan(loaded, path, fmt, threshold=view.threshold if view else None,
+                              thresholds=view.thresholds if view else None, question=question)
         except Exception as exc:  # every failure becomes one line; nothing is lost
             self.notify(user_message(exc, "exporting the scan"))
             return None
         self.last_export_folder = str(out.parent)
         self.notify(f"Exported the scan to {out}")
         return out
-
-
-def _unplanned_note(record: ScanRecord) -> str | None:
-    """"2 of 48 files could not be scanned: a.wav: <reason>; …" for a folder scan, or None."""
-    bad = [f for f in record.files if f.problem]
-    if not bad or not record.is_folder:
-        return None
-    listed = "; ".join(f"{f.name}: {f.problem}" for f in bad[:3]) + ("; …" if len(bad) > 3 else "")
-    return f"{len(bad)} of {len(record.files)} files could not be scanned (the others are): {listed}"
 
 
 def _once(signal: Any, slot: Callable[..., None]) -> None:

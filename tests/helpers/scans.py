@@ -48,9 +48,10 @@ def asked_alone(engine: Engine, w: Window, prompt: str, opts: GenerationOptions)
 
 def fake_results(record: ScanRecord, texts: list[str],
                  scores: list[float | None]) -> list[tuple[int, WindowResult]]:
-    """(index, result) pairs at starts 0, 10, 20... of ``record`` (no model: for the store's own tests)."""
-    out = []
+    """(index, result) pairs at starts 0, 10, 20... of ``record`` (no model: for the store's own tests),
+    answering its first question."""
+    out, name = [], record.question_set.names[0]
     for i, (text, score) in enumerate(zip(texts, scores, strict=True)):
         w = Window(Path(record.file), 10.0 * i, 10.0 * i + 10.0, record.file_hash)
-        out.append((i, WindowResult(w, text=text, tokens=[5, 6, i], score=score)))
+        out.append((i, WindowResult(w, text=text, tokens=[5, 6, i], score=score, question=name)))
     return out

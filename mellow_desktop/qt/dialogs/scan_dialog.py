@@ -1,8 +1,9 @@
-"""Scan… : what to ask of every window of a recording, over which range, with which hop and threshold, and
-what goes in the model's second slot; under *Advanced*, the precision, the longest answer, the score, and
-a ``mellow scan`` output whose answers to the same question are taken instead of asked again.  The answer is
-a :class:`~mellow_desktop.core.scan_record.ScanRecord` (checked by the core when the scan starts; typed
-times are read by :func:`~mellow_desktop.core.time_entry.parse_time`).
+"""Scan… : what to ask of every window of a recording (one question, or a question set:
+:class:`~mellow_desktop.qt.widgets.question_set_editor.QuestionSetEditor`), over which range, with which
+hop and threshold, and what goes in the model's second slot; under *Advanced*, the precision, the longest
+answer, the score, and a ``mellow scan`` output whose answers to the same questions are taken instead of
+asked again.  The answer is a :class:`~mellow_desktop.core.scan_record.ScanRecord` (checked by the core when
+the scan starts; typed times are read by :func:`~mellow_desktop.core.time_entry.parse_time`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QButtonGroup,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -29,9 +31,11 @@ from PySide6.QtWidgets import (
 )
 
 from mellow.scan.plan import MIN_HOP_S
+from mellow.scan.questions import QuestionError
 from mellow.timefmt import format_seconds
-from mellow_desktop.core.scan_record import ScanRecord
+from mellow_desktop.core.scan_record import ScanRecord, set_label
 from mellow_desktop.core.time_entry import TimeEntryError, parse_time
+from mellow_desktop.qt.widgets.question_set_editor import QuestionSetEditor
 
 #: Prompts offered in the dialog; the yes/no ones give a score curve and detections.
 SCAN_PRESETS = (
@@ -64,7 +68,7 @@ class ScanDialog(QDialog):
 
     def __init__(self, file: Path, duration_s: float, clip_b: tuple[Path, float] | None,
                  parent: QWidget | None = None, prompt: str = "",
-                 dates: tuple[str, str] | None = None) -> None:
+                 dates: tuple[str, str] | None = None, sets_folder: Path | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Scan {'folder ' if dates else ''}{file.name}")
         self.file, self.duration_s, self.clip_b, self.dates = file, duration_s, clip_b, dates
@@ -75,6 +79,21 @@ class ScanDialog(QDialog):
             self.prompt.setEditText(prompt.strip())
         self.prompt.setMinimumWidth(420)
         self.prompt.setToolTip("Asked of every window; a yes/no question gives a score and detections")
+        self.one_question = QRadioButton("One question", self)
+        self.many = QRadioButton("Question set", self)
+        self.many.setToolTip("Several questions asked of every window at once (one encoding per window)")
+        self.one_question.setChecked(True)
+        self.ask_mode = QButtonGroup(self)  # exclusive apart from the range's radio buttons
+        self.ask_mode.addButton(self.one_question)
+        self.ask_mode.addButton(self.many)
+        self.questions = QuestionSetEditor(self, sets_folder)
+        self.questions.setVisible(False)
+        self.questions.message.connect(self._say)
+        self.many.toggled.connect(self._show_set)
+        mode_row = QHBoxLayout()
+        for w in (self.one_question, self.many):
+            mode_row.addWidget(w)
+        mode_row.addStretch(1)
         self.whole = QRadioButton("every recording" if dates else "whole file", self)
         self.part = QRadioButton("from", self)
         self.whole.setChecked(True)
@@ -113,7 +132,9 @@ class ScanDialog(QDialog):
         buttons.accepted.connect(self._accept)
         buttons.rejected.connect(self.reject)
         form = QFormLayout(self)
-        form.addRow("Ask", self.prompt)
+        form.addRow("Ask", mode_row)
+        form.addRow("", self.prompt)
+        form.addRow("", self.questions)
         form.addRow("Range", range_row)
         form.addRow("Hop", self.hop)
         form.addRow("Threshold", self.threshold)
@@ -159,6 +180,32 @@ class ScanDialog(QDialog):
         self.advanced_toggle.toggled.connect(self._show_advanced)
         return part
 
+    def _show_set(self, shown: bool) -> None:
+        self.questions.setVisible(shown)
+        self.prompt.setVisible(not shown)
+        self.threshold.setToolTip("P(yes) at or above which a window counts as a detection" +
+                                  (" (for questions without their own)" if shown else ""))
+        self.error.setText("")
+        self.adjustSize()
+
+    def _say(self, text: str) -> None:
+        """A one-line message of the question set: errors in red, what was done in plain text."""
+        done = text.startswith("Saved ")
+        self.error.setStyleSheet("" if done else "color: #b00020;")
+        self.error.setText(text)
+
+    def asked(self) -> dict[str, object]:
+        """The record's fields of what is asked: ``prompt`` (one question, or a set's label) and
+        ``questions`` (a set of several; None for one); QuestionError for a set that cannot be asked."""
+        if not self.many.isChecked():
+            return {"prompt": self.prompt.currentText().strip(), "questions": None}
+        questions = self.questions.question_set()
+        if len(questions) == 1:  # a set of one is one question (keyed and stored as one)
+            q = questions[0]
+            return {"prompt": q.prompt, "questions": None,
+                    **({} if q.threshold is None else {"threshold": q.threshold})}
+        return {"prompt": set_label(questions), "questions": questions}
+
     def _show_advanced(self, shown: bool) -> None:
         self.advanced.setVisible(shown)
         self.advanced_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
@@ -171,7 +218,8 @@ class ScanDialog(QDialog):
             self.reuse.setText(chosen)
 
     def record(self) -> ScanRecord:
-        """The scan asked for; raises TimeEntryError (one line) for a range that cannot be read."""
+        """The scan asked for; raises TimeEntryError (one line) for a range that cannot be read, QuestionError
+        for a question set that cannot be asked."""
         from_s, to_s = 0.0, None
         if self.dates:
             return self._folder_record()
@@ -184,11 +232,12 @@ class ScanDialog(QDialog):
         slot2_file, slot2_start = (self.clip_b if mode != "same" and self.clip_b else (None, 0.0))
         if mode == "pair":
             slot2_start = 0.0
-        return ScanRecord(prompt=self.prompt.currentText().strip(), file=str(self.file),
-                          hop_s=self.hop.value(), from_s=from_s, to_s=to_s, threshold=self.threshold.value(),
+        fields = {"threshold": self.threshold.value(), **self.asked()}
+        return ScanRecord(file=str(self.file), hop_s=self.hop.value(), from_s=from_s, to_s=to_s,
                           slot2_mode=mode, slot2_file=None if slot2_file is None else str(slot2_file),
                           slot2_start_s=slot2_start, max_len=self.max_len.value(),
-                          score=self.score.currentData(), dtype=str(self.precision.currentData()))
+                          score=self.score.currentData(), dtype=str(self.precision.currentData()),
+                          **fields)  # type: ignore[arg-type]
 
     def _folder_record(self) -> ScanRecord:
         """A folder scan: every window of each recording that starts in the range of dates."""
@@ -199,10 +248,10 @@ class ScanDialog(QDialog):
                 raise TimeEntryError(f"a date reads YYYY-MM-DD, like 2026-05-03 (not {text!r})")
         if first and last and last < first:
             raise TimeEntryError("the last date must not come before the first")
-        return ScanRecord(prompt=self.prompt.currentText().strip(), file=str(self.file),
-                          hop_s=self.hop.value(), threshold=self.threshold.value(), date_from=first or None,
+        fields = {"threshold": self.threshold.value(), **self.asked()}
+        return ScanRecord(file=str(self.file), hop_s=self.hop.value(), date_from=first or None,
                           date_to=last or None, max_len=self.max_len.value(), score=self.score.currentData(),
-                          dtype=str(self.precision.currentData()))
+                          dtype=str(self.precision.currentData()), **fields)  # type: ignore[arg-type]
 
     def reuse_path(self) -> str | None:
         """The ``mellow scan`` output to take answers from, or None."""
@@ -211,15 +260,15 @@ class ScanDialog(QDialog):
     def _accept(self) -> None:
         try:
             record = self.record()
-        except TimeEntryError as exc:
-            self.error.setText(str(exc))
+        except (TimeEntryError, QuestionError) as exc:
+            self._say(str(exc))
             return
         reuse = self.reuse_path()
         if reuse and not Path(reuse).expanduser().is_file():
-            self.error.setText(f"No such file: {reuse}")
+            self._say(f"No such file: {reuse}")
             return
         if not record.prompt:
-            self.error.setText("Type a prompt to ask of every window.")
+            self._say("Type a prompt to ask of every window.")
             return
         self.accept()
 

@@ -1,6 +1,7 @@
-"""The activity pane of a folder scan: the chart (:class:`~.activity_chart.ActivityChart`), its choices (day
-or night view, detections per recorded hour or mean P(yes), the place for sunrise and sunset), the summary
-CSV export, and the detections of the cell last clicked (double-click one to go to its window).
+"""The activity pane of a folder scan: the chart (:class:`~.activity_chart.ActivityChart`), its choices (the
+question of a question set, day or night view, detections per recorded hour or mean P(yes), the place for
+sunrise and sunset), the summary CSV export, and the detections of the cell last clicked (double-click one to
+go to its window).  The chart, its CSV and the scan's HTML report follow the question chosen.
 """
 
 from __future__ import annotations
@@ -47,12 +48,17 @@ class ActivityPane(QWidget):
 
     window_chosen = Signal(object)  # ActivityWindow
     message = Signal(str)
+    question_changed = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.grid: ActivityGrid | None = None
         self.windows: list[ActivityWindow] = []
         self.chart = ActivityChart(self)
+        self.questions = QComboBox(self)
+        self.questions.setToolTip("The question of the set whose detections are charted")
+        self.questions_label = QLabel("Question:", self)
+        self.questions.currentIndexChanged.connect(lambda _i: self.question_changed.emit())
         self.night = QCheckBox("Night view", self)
         self.night.setToolTip("Rows run from noon to noon, so that a night is one row")
         self.measure = QComboBox(self)
@@ -77,7 +83,8 @@ class ActivityPane(QWidget):
         self.chart.cell_clicked.connect(self.list_cell)
         self.detections.itemActivated.connect(self._choose)
         top = QHBoxLayout()
-        for w in (self.night, QLabel("Colour:", self), self.measure, QLabel("Place:", self), self.place):
+        for w in (self.questions_label, self.questions, self.night, QLabel("Colour:", self), self.measure,
+                  QLabel("Place:", self), self.place):
             top.addWidget(w)
         top.addStretch(1)
         top.addWidget(self.export_button)
@@ -86,6 +93,25 @@ class ActivityPane(QWidget):
         lay.addWidget(self.chart, 1)
         lay.addWidget(self.cell_label)
         lay.addWidget(self.detections)
+        self.set_questions(())
+
+    def set_questions(self, names: tuple[str, ...]) -> str:
+        """Offer the questions ``names`` (the picker shows for two or more; the choice is kept when the
+        name is still there); returns the question chosen ("" for none)."""
+        current = self.question()
+        if tuple(self.questions.itemText(i) for i in range(self.questions.count())) != names:
+            self.questions.blockSignals(True)
+            self.questions.clear()
+            self.questions.addItems(list(names))
+            self.questions.setCurrentIndex(max(0, self.questions.findText(current)))
+            self.questions.blockSignals(False)
+        for w in (self.questions, self.questions_label):
+            w.setVisible(len(names) > 1)
+        return self.question()
+
+    def question(self) -> str:
+        """The question charted ("" when none is offered)."""
+        return self.questions.currentText()
 
     def show_grid(self, grid: ActivityGrid | None, windows: list[ActivityWindow],
                   location: Location | None = None) -> None:

@@ -1,11 +1,13 @@
 """The scan pane: the scan's title, progress (bar, windows/s, ETA), Cancel / Resume / Export, the timeline
 track (:class:`~mellow_desktop.qt.widgets.scan_timeline.ScanTimeline`) and the results table, which sorts
-(click a header) and filters (answer text, minimum score) through :meth:`ScanView.table
-<mellow_desktop.core.scan_view.ScanView.table>`.
+(click a header) and filters (answer text, minimum score, the question of a question set) through
+:meth:`ScanView.table <mellow_desktop.core.scan_view.ScanView.table>`.
 
 Selecting a row emits :attr:`ScanResults.row_chosen` with the window's plan index (the window moves there,
 opening its file for a folder scan); Enter or a double-click emits :attr:`ScanResults.play_requested`.  A
-folder scan's table has two more columns first: the file and the window's clock time.
+folder scan's table has two more columns first: the file and the window's clock time; a question set's has
+the question's name before the times.  "Ask another…" adds a question to the scan shown
+(:attr:`ScanResults.add_question_requested`).
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QDoubleSpinBox,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QMenu,
@@ -31,11 +35,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mellow_desktop.core.scan_view import FILE_SORT_KEYS, SORT_KEYS, ScanView, TableRow
+from mellow_desktop.core.scan_view import ScanView, TableRow
 from mellow_desktop.qt.widgets.scan_timeline import ScanTimeline
 
-HEADERS = ("Start", "End", "Answer", "Score")
-FILE_HEADERS = ("File", "Clock time", *HEADERS)
+#: Column headers by sort key (:meth:`ScanView.columns`).
+COLUMN_HEADERS = {"file": "File", "clock": "Clock time", "question": "Question", "start": "Start",
+                  "end": "End", "answer": "Answer", "score": "Score"}
+ALL_QUESTIONS = "All questions"
 #: Export menu entries: format -> label.
 EXPORT_LABELS = {"csv": "CSV table…", "audacity": "Audacity labels…", "raven": "Raven selection table…",
                  "html": "HTML report…"}
@@ -51,6 +57,7 @@ class ScanTableModel(QAbstractTableModel):
         self.view: ScanView | None = None
         self.rows: list[TableRow] = []
         self.text, self.min_score = "", None
+        self.question: str | None = None  # the question shown (None: all)
         self.sort_key, self.descending = "start", False
 
     def refresh(self, view: ScanView | None = None) -> None:
@@ -58,14 +65,20 @@ class ScanTableModel(QAbstractTableModel):
             self.view = view
         self.beginResetModel()
         view = self.view
-        self.rows = view.table(self.text, self.min_score, self.sort_key, self.descending) if view else []
+        question = self.question if view is not None and self.question in view.names else None
+        self.rows = view.table(self.text, self.min_score, self.sort_key, self.descending,
+                               question) if view else []
         self.endResetModel()
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008 (Qt override)
         return 0 if parent.isValid() else len(self.rows)
 
+    def columns(self) -> tuple[str, ...]:
+        """The columns' sort keys (:meth:`ScanView.columns`)."""
+        return self.view.columns() if self.view is not None else ("start", "end", "answer", "score")
+
     def headers(self) -> tuple[str, ...]:
-        return FILE_HEADERS if self.view is not None and self.view.has_files else HEADERS
+        return tuple(COLUMN_HEADERS[c] for c in self.columns())
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008 (Qt override)
         return 0 if parent.isValid() else len(self.headers())
@@ -75,7 +88,9 @@ class ScanTableModel(QAbstractTableModel):
             return None
         row = self.rows[index.row()]
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
-            return row.cells(self.view is not None and self.view.has_files)[index.column()]
+            view = self.view
+            return row.cells(view is not None and view.has_files,
+                             view is not None and view.has_questions)[index.column()]
         if role == Qt.ItemDataRole.UserRole:
             return row
         return None
@@ -87,8 +102,7 @@ class ScanTableModel(QAbstractTableModel):
         return None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        keys = FILE_SORT_KEYS if self.view is not None and self.view.has_files else SORT_KEYS
-        self.sort_key, self.descending = keys[column], order == Qt.SortOrder.DescendingOrder
+        self.sort_key, self.descending = self.columns()[column], order == Qt.SortOrder.DescendingOrder
         self.refresh()
 
 
@@ -113,6 +127,7 @@ class ScanResults(QWidget):
     cancel_requested = Signal()
     resume_requested = Signal()
     export_requested = Signal(str)  # format
+    add_question_requested = Signal(str)  # the prompt to add
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -138,6 +153,12 @@ class ScanResults(QWidget):
         for fmt, label in EXPORT_LABELS.items():
             menu.addAction(label, lambda f=fmt: self.export_requested.emit(f))
         self.export_button.setMenu(menu)
+        self.ask_button = QPushButton("Ask another…", self)
+        self.ask_button.setToolTip("Add a question to this scan: only it is asked of every window")
+        self.ask_button.clicked.connect(self._ask_another)
+        self.question = QComboBox(self)
+        self.question.setToolTip("Show the answers of one question of the set")
+        self.question.currentIndexChanged.connect(self._filter_changed)
         self.timeline = ScanTimeline(self)
         self.filter = QLineEdit(self)
         self.filter.setPlaceholderText("Filter answers…")
@@ -166,12 +187,13 @@ class ScanResults(QWidget):
 
     def _layout(self) -> None:
         top = QHBoxLayout()
-        for w in (self.title, self.progress, self.progress_label):
+        top.addWidget(self.title, 1)  # takes the room left (a long title is cut, never drawn over the rest)
+        for w in (self.progress, self.progress_label):
             top.addWidget(w)
-        top.addStretch(1)
-        for w in (self.cancel_button, self.resume_button, self.export_button):
+        for w in (self.cancel_button, self.resume_button, self.ask_button, self.export_button):
             top.addWidget(w)
         filters = QHBoxLayout()
+        filters.addWidget(self.question)
         filters.addWidget(self.filter, 1)
         filters.addWidget(self.min_score)
         lay = QVBoxLayout(self)
@@ -185,7 +207,9 @@ class ScanResults(QWidget):
         """Show ``view`` (a new or re-opened scan); the timeline spans ``duration_s`` (its shown file)."""
         self.title.setText(title)
         self.timeline.set_view(view, duration_s, scored)
-        self.min_score.setEnabled(scored)
+        self.min_score.setEnabled(scored or any(view.scored(n) for n in view.names))
+        self.model.view = view
+        self.set_questions(view.names)
         self.model.refresh(view)
         self.table.sortByColumn(1 if view.has_files else 0, Qt.SortOrder.AscendingOrder)  # in clock order
         answer = self.model.headers().index("Answer")
@@ -194,6 +218,29 @@ class ScanResults(QWidget):
             mode = QHeaderView.ResizeMode.Stretch if column == answer else QHeaderView.ResizeMode.Interactive
             header.setSectionResizeMode(column, mode)
         self.table.resizeColumnsToContents()
+
+    def set_questions(self, names: tuple[str, ...]) -> None:
+        """Offer "All questions" and each of ``names`` in the question filter (shown for two or more)."""
+        wanted = (ALL_QUESTIONS, *names)
+        if tuple(self.question.itemText(i) for i in range(self.question.count())) != wanted:
+            current = self.question.currentText()
+            self.question.blockSignals(True)
+            self.question.clear()
+            self.question.addItems(list(wanted))
+            self.question.setCurrentIndex(max(0, self.question.findText(current)))
+            self.question.blockSignals(False)
+        self.question.setVisible(len(names) > 1)
+        self.model.question = self.question.currentText() if self.question.currentIndex() > 0 else None
+
+    def choose_question(self, name: str | None) -> None:
+        """Show only the answers of question ``name`` (None: of all questions)."""
+        self.question.setCurrentIndex(max(0, self.question.findText(name)) if name else 0)
+
+    def _ask_another(self) -> None:
+        prompt, ok = QInputDialog.getText(self, "Ask another question",
+                                          "Question to ask of every window of this scan:")
+        if ok and prompt.strip():
+            self.add_question_requested.emit(prompt.strip())
 
     def refresh(self) -> None:
         """The view got new results: redraw the timeline and the table (the selection is kept by row)."""
@@ -210,11 +257,13 @@ class ScanResults(QWidget):
 
     def set_running(self, running: bool, can_resume: bool) -> None:
         self.cancel_button.setVisible(running)
+        self.ask_button.setEnabled(not running)
         self.resume_button.setVisible(can_resume and not running)
         self.progress.setVisible(running or can_resume)
 
     def _filter_changed(self) -> None:
         self.model.text = self.filter.text()
+        self.model.question = self.question.currentText() if self.question.currentIndex() > 0 else None
         value = self.min_score.value()
         self.model.min_score = value if value > 0 else None
         self.model.refresh()
