@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QSystemTrayIcon
 
@@ -44,6 +45,8 @@ from mellow_desktop.qt.widgets.listen_panel import ListenChoice, ListenPanel
 POLL_MS = 100
 """The status and events are read this often; the lanes, margin and spectrogram every :data:`DRAW_EVERY`."""
 DRAW_EVERY = 5
+LEVEL_COLUMN_S = 0.02
+"""Seconds of input per column of the live waveform."""
 QUIET = {"row", "detection", "clip", "started", "ended"}
 """Events that are not notices (they change the lists and lanes)."""
 
@@ -75,6 +78,8 @@ class ListenFlow(QObject):
         self.tray: QSystemTrayIcon | None = None
         self.jobs = JobRunner(self)
         self._ticks = 0
+        self._level_pos = 0
+        self._closed = False
         self._drawing = False
         self.timer = QTimer(self)
         self.timer.setObjectName("listenPoll")
@@ -143,6 +148,7 @@ class ListenFlow(QObject):
         self.panel.state_label.setText(f"Starting {source.label}…")
         self.panel.show_notice("")
         self.panel.waveform.start()
+        self._level_pos = 0
         self.host.listen(self.job)
         self.timer.start()
         return True
@@ -182,9 +188,10 @@ class ListenFlow(QObject):
             return
         status = listener.status()
         self.view.heard_s = status.heard_s
-        db = to_dbfs(status.level)
-        self.panel.meter.set_level_db(db)
-        self.panel.waveform.add_db(db, status.heard_s)
+        self.panel.meter.set_level_db(to_dbfs(status.level))
+        if listener.ring is not None:
+            for t, peak in self._new_levels(listener.ring):
+                self.panel.waveform.add_db(to_dbfs(peak), t)
         changed = self._take(listener.events())
         self._ticks += 1
         if changed:
@@ -192,12 +199,24 @@ class ListenFlow(QObject):
         if self._ticks % DRAW_EVERY == 0:
             self._draw(listener, status)
 
+    def _new_levels(self, ring: Any) -> list[tuple[float, float]]:
+        """(seconds of input, peak) of each :data:`LEVEL_COLUMN_S` heard since the last poll (at most the
+        last second): the live waveform's columns."""
+        end, step = ring.end, max(1, round(ring.rate * LEVEL_COLUMN_S))
+        pos = max(self._level_pos, ring.start, end - ring.rate)
+        n = (end - pos) // step
+        if n <= 0:
+            return []
+        peaks = np.abs(ring.read(pos, pos + n * step)).max(axis=1).reshape(n, step).max(axis=1)
+        self._level_pos = pos + n * step
+        return [((pos + (i + 1) * step) / ring.rate, float(p)) for i, p in enumerate(peaks)]
+
     def _draw(self, listener: Any, status: Any) -> None:
         assert self.view is not None and self.job is not None
         self.panel.lanes.set_lanes(self.view.lanes(), status.heard_s)
         self.panel.margin_label.setText(margin_text(status, self.job.settings.hop_s))
         state = {"device-lost": "Input lost — retrying", "stopping": "Stopping after this window…"}.get(
-            status.state, f"Listening to {status.source}")
+            status.state, f"Listening to {Path(status.source).name or status.source}")
         counts = f"{status.answered} windows · {status.detections} detections"
         self.panel.state_label.setText(f"{state} · {counts}")
         if not self._drawing and listener.ring is not None:
@@ -274,6 +293,8 @@ class ListenFlow(QObject):
         self.listen_ended.emit(error)
 
     def _stored(self, ids: list[int]) -> None:
+        if self._closed:  # stored while the window closed: nothing left to tell
+            return
         self.refresh_history()
         if ids:
             many = "s" if len(ids) > 1 else ""
@@ -282,6 +303,7 @@ class ListenFlow(QObject):
 
     def shutdown(self) -> None:
         """The window closes: stop listening, wait for it and store the session in the history."""
+        self._closed = True
         self.timer.stop()
         job, self.job = self.job, None
         if job is not None:

@@ -1,6 +1,7 @@
 """Listen mode in the window with the tiny real model: a file played fast fills the lanes and the detections
 list, the session lands in History as scans that export, a detection's kept clip opens in Clip A; Stop ends
-a session cleanly mid-file; and the input device path through PulseAudio's null sink."""
+a session cleanly mid-file (asking waits meanwhile); and the input device path through PulseAudio's null
+sink."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ from mellow.listen import read_rows
 from mellow.scan.writers import table
 from mellow_desktop.core.scan_export import export_scan
 from mellow_desktop.qt.actions import find_action
+from mellow_desktop.qt.widgets.listen_panel import FILE_INPUT
 from tests.helpers.audio_files import write_recording
-from tests.helpers.listening import YES_NO
+from tests.helpers.audio_stack import PulseStack, play_file, pulse_audio, stop_process  # noqa: F401 - fixture
+from tests.helpers.listening import BIRD, YES_NO
 
 
 def _listen_to(w: Any, tmp_path: Path, path: Path, speed: float, threshold: float = 0.0) -> Any:
@@ -90,3 +93,34 @@ def test_stop_ends_a_session_mid_file_and_asking_waits_meanwhile(ready_window: A
     assert info["ended"] and info["answered"] == len(read_rows(session)) < 24
     assert "Listening ended" in flow.panel.state_label.text() and not flow.panel.items
     qtbot.waitUntil(lambda: (session / "history.json").exists(), timeout=30000)
+
+
+@pytest.mark.audio
+def test_the_input_device_is_heard_through_portaudio(ready_window: Any, qtbot: Any, tmp_path: Path,
+                                                      pulse_audio: PulseStack) -> None:  # noqa: F811
+    """Listen… lists the input devices; the null sink's monitor (through PortAudio) is heard: the birdsong
+    played into it shows in the live waveform, windows are answered, Stop ends it."""
+    w = ready_window
+    flow = w.listening
+    flow.folder, flow.options = tmp_path / "station", {"max_len": 1}
+    find_action(w, "listen").trigger()
+    panel = flow.panel
+    names = [panel.input.itemData(i) for i in range(panel.input.count())]
+    assert pulse_audio.device in names and names[-1] == FILE_INPUT
+    panel.input.setCurrentIndex(names.index(pulse_audio.device))
+    assert not panel.file_path.isVisible()
+    panel.start_button.click()
+    qtbot.waitUntil(lambda: flow.view is not None and flow.view.heard_s > 0.5, timeout=30000)
+    player = play_file(BIRD, sink=pulse_audio.sink)
+    try:
+        qtbot.waitUntil(lambda: flow.view.rows >= 1 and panel.waveform.points()[1].max() > 0.05,
+                        timeout=120000)
+    finally:
+        stop_process(player)
+    with qtbot.waitSignal(flow.listen_ended, timeout=60000) as ended:
+        panel.stop_button.click()
+    assert ended.args == [""]
+    (session,) = (tmp_path / "station").iterdir()
+    info = json.loads((session / "session.json").read_text())
+    assert info["input"].startswith(pulse_audio.device) and info["answered"] >= 1
+    assert flow.panel.lanes.lanes()[0].scores

@@ -113,8 +113,11 @@ class ListenPanel(QWidget):
         self.spectrogram = SpectrogramView(self)
         self.lanes = ScoreLanes(self)
         self.detections = QTreeWidget(self)
-        self.detections.setHeaderLabels(["Time", "Question", "P(yes)", "Clip"])
+        self.detections.setHeaderLabels(["Time", "Question", "P(yes)", "Audio"])
+        self.detections.setToolTip("Double-click (or Open in Clip A) to open a detection's kept clip")
         self.detections.setRootIsDecorated(False)
+        for column, width in enumerate((80, 110, 60)):
+            self.detections.setColumnWidth(column, width)
         self.detections.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.detections.itemDoubleClicked.connect(lambda *_: self._emit_selected(self.open_requested))
         self.detections.itemSelectionChanged.connect(self._update_enabled)
@@ -158,9 +161,11 @@ class ListenPanel(QWidget):
         box.addWidget(self.counts)
         self.views = QSplitter(Qt.Orientation.Horizontal, self)
         self.views.setObjectName("listenSplitter")
-        for w, stretch in ((live, 3), (self.lanes, 3), (lists, 2)):
+        for w, stretch in ((live, 3), (self.lanes, 4), (lists, 3)):
             self.views.addWidget(w)
             self.views.setStretchFactor(self.views.count() - 1, stretch)
+        self.views.setSizes([300, 400, 300])  # proportions until the user drags them
+        live.setSizes([100, 160])
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 4, 6, 4)
         lay.addLayout(top)
@@ -233,9 +238,9 @@ class ListenPanel(QWidget):
         self.detections.clear()
         for item in self.items:
             score = "" if item.score is None else f"{item.score:.2f}"
-            clip = item.clip.name if item.clip else f"no audio ({item.withheld or 'not kept'})"
-            if item.clip is not None and not view.clip_ready(item):
-                clip += " (writing…)"
+            clip = f"no audio ({item.withheld or 'not kept'})"
+            if item.clip is not None:
+                clip = "kept" if view.clip_ready(item) else "writing…"
             row = QTreeWidgetItem([item.time_text, item.question, score, clip])
             row.setToolTip(3, str(item.clip) if item.clip else clip)
             self.detections.addTopLevelItem(row)

@@ -1,5 +1,6 @@
 """Score lanes of Listen mode: one lane per question, its recent P(yes) over the input's time (the newest at
-the right) with its threshold drawn dashed; hits are dots in the accent colour."""
+the right; the span grows with what was heard, up to five minutes) with its threshold drawn dashed; hits are
+dots in the accent colour; the label gives the question's name and its latest P(yes)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from mellow_desktop.qt.theme import PlotColors, plot_colors
 
 LABEL_W = 110
 LANE_MIN_H = 22
+MIN_SPAN_S = 60.0
 
 
 class ScoreLanes(QWidget):
@@ -34,9 +36,13 @@ class ScoreLanes(QWidget):
     def lanes(self) -> list[Lane]:
         return list(self._lanes)
 
+    def span_s(self) -> float:
+        """Seconds across a lane: the input heard so far (at least a minute), at most :data:`LANE_SPAN_S`."""
+        return min(LANE_SPAN_S, max(MIN_SPAN_S, self._now_s))
+
     def x_of(self, t: float, plot: QRectF) -> float:
-        left = self._now_s - LANE_SPAN_S
-        return plot.left() + (t - left) / LANE_SPAN_S * plot.width()
+        span = self.span_s()
+        return plot.left() + (t - (self._now_s - span)) / span * plot.width()
 
     def paintEvent(self, _ev: QPaintEvent) -> None:  # noqa: N802 (Qt override)
         c = plot_colors(self.palette())
@@ -44,40 +50,46 @@ class ScoreLanes(QWidget):
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         p.fillRect(self.rect(), c.background)
         n = max(1, len(self._lanes))
-        axis_h = 14.0
+        axis_h = 16.0
         lane_h = (self.height() - axis_h) / n
         plot_w = self.width() - LABEL_W - 6.0
         for i, lane in enumerate(self._lanes):
             self._paint_lane(p, lane, QRectF(LABEL_W, i * lane_h + 2, plot_w, lane_h - 4), c)
         p.setPen(c.muted)
         bottom = QRectF(LABEL_W, self.height() - axis_h, plot_w, axis_h)
-        p.drawText(bottom, Qt.AlignmentFlag.AlignLeft, f"−{LANE_SPAN_S / 60:g} min")
-        p.drawText(bottom, Qt.AlignmentFlag.AlignRight, "now")
+        span = self.span_s()
+        ago = f"−{span / 60:.0f} min" if span >= 120 else f"−{span:.0f} s"
+        p.drawText(bottom, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, ago)
+        p.drawText(bottom, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, "now")
         if not self._lanes:
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "Scores appear here while listening")
         p.end()
 
     def _paint_lane(self, p: QPainter, lane: Lane, r: QRectF, c: PlotColors) -> None:
+        p.setBrush(Qt.BrushStyle.NoBrush)
         p.setPen(QPen(c.muted, 1))
         p.drawRect(r)
+        last = f"  {lane.scores[-1]:.2f}" if lane.scores else ""
         label = QRectF(4, r.top(), LABEL_W - 8, r.height())
         p.setPen(c.foreground)
-        p.drawText(label, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-                   p.fontMetrics().elidedText(lane.name, Qt.TextElideMode.ElideRight, int(label.width())))
+        name = p.fontMetrics().elidedText(lane.name, Qt.TextElideMode.ElideRight,
+                                          int(label.width() - p.fontMetrics().horizontalAdvance(last)))
+        p.drawText(label, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, name + last)
 
         def y_of(score: float) -> float:
             return r.bottom() - max(0.0, min(1.0, score)) * r.height()
 
         p.setPen(QPen(c.playhead, 1, Qt.PenStyle.DashLine))
         p.drawLine(QPointF(r.left(), y_of(lane.threshold)), QPointF(r.right(), y_of(lane.threshold)))
-        points = [QPointF(self.x_of(t, r), y_of(s)) for t, s in zip(lane.times, lane.scores, strict=True)
-                  if self.x_of(t, r) >= r.left()]
-        if not points:
+        shown = [(self.x_of(t, r), s) for t, s in zip(lane.times, lane.scores, strict=True)]
+        shown = [(x, s) for x, s in shown if x >= r.left()]
+        if not shown:
             return
         p.setPen(QPen(c.wave, 1.5))
-        p.drawPolyline(QPolygonF(points))
+        p.drawPolyline(QPolygonF([QPointF(x, y_of(s)) for x, s in shown]))
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(c.playhead)
-        for pt, s in zip(points, lane.scores[-len(points):], strict=True):
+        for x, s in shown:
             if s >= lane.threshold:
-                p.drawEllipse(pt, 2.5, 2.5)
+                p.drawEllipse(QPointF(x, y_of(s)), 2.5, 2.5)
+        p.setBrush(Qt.BrushStyle.NoBrush)
