@@ -57,7 +57,10 @@ def test_a_file_heard_fast_fills_lanes_and_detections_and_lands_in_history(
     assert flow.panel.counts.text() == f"Today: {rows[0].scan.question} 4"
     assert "answers take" in flow.panel.margin_label.text()
     # No tray offscreen: the detection is a notice in the panel instead.
-    assert flow.panel.notice.text().startswith("Detection: ") or "ended" in flow.panel.state_label.text()
+    newest = detected[-1]
+    assert flow.panel.notice.text() == \
+        f"Detection: {newest.question} at {newest.time_text} (P(yes) {newest.score:.2f})"
+    assert flow.panel.state_label.text() == "Listening ended: 4 windows, 4 detections, 0 skipped."
     # History: the session is a scan of the file with its four windows, exported through the scan code.
     (scan_id,) = stored.args[0]
     loaded = w.store.scans.load(scan_id)
