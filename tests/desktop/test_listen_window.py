@@ -78,6 +78,9 @@ def test_a_file_heard_fast_fills_lanes_and_detections_and_lands_in_history(
     clip = flow.panel.items[0].clip
     assert clip is not None and clip.parent.name == "clips"
     qtbot.waitUntil(lambda: w.panel_a.state() is not None and w.panel_a.state().path == clip, timeout=20000)
+    # Re-opened from History like any scan: its table, and its recording in Clip A.
+    assert w.scans.open_scan(scan_id) is not None and w.scans.pane.model.rowCount() == 4
+    qtbot.waitUntil(lambda: w.panel_a.state().path == audio, timeout=20000)
 
 
 def test_stop_ends_a_session_mid_file_and_asking_waits_meanwhile(ready_window: Any, qtbot: Any,
@@ -102,7 +105,7 @@ def test_stop_ends_a_session_mid_file_and_asking_waits_meanwhile(ready_window: A
 def test_the_input_device_is_heard_through_portaudio(ready_window: Any, qtbot: Any, tmp_path: Path,
                                                       pulse_audio: PulseStack) -> None:  # noqa: F811
     """Listen… lists the input devices; the null sink's monitor (through PortAudio) is heard: the birdsong
-    played into it shows in the live waveform, windows are answered, Stop ends it."""
+    played into it shows in the live waveform, windows are answered, Stop ends it; a kept clip plays."""
     w = ready_window
     flow = w.listening
     flow.folder, flow.options = tmp_path / "station", {"max_len": 1}
@@ -112,6 +115,7 @@ def test_the_input_device_is_heard_through_portaudio(ready_window: Any, qtbot: A
     assert pulse_audio.device in names and names[-1] == FILE_INPUT
     panel.input.setCurrentIndex(names.index(pulse_audio.device))
     assert not panel.file_path.isVisible()
+    panel.threshold.setValue(0.0)  # every window a detection, its clip kept
     panel.start_button.click()
     qtbot.waitUntil(lambda: flow.view is not None and flow.view.heard_s > 0.5, timeout=30000)
     player = play_file(BIRD, sink=pulse_audio.sink)
@@ -127,3 +131,10 @@ def test_the_input_device_is_heard_through_portaudio(ready_window: Any, qtbot: A
     info = json.loads((session / "session.json").read_text())
     assert info["input"].startswith(pulse_audio.device) and info["answered"] >= 1
     assert flow.panel.lanes.lanes()[0].scores
+    # A kept clip plays from the list (in Clip A, on the null sink).
+    w.panel_a.output_device = pulse_audio.device
+    panel.detections.setCurrentItem(panel.detections.topLevelItem(0))
+    panel.play_button.click()
+    qtbot.waitUntil(lambda: w.panel_a.play_button.text() == "Pause", timeout=20000)
+    assert w.panel_a.state().path == panel.items[0].clip
+    w.panel_a.stop_audio()
