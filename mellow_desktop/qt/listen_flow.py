@@ -116,7 +116,8 @@ class ListenFlow(QObject):
         from mellow.scan.questions import preset
 
         questions: Any = preset(choice.preset) if choice.preset else choice.prompt
-        return ListenSettings(questions=questions, threshold=choice.threshold, **self.options)
+        options = {"keep_stream": choice.keep_stream, **self.options}
+        return ListenSettings(questions=questions, threshold=choice.threshold, **options)
 
     def source_of(self, choice: ListenChoice) -> Any:
         from mellow.listen import DeviceSource, FileSource

@@ -116,6 +116,7 @@ def test_the_input_device_is_heard_through_portaudio(ready_window: Any, qtbot: A
     panel.input.setCurrentIndex(names.index(pulse_audio.device))
     assert not panel.file_path.isVisible()
     panel.threshold.setValue(0.0)  # every window a detection, its clip kept
+    panel.keep_stream.setChecked(True)  # History can re-open every window of a device's session
     panel.start_button.click()
     qtbot.waitUntil(lambda: flow.view is not None and flow.view.heard_s > 0.5, timeout=30000)
     player = play_file(BIRD, sink=pulse_audio.sink)
@@ -131,6 +132,10 @@ def test_the_input_device_is_heard_through_portaudio(ready_window: Any, qtbot: A
     info = json.loads((session / "session.json").read_text())
     assert info["input"].startswith(pulse_audio.device) and info["answered"] >= 1
     assert flow.panel.lanes.lanes()[0].scores
+    qtbot.waitUntil(lambda: (session / "history.json").exists(), timeout=30000)
+    (scan_id,) = json.loads((session / "history.json").read_text())["scans"]
+    scanned = w.store.scans.load(scan_id).record.files
+    assert scanned and all(Path(f.path).parent == session / "stream" for f in scanned)
     # A kept clip plays from the list (in Clip A, on the null sink).
     w.panel_a.output_device = pulse_audio.device
     panel.detections.setCurrentItem(panel.detections.topLevelItem(0))
@@ -138,3 +143,17 @@ def test_the_input_device_is_heard_through_portaudio(ready_window: Any, qtbot: A
     qtbot.waitUntil(lambda: w.panel_a.play_button.text() == "Pause", timeout=20000)
     assert w.panel_a.state().path == panel.items[0].clip
     w.panel_a.stop_audio()
+
+
+def test_closing_the_window_while_listening_ends_the_session_and_stores_it(ready_window: Any, qtbot: Any,
+                                                                           tmp_path: Path) -> None:
+    w = ready_window
+    flow = _listen_to(w, tmp_path, write_recording(tmp_path / "long.wav", 240.0), speed=8.0)
+    qtbot.waitUntil(lambda: flow.view is not None and flow.view.rows >= 1, timeout=60000)
+    w.close()
+    assert not w.host.thread.isRunning()
+    session = next((tmp_path / "station").iterdir())
+    info = json.loads((session / "session.json").read_text())
+    (scan_id,) = json.loads((session / "history.json").read_text())["scans"]
+    assert info["ended"] and info["error"] is None
+    assert len(w.store.scans.load(scan_id).results) == info["answered"] == len(read_rows(session))

@@ -11,6 +11,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
@@ -42,7 +43,8 @@ DEFAULT_PROMPT = "is there a bird singing? answer yes or no"
 @dataclass(frozen=True)
 class ListenChoice:
     """What the user chose: ``device`` (a device name, "" the system default) or ``file`` played ``speed``
-    times real time; ``preset`` (a packaged question set) or ``prompt``; ``threshold``."""
+    times real time; ``preset`` (a packaged question set) or ``prompt``; ``threshold``; ``keep_stream``: keep
+    the whole input, not only the clips around detections."""
 
     device: str | None
     file: str | None
@@ -50,6 +52,7 @@ class ListenChoice:
     preset: str
     prompt: str
     threshold: float
+    keep_stream: bool = False
 
 
 class ListenPanel(QWidget):
@@ -93,6 +96,9 @@ class ListenPanel(QWidget):
         self.threshold.setDecimals(2)
         self.threshold.setValue(0.5)
         self.threshold.setToolTip("P(yes) at which a window is a hit (a preset's own thresholds win)")
+        self.keep_stream = QCheckBox("Keep the whole input", self)
+        self.keep_stream.setToolTip("Keep everything heard (hourly WAV files in the session folder), not "
+                                    "only the clips around detections; History can then re-open any window")
         self.start_button = QPushButton("Start listening", self)
         self.stop_button = QPushButton("Stop", self)
         self.start_button.clicked.connect(self.start_requested)
@@ -132,7 +138,8 @@ class ListenPanel(QWidget):
 
     def _lay_out(self) -> None:
         top = QHBoxLayout()
-        for w in (QLabel("Input:", self), self.input, self.file_path, self.browse, self.speed):
+        for w in (QLabel("Input:", self), self.input, self.file_path, self.browse, self.speed,
+                  self.keep_stream):
             top.addWidget(w)
         top.setStretchFactor(self.input, 2)
         top.setStretchFactor(self.file_path, 2)
@@ -194,7 +201,8 @@ class ListenPanel(QWidget):
         return ListenChoice(device=None if is_file else str(data or ""),
                             file=self.file_path.text().strip() if is_file else None, speed=self.speed.value(),
                             preset=str(self.questions.currentData() or ""), prompt=self.prompt.text().strip(),
-                            threshold=self.threshold.value())
+                            threshold=self.threshold.value(),
+                            keep_stream=self.keep_stream.isChecked() and not is_file)
 
     def use_file(self, path: str | Path, speed: float = 1.0) -> None:
         """Choose "a file played in real time": ``path`` at ``speed``."""
@@ -211,7 +219,7 @@ class ListenPanel(QWidget):
     def set_running(self, running: bool) -> None:
         self._running = running
         for w in (self.input, self.file_path, self.browse, self.speed, self.questions, self.prompt,
-                  self.threshold):
+                  self.threshold, self.keep_stream):
             w.setEnabled(not running)
         self.start_button.setEnabled(not running)
         self.stop_button.setEnabled(running)
@@ -223,6 +231,7 @@ class ListenPanel(QWidget):
         for w in (self.file_path, self.browse, self.speed):
             w.setVisible(is_file)
             w.setEnabled(is_file and not running)
+        self.keep_stream.setVisible(not is_file)  # a file played is kept already
         self.prompt.setEnabled(self.questions.currentData() == ONE_PROMPT and not running)
         item = self.selected()
         ready = item is not None and self._ready(item)
