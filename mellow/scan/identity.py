@@ -35,5 +35,6 @@ def state_dict_digest(model: torch.nn.Module) -> str:
     for name, tensor in model.state_dict().items():
         t = tensor.detach().cpu().contiguous()
         h.update(f"{name}:{t.dtype}:{tuple(t.shape)};".encode())
-        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+        if t.numel():  # the tensor's own buffer: no copy, and hashlib lets other threads run meanwhile
+            h.update(t.reshape(-1).view(torch.uint8).numpy())
     return h.hexdigest()

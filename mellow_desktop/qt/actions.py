@@ -73,6 +73,8 @@ ACTIONS: dict[str, ActionSpec] = {
         ("Ctrl+Shift+F",), help="scan the whole recording of the highlighted clip",
     ),
     "cancel_scan": ActionSpec("&Cancel scan", "Stop the running scan after its current batch"),
+    "listen": ActionSpec("&Listen…", "Listen to an input device (or a file played in real time) and ask "
+                         "every window; detections keep their audio", ("Ctrl+L",), help="open Listen mode"),
     "window_next": ActionSpec("&Next window", "Move the highlighted clip's analysis window 10 s later",
                               ("PgDown",), key_text="PageDown", help="analysis window one hop later"),
     "window_prev": ActionSpec("&Previous window", "Move the highlighted clip's analysis window 10 s earlier",
@@ -109,7 +111,7 @@ MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
     ("&File", ("open_focused", "open_a", "open_b", "open_folder", "open_samples", None, "export_window",
                "export_md", "export_json", None, "quit")),
     ("&Clips", ("record", "play", "stop_audio", None, "swap", "clear_a", "clear_b", None, "window_next",
-                "window_prev", None, "scan", "cancel_scan")),
+                "window_prev", None, "scan", "cancel_scan", "listen")),
     ("&View", ("view:spectrogram", "view:colormap", "fit")),
     ("&Model", ("model:known", None, "download_model", "open_checkpoint", "choose_tokenizer", None,
                 "reload_model")),
@@ -119,7 +121,7 @@ MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
 #: Actions whose keys work window-wide without a menu entry.
 WINDOW_KEYS = ("send", "stop_answer")
 HELP_ORDER = ("play", "open_focused", "record", "send", "stop_answer", "swap", "window_next", "window_prev",
-              "scan")
+              "scan", "listen")
 HELP_NOTE = (
     "Click a clip panel to highlight it. In the plots: wheel zooms, drag pans, double-click fits; drag the "
     "shaded 10 s window to choose what the model hears."

@@ -50,6 +50,8 @@ class AskingFlow(QObject):
             if self.host.scanning is not None:  # the model is busy with a scan: say so, keep the prompt
                 self.chat.add_notice("The model is scanning a recording; ask when the scan has finished "
                                      "(or cancel it: Clips ▸ Cancel scan).")
+            elif self.host.listening is not None:
+                self.chat.add_notice("The model is listening (Listen mode); stop listening to ask.")
             return
         if loading:
             self._status("Wait until the clips are loaded.", 5000)

@@ -50,6 +50,24 @@ class ScanJob:
     notice: str | None = None
 
 
+@dataclass(eq=False)
+class ListenJob:
+    """Listening on the model's thread: a :class:`~mellow.listen.Listener` of ``source`` with ``settings``,
+    sessions under ``folder``; the worker builds it with the engine and sets :attr:`listener` (which the GUI
+    polls).  :meth:`stop` ends it after the window in flight (also before it has started)."""
+
+    source: Any
+    settings: Any
+    folder: Any
+    listener: Any = None
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self.listener is not None:
+            self.listener.stop(timeout=0)
+
+
 class EngineWorker(QObject):
     """Runs in the engine thread. Use it through :class:`EngineHost`."""
 
@@ -61,6 +79,8 @@ class EngineWorker(QObject):
     scan_started = Signal(object, object)  # ScanJob, ScanRecord (a copy)
     scan_batch = Signal(object, object)  # ScanJob, ScanBatch (already stored)
     scan_finished = Signal(object, str, str)  # ScanJob, status, message ("" when none)
+    listen_started = Signal(object)  # ListenJob (its listener set)
+    listen_finished = Signal(object, str)  # ListenJob, the error ("" when none)
 
     def __init__(self) -> None:
         super().__init__()
@@ -152,12 +172,37 @@ class EngineWorker(QObject):
         self.scan_finished.emit(job, status, message)
 
 
+    @Slot(object)
+    def listen(self, job: ListenJob) -> None:
+        """Listen until ``job`` is stopped or its input ends, answering on this thread (so no answer or scan
+        uses the model meanwhile); always ends with :attr:`listen_finished`."""
+        from mellow.listen import Listener
+
+        error = ""
+        try:
+            if self.engine is None:
+                raise MellowError("no model is loaded")
+            listener = Listener(self.engine, job.source, job.settings, job.folder)
+            listener.start(answer_thread=False)
+            job.listener = listener
+            if job.stopping.is_set():
+                listener.stop(timeout=0)
+            self.listen_started.emit(job)
+            listener.run()
+            listener.wait()
+            error = listener.status().error or ""
+        except Exception as exc:  # every failure becomes the one user message
+            error = failure_message(exc, "listening")
+        self.listen_finished.emit(job, error)
+
+
 class EngineHost(QObject):
     """Owns the engine thread and its worker; the GUI's only door to the model."""
 
     _load = Signal(object)
     _ask = Signal(object)
     _scan = Signal(object)
+    _listen = Signal(object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -168,10 +213,13 @@ class EngineHost(QObject):
         self._load.connect(self.worker.load)
         self._ask.connect(self.worker.ask)
         self._scan.connect(self.worker.scan)
+        self._listen.connect(self.worker.listen)
         self.worker.finished.connect(self._on_finished)
         self.worker.scan_finished.connect(self._on_scan_finished)
         self.current: Question | None = None
         self.scanning: ScanJob | None = None
+        self.listening: ListenJob | None = None
+        self.worker.listen_finished.connect(self._on_listen_finished)
         self.loading = False
         self.worker.loaded.connect(self._done_loading)
         self.worker.load_failed.connect(self._done_loading)
@@ -199,8 +247,19 @@ class EngineHost(QObject):
         self.scanning = job
         self._scan.emit(job)
 
+    def listen(self, job: ListenJob) -> None:
+        """Start listening on the model's thread (no question or scan meanwhile)."""
+        if self.busy():
+            raise RuntimeError("already answering a question, scanning or listening")
+        self.listening = job
+        self._listen.emit(job)
+
     def busy(self) -> bool:
-        return self.current is not None or self.scanning is not None
+        return self.current is not None or self.scanning is not None or self.listening is not None
+
+    def _on_listen_finished(self, job: ListenJob, _error: str) -> None:
+        if self.listening is job:
+            self.listening = None
 
     def cancel(self) -> None:
         """Stop the current answer between two tokens (no-op when idle)."""
@@ -221,9 +280,11 @@ class EngineHost(QObject):
             self.current = None
 
     def shutdown(self) -> None:
-        """Cancel any answer or scan, stop the thread's event loop and join it."""
+        """Cancel any answer, scan or listening, stop the thread's event loop and join it."""
         self.cancel()
         self.cancel_scan()
+        if self.listening is not None:
+            self.listening.stop()
         if self.thread.isRunning():
             self.thread.quit()
             self.thread.wait()

@@ -39,6 +39,7 @@ from mellow_desktop.qt.dialogs.settings_dialog import SettingsDialog, load_setti
 from mellow_desktop.qt.engine_host import EngineHost
 from mellow_desktop.qt.export_window import export_window_dialog
 from mellow_desktop.qt.jobs import wait_for_jobs
+from mellow_desktop.qt.listen_flow import ListenFlow
 from mellow_desktop.qt.model_manager import ModelManager
 from mellow_desktop.qt.recovery import audio_problem, recover_recordings
 from mellow_desktop.qt.scan_flow import ScanFlow
@@ -117,6 +118,9 @@ class MainWindow(QMainWindow):
         self.deployments = DeploymentFlow(self, self.clips, self.scans, self.settings, self.notify)
         self.scans.location_of = self.deployments.location
         self.tabifyDockWidget(self.deployments.dock, self.scans.dock)  # tabs: Deployment, Scan
+        self.listening = ListenFlow(self, self.host, self.model, self.clips, self.store, self.history.refresh,
+                                    self.notify)
+        self.tabifyDockWidget(self.scans.dock, self.listening.dock)  # tabs: Deployment, Scan, Listen
         self.setAcceptDrops(True)  # a folder dropped anywhere opens as a deployment
         self.model_label = QLabel(self.model.description, self)
         self.model_label.setToolTip("The model's state and the device it runs on")
@@ -140,6 +144,7 @@ class MainWindow(QMainWindow):
             "shortcuts": lambda: show_shortcuts(self), "about": lambda: show_about(self),
             "send": self.prompt.send, "stop_answer": self.stop_generation,
             "scan": self.scans.open_dialog, "cancel_scan": self.scans.cancel,
+            "listen": self.listening.open_panel,
             "export_window": lambda: export_window_dialog(self.focused_panel(), self.notify),
             "window_next": lambda: self.focused_panel().step_window(1),
             "window_prev": lambda: self.focused_panel().step_window(-1),
@@ -294,6 +299,7 @@ class MainWindow(QMainWindow):
         self.save_state()
         self.host.cancel()
         self.deployments.stop()
+        self.listening.shutdown()
         self.clips.shutdown()
         self.model.shutdown()
         self.host.shutdown()

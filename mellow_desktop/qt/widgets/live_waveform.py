@@ -31,6 +31,7 @@ class LiveWaveform(QWidget):
         self.setToolTip("The input being recorded (peak level); the newest sound is at the right")
         self._times: list[float] = []
         self._levels: list[float] = []
+        self.label = "Recording"  # what the elapsed time is of ("Listening" in Listen mode)
 
     def start(self) -> None:
         """Forget the previous recording."""
@@ -53,7 +54,7 @@ class LiveWaveform(QWidget):
         return np.asarray(self._times, dtype=float), np.asarray(self._levels, dtype=float)
 
     def elapsed_text(self) -> str:
-        return f"● Recording {format_seconds(self._times[-1] if self._times else 0.0)}"
+        return f"● {self.label} {format_seconds(self._times[-1] if self._times else 0.0)}"
 
     def paintEvent(self, _ev: QPaintEvent) -> None:  # noqa: N802 (Qt override)
         c = plot_colors(self.palette())
