@@ -64,3 +64,46 @@ def test_the_live_spectrogram_pads_a_short_input_and_ends_at_the_live_edge() -> 
     assert a.start_s == pytest.approx(-7.0) and a.mel_db.shape == (1001, N_MELS)
     loud = a.mel_db[-100:].max(axis=1)
     assert loud.min() > 0.0 and a.mel_db[:500].max() < -90.0  # silence before the input began
+
+
+def test_a_session_of_two_questions_is_stored_as_one_scan_of_its_set(tmp_path: Path) -> None:
+    """Rows of two questions over three windows (as mellow listen writes them) become one History scan of
+    the set: its questions with their thresholds, every (window, question) answer, stored once."""
+    import json
+
+    from mellow.listen.session import ROWS_FILE, SESSION_FILE
+    from mellow_desktop.core.listen_history import store_session
+    from mellow_desktop.core.scan_session import connect
+    from mellow_desktop.core.scan_store import ScanStore
+
+    session = tmp_path / "20261205T120000Z"
+    session.mkdir()
+    settings = ListenSettings(questions=SET, threshold=0.3).to_dict()
+    info = {"settings": settings, "started": "2026-12-05T12:00:00+00:00",
+            "ended": "2026-12-05T12:00:30+00:00", "input": "in.wav"}
+    (session / SESSION_FILE).write_text(json.dumps(info))
+    now = datetime.now().astimezone()
+    rows = []
+    for k, start in enumerate((0.0, 10.0, 20.0)):
+        for q, (name, score) in enumerate((("birds", 0.1 + 0.3 * k), ("dog", 0.5))):
+            scan = ScanRow("/in.wav", start, start + 10, SET.get(name).prompt, "yes", score=score,
+                           question=name, file_hash="h", key=f"{k}{q}" * 10)
+            threshold = settings["questions"][q]["threshold"] or 0.3
+            rows.append(ListenRow(scan, session.name, q, QUESTION, start, now.isoformat(), now.isoformat(),
+                                  threshold=threshold).to_json())
+    (session / ROWS_FILE).write_text("\n".join(rows) + "\n")
+    db = tmp_path / "history.sqlite3"
+    (scan_id,) = store_session(db, session)
+    assert store_session(db, session) == [scan_id], "a session is stored once"
+    conn, fts = connect(db)
+    try:
+        loaded = ScanStore(conn, fts).load(scan_id)
+    finally:
+        conn.close()
+    assert loaded is not None
+    record = loaded.record
+    assert record.question_set.names == ("birds", "dog") and record.n_windows == 3
+    assert [record.threshold_of(n) for n in ("birds", "dog")] == [0.6, 0.3]
+    got = sorted((r.window.start_s, r.question, round(r.score, 3)) for r in loaded.results)
+    assert got == [(0.0, "birds", 0.1), (0.0, "dog", 0.5), (10.0, "birds", 0.4), (10.0, "dog", 0.5),
+                   (20.0, "birds", 0.7), (20.0, "dog", 0.5)]
