@@ -49,6 +49,12 @@ def test_a_scan_streams_rows_and_the_timeline_and_a_row_moves_the_window(
     assert w.scans.view.segments() and len(w.scans.view.score_curve()[0]) == 18
     stored = w.store.scans.load(w.scans.record.id)
     assert stored.record.status == "finished" and len(stored.results) == 18
+    # Long titles and progress texts elide: they never make the pane (and the window) wider.
+    narrow = pane.minimumSizeHint().width()
+    pane.set_progress(3, 18, "file 12 of 55: " + "a very long recording name " * 8 + "· 3.2 windows/s")
+    pane.title.setText("a scan title " * 20)
+    assert pane.minimumSizeHint().width() == narrow < 700 and pane.progress_label.text().startswith("file 12")
+    pane.set_progress(18, 18, "")
     # Clicking the row of 1:30 moves the analysis window there.
     row = next(i for i, r in enumerate(pane.model.rows) if r.start_s == 90.0)
     rect = pane.table.visualRect(pane.model.index(row, 0))

@@ -23,12 +23,10 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
-    QLabel,
     QLineEdit,
     QMenu,
     QProgressBar,
     QPushButton,
-    QSizePolicy,
     QTableView,
     QToolButton,
     QVBoxLayout,
@@ -36,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from mellow_desktop.core.scan_view import ScanView, TableRow
+from mellow_desktop.qt.widgets.clip_controls import ElidedLabel
 from mellow_desktop.qt.widgets.scan_timeline import ScanTimeline
 
 #: Column headers by sort key (:meth:`ScanView.columns`).
@@ -131,14 +130,13 @@ class ScanResults(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.title = QLabel("No scan", self)
+        self.title = ElidedLabel("No scan", self)  # a long title elides in the middle (whole in its tooltip)
         self.title.setStyleSheet("font-weight: 600;")
-        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # long names elide
         self.title.setMinimumWidth(120)
         self.progress = QProgressBar(self)
         self.progress.setTextVisible(True)
-        self.progress_label = QLabel("", self)
+        self.progress_label = ElidedLabel("", self)  # "file 12 of 55: … · 3.2 windows/s · …" may be long
+        self.progress_label.setMinimumWidth(120)
         self.cancel_button = QPushButton("Cancel scan", self)
         self.cancel_button.setToolTip("Stop after the current batch (what is done stays stored)")
         self.cancel_button.clicked.connect(self.cancel_requested)
@@ -188,8 +186,8 @@ class ScanResults(QWidget):
     def _layout(self) -> None:
         top = QHBoxLayout()
         top.addWidget(self.title, 1)  # takes the room left (a long title is cut, never drawn over the rest)
-        for w in (self.progress, self.progress_label):
-            top.addWidget(w)
+        top.addWidget(self.progress)
+        top.addWidget(self.progress_label, 1)  # both texts elide: neither widens the window
         for w in (self.cancel_button, self.resume_button, self.ask_button, self.export_button):
             top.addWidget(w)
         filters = QHBoxLayout()
@@ -206,6 +204,7 @@ class ScanResults(QWidget):
     def show_view(self, view: ScanView, title: str, duration_s: float, scored: bool) -> None:
         """Show ``view`` (a new or re-opened scan); the timeline spans ``duration_s`` (its shown file)."""
         self.title.setText(title)
+        self.title.setToolTip(title)
         self.timeline.set_view(view, duration_s, scored)
         self.min_score.setEnabled(scored or any(view.scored(n) for n in view.names))
         self.model.view = view
