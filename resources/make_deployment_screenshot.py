@@ -8,8 +8,6 @@ window, the deployment pane, the scan table and the chart are the app's own.  Ne
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,7 +19,7 @@ import soundfile as sf
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from resources.make_scan_screenshot import wait, x_server  # noqa: E402
+from resources.screens import on_virtual_screen, photograph, tiny_engine, wait  # noqa: E402
 
 RATE, SECONDS = 8000, 30.0
 PROMPT = "is there a bird singing? answer yes or no"
@@ -67,32 +65,18 @@ def main(out: Path) -> None:
     for name in ("AM01", "SM02"):
         (work / "SD cards" / name).mkdir(parents=True)
     root = deployment(work / "SD cards")
-    xvfb, display = x_server()
-    os.environ.update(DISPLAY=display, QT_QPA_PLATFORM="xcb", MELLOW_DATA_DIR=str(work / "data"),
-                      HOME=str(work / "home"), HF_HUB_OFFLINE="1")
-    try:
-        shoot(work, root, display, out)
-    finally:
-        xvfb.terminate()
-        xvfb.wait(timeout=10)
+    on_virtual_screen(work, lambda display: shoot(work, root, display, out))
 
 
 def shoot(work: Path, root: Path, display: str, out: Path) -> None:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from mellow.generation import Engine
-    from mellow.model.config import load_config
-    from mellow.model.model import MellowModel
-    from mellow.model.tokenizer import PromptTokenizer, find_offline_gguf
-    from mellow.recipe import apply_recipe
     from mellow_desktop.core.history_store import HistoryStore
     from mellow_desktop.qt.main_window import MainWindow
 
     app = QApplication([])
-    model = MellowModel(load_config("tiny"))
-    apply_recipe(model)
-    engine = Engine(model.eval(), PromptTokenizer.load(find_offline_gguf()), device="cpu")
+    engine = tiny_engine()
     store = HistoryStore.open(work / "history.sqlite3")
     settings = QSettings(str(work / "settings.ini"), QSettings.Format.IniFormat)
     settings.setValue("deployment/zone", "Europe/Berlin")
@@ -129,12 +113,7 @@ def shoot(work: Path, root: Path, display: str, out: Path) -> None:
         w.scans.activity.detections.setCurrentItem(first)
         w.scans.activity.detections.itemActivated.emit(first)  # its file opens in Clip A at that window
         wait(app, lambda: w.panel_a.state() is not None, 60, "the clip")
-    end = time.monotonic() + 1.5
-    wait(app, lambda: time.monotonic() > end, 5, "the redraw")
-    raw = work / "raw.png"
-    subprocess.run(["import", "-display", display, "-window", "root", str(raw)], check=True, timeout=60)
-    subprocess.run(["convert", str(raw), "-colors", "192", f"PNG8:{out}"], check=True, timeout=60)
-    print(f"wrote {out} ({out.stat().st_size // 1024} KB)")
+    photograph(app, display, work, out, 1.5)
     w.close()
     store.close()
 

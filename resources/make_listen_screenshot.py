@@ -10,8 +10,6 @@ Listen dock, its live views and lists are the app's own.  Needs Xvfb and ImageMa
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,7 +20,7 @@ import soundfile as sf
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from resources.make_scan_screenshot import wait, x_server  # noqa: E402
+from resources.screens import on_virtual_screen, photograph, tiny_engine, wait  # noqa: E402
 
 RATE, SECONDS, SPEED = 16000, 180.0, 3.0
 PRESET = "soundscape"
@@ -55,31 +53,18 @@ def threshold_for(engine: object, path: Path) -> float:
 def main(out: Path) -> None:
     work = Path(tempfile.mkdtemp(prefix="mellow-listen-shot-"))
     wav = recording(work / "meadow, 3 minutes.wav")
-    xvfb, display = x_server()
-    os.environ.update(DISPLAY=display, QT_QPA_PLATFORM="xcb", MELLOW_DATA_DIR=str(work / "data"),
-                      HOME=str(work / "home"), HF_HUB_OFFLINE="1")
-    try:
-        shoot(work, wav, display, out)
-    finally:
-        xvfb.terminate()
-        xvfb.wait(timeout=10)
+    on_virtual_screen(work, lambda display: shoot(work, wav, display, out))
 
 
 def shoot(work: Path, wav: Path, display: str, out: Path) -> None:
     from PySide6.QtCore import QSettings, Qt
     from PySide6.QtWidgets import QApplication
 
-    from mellow.generation import Engine
-    from mellow.model.config import load_config
-    from mellow.model.model import MellowModel
-    from mellow.model.tokenizer import PromptTokenizer, find_offline_gguf
-    from mellow.recipe import apply_recipe
     from mellow_desktop.core.history_store import HistoryStore
     from mellow_desktop.qt.main_window import MainWindow
 
     app = QApplication([])
-    engine = Engine(apply_recipe(MellowModel(load_config("tiny"))).eval(),
-                    PromptTokenizer.load(find_offline_gguf()), device="cpu")
+    engine = tiny_engine()
     threshold = threshold_for(engine, wav)
     store = HistoryStore.open(work / "history.sqlite3")
     w = MainWindow(QSettings(str(work / "settings.ini"), QSettings.Format.IniFormat), store)
@@ -108,12 +93,7 @@ def shoot(work: Path, wav: Path, display: str, out: Path) -> None:
             wait(app, lambda it=item: w.panel_a.state() is not None and w.panel_a.state().path == it.clip,
                  60, "the clip in Clip A")
             break
-    end = time.monotonic() + 1.0
-    wait(app, lambda: time.monotonic() > end, 5, "the redraw")
-    raw = work / "raw.png"
-    subprocess.run(["import", "-display", display, "-window", "root", str(raw)], check=True, timeout=60)
-    subprocess.run(["convert", str(raw), "-colors", "192", f"PNG8:{out}"], check=True, timeout=60)
-    print(f"wrote {out} ({out.stat().st_size // 1024} KB)")
+    photograph(app, display, work, out, 1.0)
     flow.stop()
     wait(app, lambda: not flow.running(), 60, "the end of listening")
     w.close()

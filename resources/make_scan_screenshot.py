@@ -8,12 +8,9 @@ its timeline are the app's own.  Needs Xvfb and ImageMagick (``import``, ``conve
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +18,7 @@ import soundfile as sf
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from resources.screens import on_virtual_screen, photograph, tiny_engine, wait  # noqa: E402
 
 DURATION_S = 2 * 3600.0
 RATE = 8000
@@ -44,54 +42,22 @@ def long_recording(path: Path) -> Path:
     return path
 
 
-def x_server() -> tuple[subprocess.Popen, str]:
-    read_end, write_end = os.pipe()
-    args = ["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1600x1000x24", "-nolisten", "tcp"]
-    proc = subprocess.Popen(args, pass_fds=(write_end,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(write_end)
-    with os.fdopen(read_end) as pipe:
-        return proc, ":" + pipe.readline().strip()
-
-
-def wait(app: object, done: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not done():
-        if time.monotonic() > deadline:
-            raise SystemExit(f"timed out waiting for {what}")
-        app.processEvents()  # type: ignore[attr-defined]
-        time.sleep(0.02)
-
-
 def main(out: Path) -> None:
     work = Path(tempfile.mkdtemp(prefix="mellow-shot-"))
     wav = long_recording(work / "dawn chorus, 2 hours.wav")
-    xvfb, display = x_server()
-    os.environ.update(DISPLAY=display, QT_QPA_PLATFORM="xcb", MELLOW_DATA_DIR=str(work / "data"),
-                      HOME=str(work / "home"), HF_HUB_OFFLINE="1")
-    try:
-        shoot(work, wav, display, out)
-    finally:
-        xvfb.terminate()
-        xvfb.wait(timeout=10)
+    on_virtual_screen(work, lambda display: shoot(work, wav, display, out))
 
 
 def shoot(work: Path, wav: Path, display: str, out: Path) -> None:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from mellow.generation import Engine
-    from mellow.model.config import load_config
-    from mellow.model.model import MellowModel
-    from mellow.model.tokenizer import PromptTokenizer, find_offline_gguf
-    from mellow.recipe import apply_recipe
     from mellow_desktop.core.history_store import HistoryStore
     from mellow_desktop.core.scan_record import ScanRecord
     from mellow_desktop.qt.main_window import MainWindow
 
     app = QApplication([])
-    model = MellowModel(load_config("tiny"))
-    apply_recipe(model)
-    engine = Engine(model.eval(), PromptTokenizer.load(find_offline_gguf()), device="cpu")
+    engine = tiny_engine()
     store = HistoryStore.open(work / "history.sqlite3")
     w = MainWindow(QSettings(str(work / "settings.ini"), QSettings.Format.IniFormat), store)
     w.resize(1600, 1000)
@@ -114,12 +80,7 @@ def shoot(work: Path, wav: Path, display: str, out: Path) -> None:
     rows = w.scans.pane.model.rows
     w.scans.pane.table.selectRow(next(i for i, r in enumerate(rows) if r.index == best.index))
     wait(app, lambda: abs(w.panel_a.state().start_s - best.start_s) < 0.01, 30, "the window")
-    end = time.monotonic() + 1.5
-    wait(app, lambda: time.monotonic() > end, 5, "the redraw")
-    raw = work / "raw.png"
-    subprocess.run(["import", "-display", display, "-window", "root", str(raw)], check=True, timeout=60)
-    subprocess.run(["convert", str(raw), "-colors", "192", f"PNG8:{out}"], check=True, timeout=60)
-    print(f"wrote {out} ({out.stat().st_size // 1024} KB)")
+    photograph(app, display, work, out, 1.5)
     w.close()
     store.close()
 
