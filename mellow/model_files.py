@@ -61,9 +61,14 @@ def data_dir() -> Path:
     """Mellow's data folder: ``MELLOW_DATA_DIR``, else the user data dir (``~/.local/share/Mellow``)."""
     if os.environ.get("MELLOW_DATA_DIR"):
         return Path(os.environ["MELLOW_DATA_DIR"]).expanduser()
+    return platform_data_dir("Mellow")
+
+
+def platform_data_dir(app_name: str) -> Path:
+    """The platform's per-user data folder of ``app_name`` (the one place that asks platformdirs)."""
     import platformdirs
 
-    return Path(platformdirs.user_data_dir("Mellow", appauthor=False))
+    return Path(platformdirs.user_data_dir(app_name, appauthor=False))
 
 
 def default_model_dir(model: str = DEFAULT_MODEL) -> Path:

@@ -24,9 +24,8 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import platformdirs
-
 from mellow.errors import one_line
+from mellow.model_files import platform_data_dir
 from mellow_desktop.core.history_store import HistoryError, HistoryRecord, HistoryStore
 from mellow_desktop.core.paths import ENV_VAR, HISTORY_DB_NAME, RECORDINGS_DIR_NAME, data_dir
 
@@ -40,7 +39,7 @@ def legacy_data_dir() -> Path | None:
     that folder for both)."""
     if os.environ.get(ENV_VAR):
         return None
-    return Path(platformdirs.user_data_dir(LEGACY_APP_NAME, False))
+    return platform_data_dir(LEGACY_APP_NAME)
 
 
 @dataclass
