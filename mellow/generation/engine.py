@@ -39,6 +39,11 @@ from mellow.model.tokenizer import PromptTokenizer
 log = logging.getLogger(__name__)
 
 FaultHook = Callable[[str], None]
+#: Positions per decoder call of a CPU prefill.  A product's rate grows with its rows: the v0 layer's products
+#: ran at 184 GFLOPS with 260 rows and 203 with 1 040 (float32; bfloat16 379 and 421), and whole prefills of
+#: 8 windows took 415 -> 357 ms per audio part and 208 -> 191 ms per prompt going from 1 and 3 rows per call
+#: to these (bfloat16 254 -> 203 and 137 -> 117 ms); 2 080 gained nothing more.
+CPU_PREFILL_POSITIONS = 1040
 Item = tuple[ClipLike, ClipLike, str]
 
 
@@ -199,9 +204,15 @@ class Engine:
     # The few operations every driver (streaming, batches, scans, question sets, listening) builds on.
     @property
     def chunk_rows(self) -> int | None:
-        """Rows per encoder/prefill call: 1 on the CPU (its products are compute-bound, so bigger calls gain
-        nothing and smaller ones bound a batch's working memory), the whole batch (None) on a GPU."""
+        """Windows per encoder call: 1 on the CPU (two or four per call gained nothing there, and one bounds a
+        batch's working memory), the whole batch (None) on a GPU."""
         return None if self._device.type == "cuda" else 1
+
+    def prefill_rows(self, positions: int) -> int | None:
+        """Rows per decoder call of a prefill whose rows have ``positions`` positions each: on the CPU as many
+        as make about :data:`CPU_PREFILL_POSITIONS` (4 audio parts, 8 prompts), the whole batch (None) on a
+        GPU."""
+        return None if self._device.type == "cuda" else max(1, CPU_PREFILL_POSITIONS // positions)
 
     def encode_waves(self, waves: torch.Tensor) -> torch.Tensor:
         """10 s windows (n, clip_samples) float32 -> audio tokens (n, audio_tokens, hidden) float32 on the
@@ -238,14 +249,14 @@ class Engine:
         """Write the keys/values of [a, SEP, b, SEP] (a, b: (n, audio_tokens, hidden)) into positions
         [0, audio_positions) of ``cache`` (n rows); they do not depend on the prompt."""
         with torch.inference_mode():
-            self._rows(self.model.audio_part(a, b, self._decoder_dtype()), cache, 0)
+            part = self.model.audio_part(a, b, self._decoder_dtype())
+            self._rows(part, cache, 0, self.prefill_rows(part.shape[1]))
 
     def prefill_prompt(self, ids: torch.Tensor, cache: KVCache) -> torch.Tensor:
         """Run prompt ids (n, prompt_len) (or (1, prompt_len), shared by every row) after the audio part of
-        ``cache`` (n rows); the logits (n, vocab) that choose the first answer token.  On the CPU the calls
-        take as many rows as make a whole prefix's positions (3 prompts of 129 = 387): the products of a
-        single prompt's 129 positions ran about a quarter slower per position."""
-        rows = None if self.chunk_rows is None else max(1, self.config.prefix_len // ids.shape[1])
+        ``cache`` (n rows); the logits (n, vocab) that choose the first answer token, in calls of
+        :meth:`prefill_rows` rows."""
+        rows = self.prefill_rows(ids.shape[1])
         with torch.inference_mode():
             prompt = self.lm.embed(ids.to(self._param_device())).expand(cache.batch, -1, -1)
             return self._rows(prompt, cache, self.config.audio_positions, rows)
@@ -255,11 +266,10 @@ class Engine:
         with torch.inference_mode():
             return self.lm.step(tokens, cache, pos)
 
-    def _rows(self, x: torch.Tensor, cache: KVCache, start: int, rows: int | None = -1) -> torch.Tensor:
-        """The decoder over ``x`` (n, T, hidden) from ``start``, ``rows`` (default :attr:`chunk_rows`) rows
-        per call (rows are independent, so this is the computation of one call); the last position's logits
-        (n, vocab)."""
-        rows, n = self.chunk_rows if rows == -1 else rows, x.shape[0]
+    def _rows(self, x: torch.Tensor, cache: KVCache, start: int, rows: int | None) -> torch.Tensor:
+        """The decoder over ``x`` (n, T, hidden) from ``start``, ``rows`` rows per call (None: all; rows are
+        independent, so this is the computation of one call); the last position's logits (n, vocab)."""
+        n = x.shape[0]
         if rows is None or rows >= n:
             return self.lm(x, cache, start)
         parts = [self.lm(x[i:i + rows], KVCache(cache.k[:, i:i + rows], cache.v[:, i:i + rows]), start)

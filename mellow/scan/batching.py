@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 import torch
 
 from mellow.generation import Engine
+from mellow.generation.engine import CPU_PREFILL_POSITIONS
 from mellow.model.llama import KVCache
 from mellow.scan.questions import QuestionError
 from mellow.scan.types import Window
@@ -18,9 +19,6 @@ Ask = tuple[Window, tuple[str, ...]]
 #: Peak working memory of the encoder per 10 s window (float32 HTSAT + projection; benchmarks/scan.py saw
 #: about 540 MB of peak-RSS growth for batches of 8 encoded and prefilled whole, caches included).
 ENCODER_ROW_BYTES = 64 * 2**20
-#: On the CPU the encoder and the prefill run this many rows per call (:attr:`Engine.chunk_rows
-#: <mellow.generation.Engine.chunk_rows>`).
-CPU_CHUNK_ROWS = 1
 #: Memory a CPU scan may add to the loaded model (the issue's 300 MB bound for a whole-recording scan, with
 #: headroom), and the largest automatic CPU batch (decoding amortises the weights' reads over the rows).
 CPU_SCAN_BYTES = 280 * 10**6
@@ -42,12 +40,26 @@ def cache_row_bytes(engine: Engine, max_len: int) -> int:
     return 2 * d.num_hidden_layers * d.num_key_value_heads * d.head_dim * (cfg.prefix_len + max_len) * elem
 
 
+def prefill_bytes(engine: Engine, positions: int, context: int) -> int:
+    """Transient memory of a prefill call of ``positions`` positions seeing ``context`` keys each: hidden
+    states, MLP activations and attention scores."""
+    d = engine.config.decoder
+    return positions * (3 * d.intermediate_size + 8 * d.hidden_size + d.num_attention_heads * context) * 4
+
+
 def work_row_bytes(engine: Engine) -> int:
-    """Transient memory of one row in an encoder/prefill call: encoder peak and prefill activations
-    (hidden states, MLP and attention scores of prefix_len positions)."""
-    d, n = engine.config.decoder, engine.config.prefix_len
-    prefill = n * (3 * d.intermediate_size + 8 * d.hidden_size) * 4 + d.num_attention_heads * n * n * 4
-    return ENCODER_ROW_BYTES + prefill
+    """Transient memory of one row in a GPU encoder/prefill call of the whole batch: encoder peak and the
+    prefill of prefix_len positions."""
+    n = engine.config.prefix_len
+    return ENCODER_ROW_BYTES + prefill_bytes(engine, n, n)
+
+
+def cpu_work_bytes(engine: Engine) -> int:
+    """Transient memory of a CPU batch's largest call: one window's encoder call
+    (:attr:`Engine.chunk_rows <mellow.generation.Engine.chunk_rows>`), or a prefill call of about
+    :data:`~mellow.generation.engine.CPU_PREFILL_POSITIONS` positions."""
+    n = engine.config.prefix_len
+    return max(ENCODER_ROW_BYTES, prefill_bytes(engine, CPU_PREFILL_POSITIONS, n))
 
 
 def free_memory(device: torch.device) -> int:
@@ -64,15 +76,15 @@ def auto_batch_size(engine: Engine, max_len: int) -> int:
 
     On a GPU: as many rows (cache and transient memory each) as fit in :data:`MEMORY_SHARE` of its free
     memory, at most :data:`GPU_MAX_BATCH`.  On the CPU: as many rows (cache + :data:`ROW_OVERHEAD_BYTES`)
-    as fit in :data:`CPU_SCAN_BYTES` (or half the available memory, if less) beside one call of
-    :data:`CPU_CHUNK_ROWS` rows' transient memory, at most :data:`CPU_MAX_BATCH`.
+    as fit in :data:`CPU_SCAN_BYTES` (or half the available memory, if less) beside the transient memory of
+    one call (:func:`cpu_work_bytes`), at most :data:`CPU_MAX_BATCH`.
     """
     per_cache = cache_row_bytes(engine, max_len)
     if engine.device.type == "cuda":
         fits = int(MEMORY_SHARE * free_memory(engine.device)) // (per_cache + work_row_bytes(engine))
         return max(1, min(GPU_MAX_BATCH, fits))
     budget = min(CPU_SCAN_BYTES, int(MEMORY_SHARE * free_memory(engine.device)))
-    fits = (budget - CPU_CHUNK_ROWS * work_row_bytes(engine)) // (per_cache + ROW_OVERHEAD_BYTES)
+    fits = (budget - cpu_work_bytes(engine)) // (per_cache + ROW_OVERHEAD_BYTES)
     return max(1, min(CPU_MAX_BATCH, fits))
 
 

@@ -134,7 +134,7 @@ def test_model_id_and_auto_batch(engine: Engine, tiny_ckpt: Path, gguf: Path) ->
 
     runner = ScanRunner(engine, "caption the audio.")
     assert runner.model_id.startswith("tiny sha256:") and len(runner.model_id.split(":")[1]) == 12
-    assert 1 <= runner.batch_size <= 16 and engine.chunk_rows == 1
+    assert 1 <= runner.batch_size <= 16 and engine.chunk_rows == 1 and engine.prefill_rows(129) == 8
     loaded = Engine.load("tiny", model=tiny_ckpt, tokenizer=gguf, device="cpu")
     digest = hashlib.sha256(tiny_ckpt.read_bytes()).hexdigest()[:12]
     assert ScanRunner(loaded, "caption the audio.").model_id == f"tiny sha256:{digest}"
