@@ -28,8 +28,10 @@ from mellow.model.config import DecoderConfig
 
 # Products with at most this many rows use the two-way split batched matmul on the CPU.
 _SPLIT_MAX_ROWS = 16
-# Inputs at least this long put the rows first in that split product (see project).
+# Inputs at least this long, or more rows than _COLUMNS_MAX_ROWS, put the rows first in that split product
+# (see project).
 _ROWS_FIRST_MIN_IN = 1024
+_COLUMNS_MAX_ROWS = 8
 
 
 class RMSNorm(nn.Module):
@@ -136,15 +138,17 @@ def project(x: Tensor, w: Tensor) -> Tensor:
 
     On the CPU, products with few rows run as a batch of two half-height matrix-vector products (one per
     core); each output is still one complete dot product, so results match a plain product to rounding.
-    With several rows and a long input (the MLP's down projection, 1536 -> 576) the rows multiply the
-    transposed halves instead: MKL's kernel for a few long transposed columns ran about 1.5x slower here.
+    With several rows and a long input (the MLP's down projection, 1536 -> 576), or more than 8 rows, the
+    rows multiply the transposed halves instead: MKL's kernel for a few long transposed columns ran about
+    1.5x slower here, and for 9-15 columns of any length 1.1-1.8x slower (the 30 layers' products at 9 rows
+    40 -> 35 ms, at 11 rows 54 -> 38 ms; the lm_head at 12 rows 17 -> 11 ms).
     """
     if w.dim() == 3:
         _, half, d_in = w.shape
         rows = x.numel() // d_in
         if rows == 1:  # the column's strides matter: (d_in, 1) as a transposed row takes MKL's fast path
             return torch.bmm(w, x.reshape(1, d_in).t().expand(2, d_in, 1)).view(*x.shape[:-1], 2 * half)
-        if rows <= _SPLIT_MAX_ROWS and d_in >= _ROWS_FIRST_MIN_IN:
+        if rows <= _SPLIT_MAX_ROWS and (d_in >= _ROWS_FIRST_MIN_IN or rows > _COLUMNS_MAX_ROWS):
             out = torch.bmm(x.reshape(1, rows, d_in).expand(2, rows, d_in), w.transpose(1, 2))
             return out.transpose(0, 1).reshape(*x.shape[:-1], 2 * half)
         if rows <= _SPLIT_MAX_ROWS:
