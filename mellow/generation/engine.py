@@ -250,7 +250,7 @@ class Engine:
         [0, audio_positions) of ``cache`` (n rows); they do not depend on the prompt."""
         with torch.inference_mode():
             part = self.model.audio_part(a, b, self._decoder_dtype())
-            self._rows(part, cache, 0, self.prefill_rows(part.shape[1]))
+            self._rows(part, cache, 0, self.prefill_rows(part.shape[1]), logits=False)
 
     def prefill_prompt(self, ids: torch.Tensor, cache: KVCache) -> torch.Tensor:
         """Run prompt ids (n, prompt_len) (or (1, prompt_len), shared by every row) after the audio part of
@@ -266,15 +266,17 @@ class Engine:
         with torch.inference_mode():
             return self.lm.step(tokens, cache, pos)
 
-    def _rows(self, x: torch.Tensor, cache: KVCache, start: int, rows: int | None) -> torch.Tensor:
+    def _rows(self, x: torch.Tensor, cache: KVCache, start: int, rows: int | None,
+              logits: bool = True) -> torch.Tensor | None:
         """The decoder over ``x`` (n, T, hidden) from ``start``, ``rows`` rows per call (None: all; rows are
-        independent, so this is the computation of one call); the last position's logits (n, vocab)."""
+        independent, so this is the computation of one call); the last position's logits (n, vocab), or
+        None with ``logits=False`` (keys/values only, :meth:`CausalLM.forward`)."""
         n = x.shape[0]
         if rows is None or rows >= n:
-            return self.lm(x, cache, start)
-        parts = [self.lm(x[i:i + rows], KVCache(cache.k[:, i:i + rows], cache.v[:, i:i + rows]), start)
-                 for i in range(0, n, rows)]
-        return torch.cat(parts)
+            return self.lm(x, cache, start, logits=logits)
+        parts = [self.lm(x[i:i + rows], KVCache(cache.k[:, i:i + rows], cache.v[:, i:i + rows]), start,
+                         logits=logits) for i in range(0, n, rows)]
+        return torch.cat(parts) if logits else None
 
     def _param_device(self) -> torch.device:
         return self.lm.model.embed_tokens.weight.device

@@ -278,11 +278,14 @@ class CausalLM(nn.Module):
 
     # ----------------------------------------------------------------------------------------- forward
     def forward(self, inputs_embeds: Tensor, cache: KVCache, start_pos: int = 0,
-                all_logits: bool = False) -> Tensor:
+                all_logits: bool = False, logits: bool = True) -> Tensor | None:
         """Run positions [start_pos, start_pos + T) of ``inputs_embeds`` (B, T, hidden) through the decoder.
 
         Keys/values are written into ``cache`` (same batch size); earlier positions are read from it.
-        Returns logits (B, vocab) for the last position, or (B, T, vocab) with ``all_logits``.
+        Returns logits (B, vocab) for the last position, or (B, T, vocab) with ``all_logits``; with
+        ``logits=False`` only the keys/values are wanted (a prefix that later positions will read), so the
+        last layer computes just its keys/values and None is returned (the cache is written exactly as
+        otherwise).
         """
         b, t, _ = inputs_embeds.shape
         end = start_pos + t
@@ -302,14 +305,23 @@ class CausalLM(nn.Module):
         x = inputs_embeds
         eps = self.config.rms_norm_eps
         fast = t == 1 and b == 1 and blocks[0].q.dim() == 3
+        last = len(blocks) - 1
         for i, blk in enumerate(blocks):
             if fast:
                 x = self._layer_step(x, blk, cos, sin, cache.k[i], cache.v[i], start_pos, eps)
+            elif i == last and not logits:
+                self._write_kv(_rms_norm(x, blk.ln1, eps), blk, cos, sin, cache.k[i], cache.v[i], start_pos)
+                return None
             else:
                 x = self._layer(x, blk, cos, sin, cache.k[i], cache.v[i], start_pos, mask, eps)
-        if not all_logits:
-            x = x[:, -1]
-        return project(_rms_norm(x, self.model.norm.weight, eps), head)
+        if all_logits:
+            return project(_rms_norm(x, self.model.norm.weight, eps), head)
+        last = _rms_norm(x[:, -1], self.model.norm.weight, eps)  # (B, hidden)
+        if t > 1 and b > 1 and head.dim() == 3:
+            # A prefill's logits one row at a time: MKL's few-column products round differently from 4
+            # columns on, and a score (P(yes)) must not depend on which rows were prefilled together.
+            return torch.cat([project(row, head) for row in last.split(1)])
+        return project(last, head)
 
     def _layer(self, x: Tensor, w: _LayerWeights, cos: Tensor, sin: Tensor, k_cache: Tensor, v_cache: Tensor,
                start: int, mask: Tensor | None, eps: float) -> Tensor:
@@ -320,9 +332,7 @@ class CausalLM(nn.Module):
         nq = nh * hd
         h = _rms_norm(x, w.ln1, eps)
         q = _rope(project(h, w.q).view(b, t, nh, hd).transpose(1, 2), cos, sin)  # (B, nh, T, hd)
-        end = start + t
-        k_cache[:, :, start:end] = _rope(project(h, w.k).view(b, t, nkv, hd).transpose(1, 2), cos, sin)
-        v_cache[:, :, start:end] = project(h, w.v).view(b, t, nkv, hd).transpose(1, 2)
+        end = self._write_kv(h, w, cos, sin, k_cache, v_cache, start)
         keys = k_cache[:, :, :end]
         values = v_cache[:, :, :end]
         rep = nh // nkv
@@ -337,6 +347,18 @@ class CausalLM(nn.Module):
         h = _rms_norm(x, w.ln2, eps)
         act = F.silu(project(h, w.gate), inplace=True)
         return x + project(act.mul_(project(h, w.up)), w.down)
+
+    def _write_kv(self, h: Tensor, w: _LayerWeights, cos: Tensor, sin: Tensor, k_cache: Tensor,
+                  v_cache: Tensor, start: int) -> int:
+        """Write the keys (rotated) and values of the normalised input h (B, T, hidden) into positions
+        [start, start + T) of this layer's cache; returns start + T."""
+        cfg = self.config
+        b, t, _ = h.shape
+        hd, nkv = cfg.head_dim, cfg.num_key_value_heads
+        end = start + t
+        k_cache[:, :, start:end] = _rope(project(h, w.k).view(b, t, nkv, hd).transpose(1, 2), cos, sin)
+        v_cache[:, :, start:end] = project(h, w.v).view(b, t, nkv, hd).transpose(1, 2)
+        return end
 
     def _layer_step(self, x: Tensor, w: _LayerWeights, cos: Tensor, sin: Tensor, k_cache: Tensor,
                     v_cache: Tensor, pos: int, eps: float) -> Tensor:

@@ -154,6 +154,20 @@ def test_audio_snapshot_reuse_and_rewind() -> None:
     torch.testing.assert_close(both[:1], first, rtol=0, atol=1e-5)
 
 
+def test_a_prefix_run_for_its_keys_and_values_alone_writes_the_same_cache() -> None:
+    """``logits=False`` skips the last layer's attention and MLP (nothing reads them): every key and value
+    written is bit for bit the one a full run writes, and a prompt after it gets the same logits."""
+    cfg = _tiny_cfg()
+    lm = _random_lm(cfg, seed=4)
+    torch.manual_seed(5)
+    audio, prompt = torch.randn(3, 12, cfg.hidden_size), torch.randn(3, 4, cfg.hidden_size)
+    full, kv_only = lm.new_cache(3, 16), lm.new_cache(3, 16)
+    assert lm(audio, full, 0).shape == (3, cfg.vocab_size)
+    assert lm(audio, kv_only, 0, logits=False) is None
+    assert torch.equal(full.k, kv_only.k) and torch.equal(full.v, kv_only.v)
+    assert torch.equal(lm(prompt, full, 12), lm(prompt, kv_only, 12))
+
+
 def test_cache_bounds_are_checked() -> None:
     cfg = _tiny_cfg()
     lm = _random_lm(cfg, seed=10)

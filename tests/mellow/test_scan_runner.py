@@ -215,3 +215,21 @@ def test_v0_scan_equals_one_window_at_a_time(v0_recipe_model, tokenizer, tmp_pat
             clips = [Clip(w.file, w.start_s) for w in windows]
             want = [scorer(engine.first_logits(c, c, prompt)[None])[0] for c in clips]
             np.testing.assert_allclose([r.score for r in got], want, rtol=0, atol=1e-5)
+
+
+def test_prompt_logits_do_not_depend_on_the_rows_prefilled_together(engine: Engine) -> None:
+    """Scores come from the prompt prefill's logits: a window's must be bit for bit the same whether its
+    prompt is prefilled alone (a single question, a live window) or with 7 others (a scan's batch)."""
+    n, hidden = 8, engine.lm.config.hidden_size
+    tokens = (engine.config.audio_positions - 2) // 2
+    torch.manual_seed(3)
+    a, b = torch.randn(n, tokens, hidden), torch.randn(n, tokens, hidden)
+    ids = torch.tensor([engine.tokenizer.encode_prompt(f"is there a sound number {i}? answer yes or no").ids
+                        for i in range(n)])
+    together = engine.new_cache(n, 1)
+    engine.prefill_audio(a, b, together)
+    batched = engine.prefill_prompt(ids, together)
+    for i in range(n):
+        alone = engine.new_cache(1, 1)
+        engine.prefill_audio(a[i:i + 1], b[i:i + 1], alone)
+        assert torch.equal(engine.prefill_prompt(ids[i:i + 1], alone)[0], batched[i]), i
